@@ -1,0 +1,61 @@
+"""Maintenance commands: `python -m fluentio.cli migrate | check-db`.
+
+Failures print one line that says what to fix and exit non-zero, never a traceback.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+
+from alembic.config import Config as AlembicConfig
+from pydantic import ValidationError
+
+from alembic import command
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def alembic_config(url: str | None = None) -> AlembicConfig:
+    config = AlembicConfig(str(ROOT / "alembic.ini"))
+    config.set_main_option("script_location", str(ROOT / "alembic"))
+    if url:
+        config.attributes["url"] = url
+    return config
+
+
+def migrate(url: str | None = None) -> None:
+    """Bring the database to the newest schema (creating a SQLite file if needed)."""
+    command.upgrade(alembic_config(url), "head")
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="fluentio")
+    parser.add_argument("command", choices=["migrate", "check-db"])
+    args = parser.parse_args(argv)
+    try:
+        from fluentio.db import DatabaseUnavailableError, check_database, redact_url
+        from fluentio.settings import get_settings
+
+        settings = get_settings()
+        check_database()
+        if args.command == "migrate":
+            migrate()
+            print(f"Database ready: {redact_url(settings.database_url)}")
+        else:
+            print("Database reachable.")
+    except DatabaseUnavailableError as exc:
+        print(f"error: {exc}. Check DATABASE_URL and that the server is running.", file=sys.stderr)
+        return 1
+    except ValidationError as exc:
+        problems = "; ".join(
+            f"{'.'.join(map(str, e['loc'])) or 'settings'}: {e['msg']}" for e in exc.errors()
+        )
+        print(f"error: invalid configuration: {problems}", file=sys.stderr)
+        return 2
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

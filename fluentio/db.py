@@ -1,0 +1,72 @@
+"""Database engine and sessions for services, the CLI and the tests.
+
+One engine per URL, created lazily. SQLite gets foreign keys switched on and a busy
+timeout so that the app and a migration can share the file.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+from functools import lru_cache
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy.engine import Engine
+from sqlmodel import Session
+
+from fluentio.settings import get_settings
+
+
+class DatabaseUnavailableError(RuntimeError):
+    """The database named by DATABASE_URL cannot be reached."""
+
+
+def _enable_sqlite_foreign_keys(dbapi_connection: Any, _record: Any) -> None:
+    cursor = dbapi_connection.cursor()
+    cursor.execute("PRAGMA foreign_keys=ON")
+    cursor.execute("PRAGMA busy_timeout=5000")
+    cursor.close()
+
+
+@lru_cache(maxsize=8)
+def engine_for(url: str) -> Engine:
+    if url.startswith("sqlite"):
+        engine = sa.create_engine(url, connect_args={"check_same_thread": False})
+        sa.event.listen(engine, "connect", _enable_sqlite_foreign_keys)
+        return engine
+    return sa.create_engine(url, pool_pre_ping=True, pool_size=10, max_overflow=20)
+
+
+def get_engine() -> Engine:
+    return engine_for(get_settings().database_url)
+
+
+@contextmanager
+def session_scope() -> Iterator[Session]:
+    """A session that commits on success and rolls back on error."""
+    with Session(get_engine(), expire_on_commit=False) as session:
+        try:
+            yield session
+            session.commit()
+        except BaseException:
+            session.rollback()
+            raise
+
+
+def redact_url(url: str) -> str:
+    """The URL with any password hidden, safe to print."""
+    return sa.engine.make_url(url).render_as_string(hide_password=True)
+
+
+def check_database(engine: Engine | None = None) -> None:
+    """Raise DatabaseUnavailableError with a one-line reason if a `SELECT 1` fails."""
+    engine = engine or get_engine()
+    try:
+        with engine.connect() as connection:
+            connection.execute(sa.text("SELECT 1"))
+    except Exception as exc:  # any driver error means "not reachable" to the caller
+        reason = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+        raise DatabaseUnavailableError(
+            f"Cannot reach the database at DATABASE_URL={redact_url(str(engine.url))}: {reason}"
+        ) from exc

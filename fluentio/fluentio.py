@@ -1,0 +1,26 @@
+"""The Reflex app: theme, head tags, HTTP routes and every registered page."""
+
+import reflex as rx
+
+from fluentio import pages  # noqa: F401  (registers the pages)
+from fluentio.api.routes import build_api
+from fluentio.components.layout import PAGES
+from fluentio.components.pwa import pwa_head
+
+app = rx.App(
+    head_components=pwa_head(),
+    html_lang="en",
+    api_transformer=build_api(),
+)
+
+for spec in PAGES:
+    app.add_page(
+        spec.component,
+        route=spec.route,
+        title=spec.title,
+        description=spec.description,
+        image=spec.image,
+        meta=spec.meta,
+        on_load=spec.on_load,
+        context={} if spec.public else {"sitemap": None},
+    )

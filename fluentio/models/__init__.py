@@ -1,0 +1,50 @@
+"""Every table of the product, grouped by domain: auth, billing, tutor."""
+
+from fluentio.models.auth import EmailToken, EnglishLevel, LoginSession, OAuthIdentity, Role, User
+from fluentio.models.billing import (
+    MILLICREDITS_PER_CREDIT,
+    CreditBalance,
+    LedgerEntry,
+    LedgerReason,
+    Payment,
+    PaymentStatus,
+    WebhookEvent,
+    WebhookStatus,
+)
+from fluentio.models.tutor import (
+    Correction,
+    CorrectionCategory,
+    Feedback,
+    FeedbackStatus,
+    PracticeSession,
+    SessionStatus,
+    Speaker,
+    SpeechClip,
+    TranscriptItem,
+)
+
+__all__ = [
+    "MILLICREDITS_PER_CREDIT",
+    "Correction",
+    "CorrectionCategory",
+    "CreditBalance",
+    "EmailToken",
+    "EnglishLevel",
+    "Feedback",
+    "FeedbackStatus",
+    "LedgerEntry",
+    "LedgerReason",
+    "LoginSession",
+    "OAuthIdentity",
+    "Payment",
+    "PaymentStatus",
+    "PracticeSession",
+    "Role",
+    "SessionStatus",
+    "Speaker",
+    "SpeechClip",
+    "TranscriptItem",
+    "User",
+    "WebhookEvent",
+    "WebhookStatus",
+]

@@ -1,0 +1,86 @@
+"""Every setting Fluentio reads, in one place.
+
+Values come from the environment and from `.env`. This module imports nothing else
+from the app so that rxconfig.py, alembic and the tests can all use it. Secrets are
+`SecretStr`, so they never appear in a log line or a repr.
+"""
+
+from __future__ import annotations
+
+from functools import lru_cache
+from typing import Literal
+
+from pydantic import Field, SecretStr, field_validator, model_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+PLACEHOLDER_SECRETS = {"changeme", "change-me", "secret", "please-change"}
+
+
+def normalise_database_url(url: str) -> str:
+    """Return a SQLAlchemy URL using the psycopg 3 driver for PostgreSQL URLs."""
+    url = url.strip()
+    for prefix in ("postgres://", "postgresql://"):
+        if url.startswith(prefix):
+            return "postgresql+psycopg://" + url[len(prefix) :]
+    return url
+
+
+class Settings(BaseSettings):
+    """Fluentio's configuration. Each field is documented in README and .env.example."""
+
+    model_config = SettingsConfigDict(env_file=".env", extra="ignore")
+
+    environment: Literal["development", "production", "test"] = Field(
+        default="development", alias="FLUENTIO_ENV"
+    )
+    public_url: str = Field(default="http://127.0.0.1:3000", alias="FLUENTIO_PUBLIC_URL")
+    port: int = Field(default=3000, alias="PORT")
+    database_url: str = Field(default="sqlite:///fluentio.db", alias="DATABASE_URL")
+    secret_key: SecretStr = Field(
+        default=SecretStr("dev-only-secret-key-change-me-in-production"),
+        alias="FLUENTIO_SECRET_KEY",
+    )
+
+    # Accounts and credits.
+    admin_emails: str = Field(default="", alias="FLUENTIO_ADMIN_EMAILS")
+    signup_credits: int = Field(default=30, ge=0, alias="FLUENTIO_SIGNUP_CREDITS")
+
+    # OpenAI (absent key: the built-in local simulator is used).
+    openai_api_key: SecretStr | None = Field(default=None, alias="OPENAI_API_KEY")
+    openai_base_url: str | None = Field(default=None, alias="OPENAI_BASE_URL")
+
+    @field_validator("database_url")
+    @classmethod
+    def _normalise_database_url(cls, value: str) -> str:
+        return normalise_database_url(value)
+
+    @field_validator("public_url")
+    @classmethod
+    def _strip_trailing_slash(cls, value: str) -> str:
+        return value.rstrip("/")
+
+    @model_validator(mode="after")
+    def _refuse_placeholder_secrets_in_production(self) -> Settings:
+        if self.environment == "production":
+            key = self.secret_key.get_secret_value()
+            if len(key) < 32 or key.startswith("dev-only") or key.lower() in PLACEHOLDER_SECRETS:
+                raise ValueError(
+                    "FLUENTIO_SECRET_KEY must be set to a random value of at least 32 "
+                    "characters in production (e.g. `python -c 'import secrets; "
+                    "print(secrets.token_urlsafe(48))'`)."
+                )
+        return self
+
+    @property
+    def is_sqlite(self) -> bool:
+        return self.database_url.startswith("sqlite")
+
+    @property
+    def admin_email_set(self) -> frozenset[str]:
+        return frozenset(e.strip().lower() for e in self.admin_emails.split(",") if e.strip())
+
+
+@lru_cache
+def get_settings() -> Settings:
+    """The process-wide settings, read once on first use (never at import time)."""
+    return Settings()
