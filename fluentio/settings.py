@@ -44,6 +44,7 @@ class Settings(BaseSettings):
     # Accounts and credits.
     admin_emails: str = Field(default="", alias="FLUENTIO_ADMIN_EMAILS")
     signup_credits: int = Field(default=30, ge=0, alias="FLUENTIO_SIGNUP_CREDITS")
+    credit_packs_json: str = Field(default="", alias="FLUENTIO_CREDIT_PACKS")
 
     # OpenAI (absent key: the built-in local simulator is used).
     openai_api_key: SecretStr | None = Field(default=None, alias="OPENAI_API_KEY")

@@ -1,0 +1,1 @@
+"""Credits and payments: packs, the ledger, the payment provider and its webhooks."""
