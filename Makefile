@@ -40,8 +40,7 @@ migrate: setup
 
 ## The production app on http://127.0.0.1:$(PORT) (SQLite and the local simulators by default).
 run: migrate
-	FLUENTIO_PUBLIC_URL=$${FLUENTIO_PUBLIC_URL:-http://127.0.0.1:$(PORT)} \
-	  $(VENV)/bin/reflex run --env prod --single-port --backend-port $(PORT) --backend-host 127.0.0.1
+	$(VENV)/bin/reflex run --env prod --single-port --backend-port $(PORT) --backend-host 127.0.0.1
 
 ## Hot reload for the maintainer.
 dev: migrate

@@ -9,11 +9,11 @@ from logging.config import fileConfig
 from typing import Any
 
 import sqlalchemy as sa
+from alembic import context
 from sqlmodel import SQLModel
 from sqlmodel.sql.sqltypes import AutoString
 
 import fluentio.models  # noqa: F401  (registers every table on SQLModel.metadata)
-from alembic import context
 from fluentio.db import engine_for
 from fluentio.models.base import UTCDateTime
 from fluentio.settings import get_settings, normalise_database_url

@@ -9,10 +9,9 @@ import argparse
 import sys
 from pathlib import Path
 
+from alembic import command
 from alembic.config import Config as AlembicConfig
 from pydantic import ValidationError
-
-from alembic import command
 
 ROOT = Path(__file__).resolve().parent.parent
 

@@ -13,6 +13,7 @@ from typing import Literal
 from pydantic import Field, SecretStr, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+DEV_SECRET_KEY = "dev-only-secret-key-change-me-in-production"
 PLACEHOLDER_SECRETS = {"changeme", "change-me", "secret", "please-change"}
 
 
@@ -33,11 +34,12 @@ class Settings(BaseSettings):
     environment: Literal["development", "production", "test"] = Field(
         default="development", alias="FLUENTIO_ENV"
     )
-    public_url: str = Field(default="http://127.0.0.1:3000", alias="FLUENTIO_PUBLIC_URL")
+    # Empty means http://127.0.0.1:{PORT} (see _fill_defaults).
+    public_url: str = Field(default="", alias="FLUENTIO_PUBLIC_URL")
     port: int = Field(default=3000, alias="PORT")
     database_url: str = Field(default="sqlite:///fluentio.db", alias="DATABASE_URL")
     secret_key: SecretStr = Field(
-        default=SecretStr("dev-only-secret-key-change-me-in-production"),
+        default=SecretStr(DEV_SECRET_KEY),
         alias="FLUENTIO_SECRET_KEY",
     )
 
@@ -45,10 +47,6 @@ class Settings(BaseSettings):
     admin_emails: str = Field(default="", alias="FLUENTIO_ADMIN_EMAILS")
     signup_credits: int = Field(default=30, ge=0, alias="FLUENTIO_SIGNUP_CREDITS")
     credit_packs_json: str = Field(default="", alias="FLUENTIO_CREDIT_PACKS")
-
-    # OpenAI (absent key: the built-in local simulator is used).
-    openai_api_key: SecretStr | None = Field(default=None, alias="OPENAI_API_KEY")
-    openai_base_url: str | None = Field(default=None, alias="OPENAI_BASE_URL")
 
     @field_validator("database_url")
     @classmethod
@@ -60,11 +58,22 @@ class Settings(BaseSettings):
     def _strip_trailing_slash(cls, value: str) -> str:
         return value.rstrip("/")
 
+    @field_validator("secret_key", mode="before")
+    @classmethod
+    def _empty_secret_means_unset(cls, value: object) -> object:
+        return DEV_SECRET_KEY if value in ("", None) else value
+
+    @model_validator(mode="after")
+    def _fill_defaults(self) -> Settings:
+        if not self.public_url:
+            self.public_url = f"http://127.0.0.1:{self.port}"
+        return self
+
     @model_validator(mode="after")
     def _refuse_placeholder_secrets_in_production(self) -> Settings:
         if self.environment == "production":
             key = self.secret_key.get_secret_value()
-            if len(key) < 32 or key.startswith("dev-only") or key.lower() in PLACEHOLDER_SECRETS:
+            if len(key) < 32 or key == DEV_SECRET_KEY or key.lower() in PLACEHOLDER_SECRETS:
                 raise ValueError(
                     "FLUENTIO_SECRET_KEY must be set to a random value of at least 32 "
                     "characters in production (e.g. `python -c 'import secrets; "
