@@ -73,6 +73,10 @@ def db_url(request: pytest.FixtureRequest) -> str:
 def _rolled_back_session(url: str) -> Iterator[Session]:
     with engine_for(url).connect() as connection:
         transaction = connection.begin()
+        if connection.dialect.name == "sqlite":
+            # sqlite3 opens a transaction only before DML, so the session's SAVEPOINT would
+            # become the outer transaction and its RELEASE would commit for real.
+            connection.exec_driver_sql("BEGIN")
         session = Session(bind=connection, join_transaction_mode="create_savepoint", expire_on_commit=False)
         try:
             yield session
