@@ -1,26 +1,39 @@
-"""Head tags that make Fluentio an installable app: manifest, theme colour, service worker."""
+"""Head tags that make Fluentio an installable app: manifest, theme colour, service worker.
+
+The files themselves are static assets served at the site root: assets/manifest.webmanifest,
+assets/sw.js (the service worker, which must sit at the root to control every page) and
+assets/offline.html (what the worker shows when the network is down).
+"""
 
 import reflex as rx
 
 THEME_COLOR = "#3e63dd"
+MANIFEST_URL = "/manifest.webmanifest"
+SERVICE_WORKER_URL = "/sw.js"
 
-REGISTER_SERVICE_WORKER = """
-if ('serviceWorker' in navigator) {
-  window.addEventListener('load', function () {
-    navigator.serviceWorker.register('/sw.js', { scope: '/' }).catch(function (err) {
+# Registered after `load` so the worker's precaching never competes with the page's own
+# first downloads. The readyState check covers the script running after `load` has fired.
+REGISTER_SERVICE_WORKER = f"""
+(function () {{
+  if (!('serviceWorker' in navigator)) return;
+  function register() {{
+    navigator.serviceWorker.register('{SERVICE_WORKER_URL}', {{ scope: '/' }}).catch(function (err) {{
       console.warn('Offline support is unavailable:', err && err.message);
-    });
-  });
-}
+    }});
+  }}
+  if (document.readyState === 'complete') register();
+  else window.addEventListener('load', register, {{ once: true }});
+}})();
 """
 
 
 def pwa_head() -> list[rx.Component]:
     return [
-        rx.el.link(rel="manifest", href="/manifest.webmanifest"),
+        rx.el.link(rel="manifest", href=MANIFEST_URL),
         rx.el.meta(name="theme-color", content=THEME_COLOR),
         rx.el.link(rel="apple-touch-icon", href="/icons/apple-touch-icon.png"),
         rx.el.meta(name="apple-mobile-web-app-capable", content="yes"),
+        rx.el.meta(name="apple-mobile-web-app-title", content="Fluentio"),
         rx.el.meta(name="mobile-web-app-capable", content="yes"),
         rx.script(REGISTER_SERVICE_WORKER),
     ]
