@@ -47,11 +47,23 @@ class Settings(BaseSettings):
     admin_emails: str = Field(default="", alias="FLUENTIO_ADMIN_EMAILS")
     signup_credits: int = Field(default=30, ge=0, alias="FLUENTIO_SIGNUP_CREDITS")
     credit_packs_json: str = Field(default="", alias="FLUENTIO_CREDIT_PACKS")
+    session_days: int = Field(default=30, ge=1, le=365, alias="FLUENTIO_SESSION_DAYS")
+
+    # Email (absent SMTP_URL: messages are written to the outbox folder and logged).
+    smtp_url: SecretStr | None = Field(default=None, alias="SMTP_URL")
+    smtp_from: str = Field(default="Fluentio <no-reply@localhost>", alias="SMTP_FROM")
+    outbox_dir: str = Field(default="outbox", alias="FLUENTIO_OUTBOX_DIR")
 
     @field_validator("database_url")
     @classmethod
     def _normalise_database_url(cls, value: str) -> str:
         return normalise_database_url(value)
+
+    @field_validator("smtp_url", mode="before")
+    @classmethod
+    def _blank_smtp_url_means_unset(cls, value: object) -> object:
+        # `SMTP_URL=` in .env should select the outbox, not fail to parse as a server.
+        return None if isinstance(value, str) and not value.strip() else value
 
     @field_validator("public_url")
     @classmethod

@@ -105,10 +105,20 @@ def use_database(monkeypatch: pytest.MonkeyPatch, db_url: str) -> str:
     return db_url
 
 
+E2E_ADMIN_EMAIL = "admin@fluentio.test"
+
+
 @pytest.fixture(scope="session")
-def app_server(artifacts_dir: Path) -> Iterator[RunningApp]:
+def app_server(artifacts_dir: Path, tmp_path_factory: pytest.TempPathFactory) -> Iterator[RunningApp]:
+    """The production build; no SMTP, so emails land in `app_server.outbox`."""
+    outbox = tmp_path_factory.mktemp("outbox")
     with fresh_postgres(prefix="fluentio_e2e") as url:
-        app = start_prod_app(database_url=url, log_dir=artifacts_dir)
+        app = start_prod_app(
+            database_url=url,
+            log_dir=artifacts_dir,
+            extra_env={"FLUENTIO_OUTBOX_DIR": str(outbox), "FLUENTIO_ADMIN_EMAILS": E2E_ADMIN_EMAIL},
+        )
+        app.outbox = outbox
         try:
             yield app
         finally:

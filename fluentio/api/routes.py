@@ -3,10 +3,22 @@
 from __future__ import annotations
 
 from starlette.applications import Starlette
+from starlette.middleware import Middleware
 from starlette.routing import Route
 
+from fluentio.api.auth_routes import complete_sign_in, signed_out
+from fluentio.api.clean_urls import CleanPageUrls
 from fluentio.api.health import healthz
+from fluentio.api.robots import robots_txt
 
 
 def build_api() -> Starlette:
-    return Starlette(routes=[Route("/healthz", healthz, methods=["GET", "HEAD"])])
+    return Starlette(
+        routes=[
+            Route("/healthz", healthz, methods=["GET", "HEAD"]),
+            Route("/robots.txt", robots_txt, methods=["GET", "HEAD"]),
+            Route("/auth/complete", complete_sign_in, methods=["GET"]),
+            Route("/auth/signed-out", signed_out, methods=["GET"]),
+        ],
+        middleware=[Middleware(CleanPageUrls)],
+    )

@@ -12,8 +12,10 @@ from typing import Any
 
 import reflex as rx
 
+from fluentio.auth.state import AuthState
 from fluentio.components.seo import page_meta, social_image_url
 from fluentio.components.theme import ACCENT
+from fluentio.settings import get_settings
 
 MAX_WIDTH = "72rem"
 
@@ -36,54 +38,114 @@ PAGES: list[PageSpec] = []
 def page(
     *, route: str, title: str, description: str, public: bool = True, on_load: Any = None
 ) -> Callable[[Callable[[], rx.Component]], Callable[[], rx.Component]]:
-    """Register a page. Public pages get SEO tags and a sitemap entry; others get neither."""
+    """Register a page. Public pages get SEO tags and a sitemap entry; others get neither.
+
+    Without an `on_load`, the page asks the server who is signed in, for the header.
+    """
 
     def register(component: Callable[[], rx.Component]) -> Callable[[], rx.Component]:
         meta = page_meta(route=route, title=title, description=description) if public else []
         image = social_image_url() if public else "/favicon.ico"
-        PAGES.append(PageSpec(route, title, description, component, public, on_load, meta, image))
+        load = on_load if on_load is not None else AuthState.refresh
+        PAGES.append(PageSpec(route, title, description, component, public, load, meta, image))
         return component
 
     return register
 
 
-def nav_link(label: str, href: str) -> rx.Component:
-    return rx.link(label, href=href, color="var(--gray-12)", weight="medium", size="3")
+NAV_LINKS = [("Pricing", "/pricing"), ("FAQ", "/faq"), ("About", "/about")]
+
+# Radix "size 3" text is 16px; vertical padding makes each link a finger-sized (>= 44px)
+# target on phones without moving it sideways out of line with the text around it.
+TAP_PADDING = "0.625rem 0"
+
+
+def nav_link(label: str, href: str, padding: str = TAP_PADDING) -> rx.Component:
+    return rx.link(
+        label,
+        href=href,
+        color="var(--gray-12)",
+        weight="medium",
+        size="3",
+        padding=padding,
+        underline="hover",
+    )
+
+
+def logo() -> rx.Component:
+    return rx.link(
+        rx.hstack(
+            rx.image(src="/icons/icon-192.png", alt="", width="32px", height="32px"),
+            rx.text("Fluentio", weight="bold", size="5", color="var(--gray-12)"),
+            align="center",
+            spacing="2",
+        ),
+        href="/",
+        aria_label="Fluentio home",
+        underline="none",
+    )
+
+
+def skip_link() -> rx.Component:
+    """Keyboard users jump past the header; it stays off-screen until it has focus."""
+    return rx.link(
+        "Skip to content",
+        href="#main",
+        position="absolute",
+        left="-9999px",
+        top="0.5rem",
+        z_index="20",
+        padding="0.5rem 1rem",
+        background="var(--color-panel-solid)",
+        border_radius="var(--radius-3)",
+        _focus={"left": "1rem"},
+    )
 
 
 def header() -> rx.Component:
+    """Logo and the two calls to action on one row; the page links share it on wide
+    screens and wrap onto a second, full-width row on phones (no hidden menu to find)."""
     return rx.el.header(
-        rx.hstack(
-            rx.link(
-                rx.hstack(
-                    rx.image(src="/icons/icon-192.png", alt="", width="32px", height="32px"),
-                    rx.text("Fluentio", weight="bold", size="5", color="var(--gray-12)"),
-                    align="center",
-                    spacing="2",
-                ),
-                href="/",
-                aria_label="Fluentio home",
-                underline="none",
+        skip_link(),
+        rx.el.div(
+            logo(),
+            rx.el.nav(
+                *[nav_link(label, href) for label, href in NAV_LINKS],
+                aria_label="Main",
+                display="flex",
+                gap=rx.breakpoints(initial="1.5rem", sm="1.25rem"),
+                order=rx.breakpoints(initial="3", sm="2"),
+                width=rx.breakpoints(initial="100%", sm="auto"),
+                margin_left=rx.breakpoints(initial="0", sm="1.5rem"),
+                border_top=rx.breakpoints(initial="1px solid var(--gray-a4)", sm="none"),
             ),
-            rx.spacer(),
             rx.hstack(
-                nav_link("Pricing", "/pricing"),
-                nav_link("FAQ", "/faq"),
-                nav_link("About", "/about"),
-                rx.link(rx.button("Start free", size="2", color_scheme=ACCENT), href="/classroom"),
+                rx.cond(
+                    AuthState.signed_in,
+                    rx.fragment(
+                        nav_link("Account", "/account"),
+                        rx.link(rx.button("Classroom", size="2", color_scheme=ACCENT), href="/classroom"),
+                    ),
+                    rx.fragment(
+                        nav_link("Log in", "/login"),
+                        rx.link(rx.button("Start free", size="2", color_scheme=ACCENT), href="/signup"),
+                    ),
+                ),
                 spacing="4",
                 align="center",
-                wrap="wrap",
-                justify="end",
+                margin_left="auto",
+                order="2",
             ),
-            align="center",
+            display="flex",
+            flex_wrap="wrap",
+            align_items="center",
+            column_gap="0.75rem",
             width="100%",
             max_width=MAX_WIDTH,
             margin_x="auto",
             padding_x="1rem",
-            padding_y="0.75rem",
-            wrap="wrap",
-            spacing="3",
+            padding_top="0.5rem",
+            padding_bottom=rx.breakpoints(initial="0", sm="0.5rem"),
         ),
         border_bottom="1px solid var(--gray-a5)",
         background="var(--color-panel-solid)",
@@ -93,29 +155,40 @@ def header() -> rx.Component:
     )
 
 
+def footer_column(title: str, links: list[tuple[str, str]]) -> rx.Component:
+    return rx.vstack(
+        rx.heading(title, as_="h2", size="2", color="var(--gray-11)", weight="medium"),
+        *[nav_link(label, href, padding="0.375rem 0") for label, href in links],
+        spacing="0",
+        align="start",
+    )
+
+
 def footer() -> rx.Component:
     return rx.el.footer(
-        rx.vstack(
-            rx.hstack(
-                nav_link("Pricing", "/pricing"),
-                nav_link("FAQ", "/faq"),
-                nav_link("About", "/about"),
-                nav_link("Log in", "/login"),
-                spacing="5",
-                wrap="wrap",
+        rx.grid(
+            rx.vstack(
+                logo(),
+                rx.text(
+                    "A live voice tutor for English learners. Talk, interrupt, get feedback. "
+                    "1 credit = 1 minute.",
+                    size="2",
+                    color="var(--gray-11)",
+                    max_width="22rem",
+                ),
+                spacing="3",
             ),
-            rx.text(
-                "Fluentio — a live voice tutor for English learners. 1 credit = 1 minute.",
-                size="2",
-                color="var(--gray-11)",
-            ),
-            spacing="3",
+            footer_column("Fluentio", [*NAV_LINKS]),
+            footer_column("Your account", [("Sign up free", "/signup"), ("Log in", "/login")]),
+            columns=rx.breakpoints(initial="1", sm="3"),
+            spacing="6",
             width="100%",
             max_width=MAX_WIDTH,
             margin_x="auto",
-            padding="2rem 1rem",
+            padding="2.5rem 1rem 3rem",
         ),
         border_top="1px solid var(--gray-a5)",
+        background="var(--color-panel-solid)",
         margin_top="4rem",
     )
 
@@ -139,4 +212,62 @@ def shell(*children: rx.Component) -> rx.Component:
 
 
 def section(*children: rx.Component, **props: Any) -> rx.Component:
-    return rx.el.section(rx.vstack(*children, spacing="4", width="100%"), padding_y="2.5rem", **props)
+    return rx.el.section(
+        rx.vstack(*children, spacing="4", width="100%"),
+        padding_y=rx.breakpoints(initial="2rem", md="3rem"),
+        **props,
+    )
+
+
+def page_intro(eyebrow: str, title: str, lead: str) -> rx.Component:
+    """The top of an inner page: a small label, the page's one <h1>, and a lead paragraph."""
+    return rx.el.section(
+        rx.vstack(
+            rx.text(eyebrow, size="2", weight="bold", color=f"var(--{ACCENT}-11)", trim="both"),
+            rx.heading(title, as_="h1", size=rx.breakpoints(initial="8", md="9"), line_height="1.1"),
+            rx.text(
+                lead, size=rx.breakpoints(initial="4", md="5"), color="var(--gray-11)", max_width="44rem"
+            ),
+            spacing="4",
+            align="start",
+        ),
+        padding_top=rx.breakpoints(initial="2.5rem", md="4.5rem"),
+        padding_bottom="1rem",
+    )
+
+
+def free_credits() -> int:
+    """Credits every new account gets; read when pages are built, so copy follows the setting."""
+    return get_settings().signup_credits
+
+
+def free_minutes_cta() -> rx.Component:
+    """The sign-up invitation that closes the public pages."""
+    credits = free_credits()
+    return section(
+        rx.card(
+            rx.flex(
+                rx.vstack(
+                    rx.heading(f"Your first {credits} minutes are free", as_="h2", size="6"),
+                    rx.text(
+                        f"Sign up and get {credits} free credits — about {credits} minutes of conversation. "
+                        "No card needed. When they run out, buy a pack of minutes; credits never expire.",
+                        color="var(--gray-11)",
+                        max_width="40rem",
+                    ),
+                    spacing="2",
+                    align="start",
+                ),
+                rx.link(rx.button("Create your free account", size="3", color_scheme=ACCENT), href="/signup"),
+                direction=rx.breakpoints(initial="column", md="row"),
+                align=rx.breakpoints(initial="start", md="center"),
+                justify="between",
+                gap="5",
+                width="100%",
+            ),
+            size="4",
+            width="100%",
+            background=f"var(--{ACCENT}-2)",
+            border=f"1px solid var(--{ACCENT}-6)",
+        ),
+    )

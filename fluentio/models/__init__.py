@@ -1,6 +1,14 @@
 """Every table of the product, grouped by domain: auth, billing, tutor."""
 
-from fluentio.models.auth import EmailToken, EnglishLevel, LoginSession, OAuthIdentity, Role, User
+from fluentio.models.auth import (
+    AuthAttempt,
+    EmailToken,
+    EnglishLevel,
+    LoginSession,
+    OAuthIdentity,
+    Role,
+    User,
+)
 from fluentio.models.billing import (
     MILLICREDITS_PER_CREDIT,
     CreditBalance,
@@ -25,6 +33,7 @@ from fluentio.models.tutor import (
 
 __all__ = [
     "MILLICREDITS_PER_CREDIT",
+    "AuthAttempt",
     "Correction",
     "CorrectionCategory",
     "CreditBalance",

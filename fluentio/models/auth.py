@@ -97,3 +97,19 @@ class EmailToken(SQLModel, table=True):
     created_at: datetime = default_now()
     expires_at: datetime = utc_timestamp(nullable=False)
     used_at: datetime | None = utc_timestamp()
+
+
+class AuthAttempt(SQLModel, table=True):
+    """One sign-in, sign-up or reset attempt, counted by the rate limiter.
+
+    Kept in the database rather than in memory so that the limit holds across every
+    backend worker. `key` is an IP address or a normalised email.
+    """
+
+    __tablename__ = "auth_attempts"
+    __table_args__ = (sa.Index("ix_auth_attempts_scope_key_created", "scope", "key", "created_at"),)
+
+    id: uuid.UUID = uuid_pk()
+    scope: str = string(16)
+    key: str = string(320)
+    created_at: datetime = default_now()

@@ -29,6 +29,7 @@ class RunningApp:
     process: subprocess.Popen[bytes]
     log_path: Path
     workdir: Path
+    outbox: Path | None = None
 
     def log(self) -> str:
         return self.log_path.read_text(errors="replace")

@@ -1,0 +1,188 @@
+"""Sending email: over SMTP when SMTP_URL is set, otherwise into a local outbox folder.
+
+SMTP_URL forms: `smtp://user:pass@host:port` (plain, port 25), `smtp+starttls://…`
+(upgraded with STARTTLS, port 587) and `smtps://…` (TLS from the start, port 465).
+The outbox writes each message as an .eml file and logs its link, so that sign-up and
+password reset work on a laptop with no mail server at all.
+"""
+
+from __future__ import annotations
+
+import html
+import logging
+import re
+import smtplib
+import ssl
+import uuid
+from datetime import UTC, datetime
+from email.message import EmailMessage
+from email.utils import make_msgid
+from pathlib import Path
+from typing import Protocol
+from urllib.parse import unquote, urlencode, urlsplit
+
+from fluentio.settings import get_settings
+
+logger = logging.getLogger(__name__)
+
+SMTP_TIMEOUT_SECONDS = 15.0
+_DEFAULT_PORTS = {"smtp": 25, "smtp+starttls": 587, "smtps": 465}
+_LINK = re.compile(r"https?://\S+")
+
+
+class EmailSender(Protocol):
+    def send(self, message: EmailMessage) -> None: ...
+
+
+class SmtpEmailSender:
+    """Delivers through an SMTP server named by an `smtp://`, `smtp+starttls://` or
+    `smtps://` URL (user and password percent-encoded in the URL if needed)."""
+
+    def __init__(self, url: str, *, sender: str, timeout: float = SMTP_TIMEOUT_SECONDS) -> None:
+        parts = urlsplit(url)
+        if parts.scheme not in _DEFAULT_PORTS or not parts.hostname:
+            raise ValueError(
+                "SMTP_URL must look like smtp://user:pass@host:port, smtp+starttls://… or smtps://…"
+            )
+        self.scheme = parts.scheme
+        self.host = parts.hostname
+        self.port = parts.port or _DEFAULT_PORTS[parts.scheme]
+        self.username = unquote(parts.username) if parts.username else None
+        self.password = unquote(parts.password) if parts.password else None
+        self.sender = sender
+        self.timeout = timeout
+
+    def send(self, message: EmailMessage) -> None:
+        if "From" not in message:
+            message["From"] = self.sender
+        context = ssl.create_default_context()
+        smtp: smtplib.SMTP
+        if self.scheme == "smtps":
+            smtp = smtplib.SMTP_SSL(self.host, self.port, timeout=self.timeout, context=context)
+        else:
+            smtp = smtplib.SMTP(self.host, self.port, timeout=self.timeout)
+        with smtp:
+            if self.scheme == "smtp+starttls":
+                smtp.starttls(context=context)
+            if self.username:
+                smtp.login(self.username, self.password or "")
+            smtp.send_message(message)
+        logger.info("email %r sent over SMTP to %s", message["Subject"], message["To"])
+
+
+class OutboxEmailSender:
+    """Writes each message to `<directory>/<time>-<id>.eml` and logs where its link goes."""
+
+    def __init__(self, directory: Path, *, sender: str) -> None:
+        self.directory = directory
+        self.sender = sender
+
+    def send(self, message: EmailMessage) -> None:
+        if "From" not in message:
+            message["From"] = self.sender
+        self.directory.mkdir(parents=True, exist_ok=True)
+        stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%S")
+        path = self.directory / f"{stamp}-{uuid.uuid4().hex[:8]}.eml"
+        path.write_bytes(message.as_bytes())
+        # Deliberately logs the link: with no mail server this is how a local user gets it.
+        logger.info(
+            "email (outbox, SMTP_URL unset) to %s, subject %r, link: %s, saved to %s",
+            message["To"],
+            message["Subject"],
+            first_link(message) or "-",
+            path,
+        )
+
+
+def first_link(message: EmailMessage) -> str | None:
+    """The first http(s) link of the message's plain-text body."""
+    body = message.get_body(preferencelist=("plain",))
+    if body is None:
+        return None
+    match = _LINK.search(body.get_content())
+    return match.group(0) if match else None
+
+
+def get_email_sender() -> EmailSender:
+    """SMTP when SMTP_URL is set, otherwise the outbox folder."""
+    settings = get_settings()
+    if settings.smtp_url is not None:
+        return SmtpEmailSender(settings.smtp_url.get_secret_value(), sender=settings.smtp_from)
+    return OutboxEmailSender(Path(settings.outbox_dir), sender=settings.smtp_from)
+
+
+def verification_link(token: str) -> str:
+    return f"{get_settings().public_url}/verify-email?{urlencode({'token': token})}"
+
+
+def reset_link(token: str) -> str:
+    return f"{get_settings().public_url}/reset-password?{urlencode({'token': token})}"
+
+
+def _message(*, to: str, subject: str, text: str, html_body: str) -> EmailMessage:
+    message = EmailMessage()
+    message["To"] = to
+    message["From"] = get_settings().smtp_from
+    message["Subject"] = subject
+    message["Message-ID"] = make_msgid(domain="fluentio")
+    message.set_content(text)
+    message.add_alternative(html_body, subtype="html")
+    return message
+
+
+def _html(*, greeting: str, paragraph: str, link: str, button: str, footnote: str) -> str:
+    href = html.escape(link, quote=True)
+    return (
+        '<!doctype html><html><body style="font-family:system-ui,sans-serif;line-height:1.5">'
+        f"<p>{html.escape(greeting)}</p><p>{html.escape(paragraph)}</p>"
+        f'<p><a href="{href}" style="display:inline-block;padding:10px 18px;background:#4f46e5;'
+        f'color:#fff;border-radius:6px;text-decoration:none">{html.escape(button)}</a></p>'
+        f'<p>Or paste this link into your browser:<br><a href="{href}">{href}</a></p>'
+        f'<p style="color:#666">{html.escape(footnote)}</p>'
+        "</body></html>"
+    )
+
+
+def _greeting(display_name: str) -> str:
+    return f"Hi {display_name}," if display_name.strip() else "Hi,"
+
+
+def verification_email(*, to: str, display_name: str, token: str) -> EmailMessage:
+    link = verification_link(token)
+    paragraph = "Please confirm that this is your email address for Fluentio."
+    footnote = "The link works for 24 hours. If you did not sign up for Fluentio, ignore this email."
+    text = f"{_greeting(display_name)}\n\n{paragraph}\n\n{link}\n\n{footnote}\n"
+    return _message(
+        to=to,
+        subject="Verify your email",
+        text=text,
+        html_body=_html(
+            greeting=_greeting(display_name),
+            paragraph=paragraph,
+            link=link,
+            button="Verify my email",
+            footnote=footnote,
+        ),
+    )
+
+
+def reset_password_email(*, to: str, display_name: str, token: str) -> EmailMessage:
+    link = reset_link(token)
+    paragraph = "Someone asked to reset the password of your Fluentio account. Choose a new one here:"
+    footnote = (
+        "The link works for 1 hour and only once. If you did not ask for this, ignore this "
+        "email: your password stays as it is."
+    )
+    text = f"{_greeting(display_name)}\n\n{paragraph}\n\n{link}\n\n{footnote}\n"
+    return _message(
+        to=to,
+        subject="Reset your password",
+        text=text,
+        html_body=_html(
+            greeting=_greeting(display_name),
+            paragraph=paragraph,
+            link=link,
+            button="Choose a new password",
+            footnote=footnote,
+        ),
+    )

@@ -1,0 +1,48 @@
+"""Labelled form fields and the card that holds an auth form."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import reflex as rx
+
+from fluentio.components.theme import ACCENT
+
+
+def field(label: str, *, name: str, type_: str = "text", hint: str = "", **props: Any) -> rx.Component:
+    """A visible <label> bound to its input, so the input's accessible name is `label`."""
+    field_id = f"field-{name}"
+    return rx.vstack(
+        rx.el.label(label, html_for=field_id, font_weight="500", font_size="0.95rem"),
+        rx.input(id=field_id, name=name, type=type_, size="3", width="100%", **props),
+        rx.cond(hint != "", rx.text(hint, size="1", color="var(--gray-11)")),
+        spacing="1",
+        width="100%",
+    )
+
+
+def error_callout(message: rx.Var[str]) -> rx.Component:
+    return rx.cond(
+        message != "",
+        rx.callout(message, icon="triangle-alert", color_scheme="red", role="alert", width="100%"),
+    )
+
+
+def info_callout(message: rx.Var[str]) -> rx.Component:
+    return rx.cond(
+        message != "",
+        rx.callout(message, icon="info", color_scheme=ACCENT, role="status", width="100%"),
+    )
+
+
+def auth_card(title: str, *children: rx.Component) -> rx.Component:
+    return rx.center(
+        rx.card(
+            rx.vstack(rx.heading(title, as_="h1", size="7"), *children, spacing="4", width="100%"),
+            size="4",
+            width="100%",
+            max_width="28rem",
+        ),
+        padding_y="3rem",
+        width="100%",
+    )

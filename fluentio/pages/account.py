@@ -1,0 +1,367 @@
+"""/account: profile, email verification, password, sign-in methods, credits, deletion.
+
+Every handler resolves the user from the session cookie on the server first.
+"""
+
+from __future__ import annotations
+
+import reflex as rx
+from sqlmodel import select
+
+from fluentio.auth import service
+from fluentio.auth.cookies import read_cookie
+from fluentio.auth.errors import AuthError
+from fluentio.auth.state import AuthState, signed_in_user
+from fluentio.billing import ledger
+from fluentio.components.forms import error_callout, field, info_callout
+from fluentio.components.guards import signed_in_only
+from fluentio.components.layout import page, shell
+from fluentio.components.theme import ACCENT
+from fluentio.db import session_scope
+from fluentio.models import EnglishLevel, OAuthIdentity, User
+
+LEVELS = [level.value for level in EnglishLevel]
+PROVIDER_NAMES = {"google": "Google", "apple": "Apple"}
+DELETE_CONFIRMATION = "DELETE"
+
+
+class AccountState(rx.State):
+    display_name: str = ""
+    english_level: str = "B1"
+    email: str = ""
+    email_verified: bool = False
+    sign_in_methods: list[str] = []
+    balance: str = ""
+    history: list[dict[str, str]] = []
+    welcome: bool = False
+    profile_notice: str = ""
+    profile_error: str = ""
+    verify_notice: str = ""
+    verify_error: str = ""
+    password_notice: str = ""
+    password_error: str = ""
+    delete_error: str = ""
+
+    def _fill(self, user: User) -> None:
+        with session_scope() as session:
+            identities = session.exec(select(OAuthIdentity).where(OAuthIdentity.user_id == user.id)).all()
+            entries = ledger.history(session=session, user_id=user.id, limit=100)
+            self.balance = ledger.format_credits(ledger.balance(session=session, user_id=user.id))
+        self.display_name = user.display_name
+        self.english_level = user.english_level
+        self.email = user.email
+        self.email_verified = user.email_verified_at is not None
+        methods = ["Email and password"] if user.password_hash else []
+        methods += [PROVIDER_NAMES.get(i.provider, i.provider.title()) for i in identities]
+        self.sign_in_methods = methods
+        self.history = [
+            {"when": e.created_at.strftime("%d %b %Y, %H:%M UTC"), "what": ledger.describe(e)}
+            for e in entries
+        ]
+
+    @rx.event
+    def load(self) -> None:
+        for name in ("profile", "verify", "password"):
+            setattr(self, f"{name}_notice", "")
+            setattr(self, f"{name}_error", "")
+        self.delete_error = ""
+        self.welcome = self.router.url.query_parameters.get("welcome") == "1"
+        user = signed_in_user(self)
+        if user is not None:
+            self._fill(user)
+
+    @rx.event
+    def type_name(self, name: str) -> None:
+        self.display_name = name[:100]
+
+    @rx.event
+    def choose_level(self, level: str) -> None:
+        self.english_level = level if level in LEVELS else self.english_level
+
+    @rx.event
+    def save_profile(self, form: dict[str, str]) -> rx.event.EventSpec | None:
+        self.profile_notice = self.profile_error = ""
+        user = signed_in_user(self)
+        if user is None:
+            return rx.redirect("/login?next=/account")
+        try:
+            with session_scope() as session:
+                service.update_profile(
+                    session=session,
+                    user_id=user.id,
+                    display_name=form.get("display_name", ""),
+                    english_level=form.get("english_level", ""),
+                )
+        except AuthError as exc:
+            self.profile_error = exc.message
+            return None
+        self.profile_notice = "Saved. Your tutor will speak at this level from your next session."
+        refreshed = signed_in_user(self)
+        if refreshed:
+            self._fill(refreshed)
+        return AuthState.refresh
+
+    @rx.event
+    def resend_verification(self) -> rx.event.EventSpec | None:
+        self.verify_notice = self.verify_error = ""
+        user = signed_in_user(self)
+        if user is None:
+            return rx.redirect("/login?next=/account")
+        try:
+            with session_scope() as session:
+                service.resend_verification(session=session, user_id=user.id)
+        except AuthError as exc:
+            self.verify_error = exc.message
+            return None
+        self.verify_notice = f"We sent a new verification link to {user.email}. It works for 24 hours."
+        return None
+
+    @rx.event
+    def change_password(self, form: dict[str, str]) -> rx.event.EventSpec | None:
+        self.password_notice = self.password_error = ""
+        user = signed_in_user(self)
+        if user is None:
+            return rx.redirect("/login?next=/account")
+        try:
+            with session_scope() as session:
+                service.change_password(
+                    session=session,
+                    user_id=user.id,
+                    current_password=form.get("current_password", ""),
+                    new_password=form.get("new_password", ""),
+                    keep_token=read_cookie(self.router.headers.cookie),
+                )
+        except AuthError as exc:
+            self.password_error = exc.message
+            return None
+        self.password_notice = "Password changed. Other browsers were logged out; this one stays signed in."
+        return None
+
+    @rx.event
+    def delete_account(self, form: dict[str, str]) -> rx.event.EventSpec | None:
+        self.delete_error = ""
+        user = signed_in_user(self)
+        if user is None:
+            return rx.redirect("/login?next=/account")
+        if form.get("confirm", "").strip() != DELETE_CONFIRMATION:
+            self.delete_error = (
+                f"Type {DELETE_CONFIRMATION} in capitals to confirm, then press the button again."
+            )
+            return None
+        with session_scope() as session:
+            service.delete_account(session=session, user_id=user.id)
+        return rx.call_script("window.location.assign('/?account_deleted=1')")
+
+
+def panel(title: str, *children: rx.Component) -> rx.Component:
+    return rx.card(
+        rx.vstack(rx.heading(title, as_="h2", size="5"), *children, spacing="3", width="100%"),
+        size="3",
+        width="100%",
+    )
+
+
+def profile_panel() -> rx.Component:
+    return panel(
+        "Profile",
+        info_callout(AccountState.profile_notice),
+        error_callout(AccountState.profile_error),
+        rx.form(
+            rx.vstack(
+                field(
+                    "Name",
+                    name="display_name",
+                    value=AccountState.display_name,
+                    on_change=AccountState.type_name,
+                    max_length=100,
+                ),
+                rx.vstack(
+                    rx.el.label("English level", html_for="field-english_level", font_weight="500"),
+                    rx.el.select(
+                        *[rx.el.option(level, value=level) for level in LEVELS],
+                        id="field-english_level",
+                        name="english_level",
+                        value=AccountState.english_level,
+                        on_change=AccountState.choose_level,
+                        style={"padding": "0.5rem", "border_radius": "6px", "font_size": "1rem"},
+                    ),
+                    rx.text(
+                        "A1 beginner · B1 intermediate · C2 near-native", size="1", color="var(--gray-11)"
+                    ),
+                    spacing="1",
+                ),
+                rx.button("Save profile", type="submit", color_scheme=ACCENT),
+                spacing="3",
+                width="100%",
+            ),
+            on_submit=AccountState.save_profile,
+            reset_on_submit=False,
+        ),
+    )
+
+
+def email_panel() -> rx.Component:
+    return panel(
+        "Email",
+        rx.hstack(
+            rx.text(AccountState.email, weight="medium"),
+            rx.cond(
+                AccountState.email_verified,
+                rx.badge("Verified", color_scheme="green"),
+                rx.badge("Not verified", color_scheme="orange"),
+            ),
+            spacing="3",
+            wrap="wrap",
+        ),
+        info_callout(AccountState.verify_notice),
+        error_callout(AccountState.verify_error),
+        rx.cond(
+            ~AccountState.email_verified,
+            rx.button(
+                "Resend verification link", variant="outline", on_click=AccountState.resend_verification
+            ),
+        ),
+        rx.text("Sign-in methods: ", rx.text.strong(AccountState.sign_in_methods.join(", ")), size="2"),
+    )
+
+
+def password_panel() -> rx.Component:
+    return panel(
+        "Change password",
+        info_callout(AccountState.password_notice),
+        error_callout(AccountState.password_error),
+        rx.form(
+            rx.vstack(
+                field(
+                    "Current password",
+                    name="current_password",
+                    type_="password",
+                    auto_complete="current-password",
+                ),
+                field(
+                    "New password",
+                    name="new_password",
+                    type_="password",
+                    auto_complete="new-password",
+                    hint="8 to 128 characters. Avoid common passwords.",
+                ),
+                rx.button("Change password", type="submit", color_scheme=ACCENT),
+                spacing="3",
+                width="100%",
+            ),
+            on_submit=AccountState.change_password,
+            reset_on_submit=True,
+        ),
+    )
+
+
+def credits_panel() -> rx.Component:
+    return panel(
+        "Credits",
+        rx.hstack(
+            rx.text("Balance: ", rx.text.strong(AccountState.balance, id="credit-balance"), size="4"),
+            rx.spacer(),
+            rx.link(rx.button("Buy credits", color_scheme=ACCENT), href="/pricing"),
+            width="100%",
+            align="center",
+            wrap="wrap",
+        ),
+        rx.text("1 credit = 1 minute of conversation, charged per second.", size="2", color="var(--gray-11)"),
+        rx.cond(
+            AccountState.history.length() > 0,
+            rx.el.ul(
+                rx.foreach(
+                    AccountState.history,
+                    lambda row: rx.el.li(
+                        rx.hstack(
+                            rx.text(row["what"]),
+                            rx.spacer(),
+                            rx.text(row["when"], size="1", color="var(--gray-11)"),
+                            width="100%",
+                            wrap="wrap",
+                        ),
+                        padding_y="0.4rem",
+                        border_bottom="1px solid var(--gray-a4)",
+                    ),
+                ),
+                aria_label="Credit history",
+                style={"list_style": "none", "padding": 0, "margin": 0, "width": "100%"},
+            ),
+            rx.text("No credit movements yet.", color="var(--gray-11)"),
+        ),
+    )
+
+
+def sessions_panel() -> rx.Component:
+    return panel(
+        "Signed-in browsers",
+        rx.hstack(
+            rx.button("Log out", variant="outline", on_click=AuthState.log_out(False)),
+            rx.button(
+                "Log out everywhere", variant="outline", color_scheme="red", on_click=AuthState.log_out(True)
+            ),
+            spacing="3",
+            wrap="wrap",
+        ),
+    )
+
+
+def delete_panel() -> rx.Component:
+    return panel(
+        "Delete my account",
+        rx.text(
+            "This removes your name, email, sign-in methods, transcripts and feedback for good. "
+            "Records of credits and payments are kept without your personal data, for accounting.",
+            color="var(--gray-11)",
+        ),
+        error_callout(AccountState.delete_error),
+        rx.form(
+            rx.vstack(
+                field(f"Type {DELETE_CONFIRMATION} to confirm", name="confirm", auto_complete="off"),
+                rx.button("Delete my account", type="submit", color_scheme="red"),
+                spacing="3",
+                width="100%",
+            ),
+            on_submit=AccountState.delete_account,
+        ),
+    )
+
+
+@page(
+    route="/account",
+    title="Your account · Fluentio",
+    description="Your Fluentio account.",
+    public=False,
+    on_load=[AuthState.require_learner, AccountState.load],
+)
+def account() -> rx.Component:
+    return shell(
+        signed_in_only(
+            rx.vstack(
+                rx.heading("Your account", as_="h1", size="8"),
+                rx.cond(
+                    AccountState.welcome,
+                    rx.callout(
+                        "Welcome to Fluentio! Your free credits are ready. Check your inbox to verify "
+                        "your email, then head to the classroom.",
+                        icon="party-popper",
+                        color_scheme="green",
+                    ),
+                ),
+                rx.grid(
+                    profile_panel(),
+                    email_panel(),
+                    credits_panel(),
+                    password_panel(),
+                    sessions_panel(),
+                    delete_panel(),
+                    columns={"initial": "1", "md": "2"},
+                    spacing="4",
+                    width="100%",
+                ),
+                spacing="5",
+                padding_y="2rem",
+                width="100%",
+            )
+        )
+    )

@@ -1,0 +1,95 @@
+"""/signup: create an account with email and password (30 free credits)."""
+
+from __future__ import annotations
+
+import reflex as rx
+
+from fluentio.auth.errors import AuthError
+from fluentio.auth.login_flow import issue_login_ticket
+from fluentio.auth.service import sign_up
+from fluentio.components.forms import auth_card, error_callout, field
+from fluentio.components.layout import page, shell
+from fluentio.components.theme import ACCENT
+from fluentio.db import session_scope
+from fluentio.pages.login import complete_sign_in_script
+from fluentio.settings import get_settings
+
+
+class SignupState(rx.State):
+    error: str = ""
+    busy: bool = False
+
+    @rx.event
+    def load(self) -> None:
+        self.error = ""
+        self.busy = False
+
+    @rx.event
+    def submit(self, form: dict[str, str]) -> rx.event.EventSpec | None:
+        self.error = ""
+        try:
+            with session_scope() as session:
+                user = sign_up(
+                    session=session,
+                    email=form.get("email", ""),
+                    password=form.get("password", ""),
+                    display_name=form.get("name", "").strip(),
+                    ip=self.router.session.client_ip,
+                )
+                ticket = issue_login_ticket(session=session, user_id=user.id)
+        except AuthError as exc:
+            self.error = exc.message
+            return None
+        self.busy = True
+        return complete_sign_in_script(ticket, "/account?welcome=1")
+
+
+def free_credits_line() -> str:
+    credits = get_settings().signup_credits
+    return f"Get {credits} free credits — about {credits} minutes of conversation. No card needed."
+
+
+@page(
+    route="/signup",
+    title="Sign up · Fluentio",
+    description="Create your Fluentio account.",
+    public=False,
+    on_load=SignupState.load,
+)
+def signup() -> rx.Component:
+    return shell(
+        auth_card(
+            "Create your account",
+            rx.text(free_credits_line(), color="var(--gray-11)"),
+            error_callout(SignupState.error),
+            rx.form(
+                rx.vstack(
+                    field("Name", name="name", auto_complete="name", max_length=100),
+                    field("Email", name="email", type_="email", auto_complete="email", required=True),
+                    field(
+                        "Password",
+                        name="password",
+                        type_="password",
+                        auto_complete="new-password",
+                        required=True,
+                        min_length=8,
+                        max_length=128,
+                        hint="8 to 128 characters. Avoid common passwords.",
+                    ),
+                    rx.button(
+                        "Sign up",
+                        type="submit",
+                        size="3",
+                        width="100%",
+                        color_scheme=ACCENT,
+                        loading=SignupState.busy,
+                    ),
+                    spacing="4",
+                    width="100%",
+                ),
+                on_submit=SignupState.submit,
+                width="100%",
+            ),
+            rx.text("Already have an account? ", rx.link("Log in", href="/login"), size="2"),
+        )
+    )

@@ -1,0 +1,496 @@
+"""The account use cases on both engines, with email captured in memory."""
+
+from __future__ import annotations
+
+import re
+import threading
+import time
+import uuid
+from datetime import timedelta
+from email.message import EmailMessage
+from typing import Any
+
+import pytest
+import sqlalchemy as sa
+from pwdlib import PasswordHash
+from pwdlib.hashers.argon2 import Argon2Hasher
+from sqlmodel import Session, col, delete, func, select
+
+from fluentio.auth import ratelimit, service
+from fluentio.auth.errors import (
+    AccountNotFoundError,
+    AuthError,
+    EmailTakenError,
+    InvalidCredentialsError,
+    InvalidInputError,
+    InvalidTokenError,
+    RateLimitedError,
+    WeakPasswordError,
+)
+from fluentio.auth.passwords import dummy_hash, hash_password, verify_password
+from fluentio.auth.sessions import create_login_session, resolve_login_session
+from fluentio.billing import ledger
+from fluentio.db import engine_for
+from fluentio.models import (
+    MILLICREDITS_PER_CREDIT,
+    AuthAttempt,
+    Correction,
+    EmailToken,
+    Feedback,
+    LedgerEntry,
+    LoginSession,
+    OAuthIdentity,
+    PracticeSession,
+    TranscriptItem,
+    User,
+)
+from fluentio.models.billing import Actor, LedgerReason
+from fluentio.settings import get_settings
+from tests.support.factories import make_user, unique_email
+
+PASSWORD = "blue kettle sings"
+NEW_PASSWORD = "green teapot hums"
+
+
+class Outbox:
+    """A test EmailSender that keeps what it was given."""
+
+    def __init__(self) -> None:
+        self.messages: list[EmailMessage] = []
+
+    def send(self, message: EmailMessage) -> None:
+        self.messages.append(message)
+
+    def token(self, path: str) -> str:
+        body = self.messages[-1].get_body(preferencelist=("plain",))
+        assert body is not None
+        match = re.search(rf"/{path}\?token=([A-Za-z0-9_-]+)", body.get_content())
+        assert match, body.get_content()
+        return match.group(1)
+
+
+class FailingSender:
+    def send(self, message: EmailMessage) -> None:
+        raise OSError("mail server down")
+
+
+@pytest.fixture
+def outbox() -> Outbox:
+    return Outbox()
+
+
+def new_ip() -> str:
+    return f"10.{uuid.uuid4().int % 250}.{uuid.uuid4().int % 250}.{uuid.uuid4().int % 250}"
+
+
+def sign_up(db: Session, outbox: Outbox, email: str | None = None, **kwargs: str) -> User:
+    return service.sign_up(
+        session=db,
+        email=email or unique_email(),
+        password=kwargs.get("password", PASSWORD),
+        display_name=kwargs.get("display_name", "Ada"),
+        ip=kwargs.get("ip", new_ip()),
+        sender=outbox,
+    )
+
+
+def login(db: Session, user: User) -> str:
+    return create_login_session(session=db, user_id=user.id, user_agent="pytest", ip="127.0.0.1")
+
+
+# --- sign_up ---------------------------------------------------------------------------
+
+
+def test_sign_up_creates_account_bonus_and_verification_email(db: Session, outbox: Outbox) -> None:
+    email = unique_email()
+    user = sign_up(db, outbox, email=f"  {email.upper()} ", display_name="  Ada   Lovelace ")
+    assert user.email == email
+    assert user.display_name == "Ada Lovelace"
+    assert user.role == "learner" and user.email_verified_at is None
+    assert user.password_hash and verify_password(PASSWORD, user.password_hash)
+    credits = get_settings().signup_credits
+    assert ledger.balance(session=db, user_id=user.id) == credits * MILLICREDITS_PER_CREDIT
+    [message] = outbox.messages
+    assert message["To"] == email and message["Subject"] == "Verify your email"
+    assert outbox.token("verify-email")
+    assert message.get_body(preferencelist=("html",)) is not None
+
+
+def test_sign_up_admin_from_settings(db: Session, outbox: Outbox, monkeypatch: pytest.MonkeyPatch) -> None:
+    email = unique_email("boss")
+    monkeypatch.setenv("FLUENTIO_ADMIN_EMAILS", f"someone@else.test, {email.upper()}")
+    get_settings.cache_clear()
+    assert sign_up(db, outbox, email=email).role == "admin"
+
+
+@pytest.mark.parametrize("email", ["", "no-at-sign", "two@@example.com", "a@b", "with space@example.com"])
+def test_sign_up_rejects_malformed_email(db: Session, outbox: Outbox, email: str) -> None:
+    with pytest.raises(InvalidInputError) as caught:
+        sign_up(db, outbox, email=email or " ")
+    assert "email" in caught.value.message
+
+
+def test_sign_up_rejects_weak_password(db: Session, outbox: Outbox) -> None:
+    email = unique_email()
+    for password in ("short", "password123", email):
+        with pytest.raises(WeakPasswordError):
+            sign_up(db, outbox, email=email, password=password)
+    assert db.exec(select(User).where(User.email == email)).first() is None
+    assert outbox.messages == []
+
+
+def test_sign_up_rejects_overlong_name(db: Session, outbox: Outbox) -> None:
+    with pytest.raises(InvalidInputError):
+        sign_up(db, outbox, display_name="n" * 101)
+
+
+def test_sign_up_refuses_taken_email_case_insensitively(db: Session, outbox: Outbox) -> None:
+    email = unique_email()
+    sign_up(db, outbox, email=email)
+    with pytest.raises(EmailTakenError) as caught:
+        sign_up(db, outbox, email=email.upper())
+    assert caught.value.message == (
+        "An account with this email already exists. Log in or reset your password."
+    )
+
+
+def test_sign_up_is_limited_per_ip(db: Session, outbox: Outbox) -> None:
+    ip = new_ip()
+    for _ in range(ratelimit.SIGN_UP_PER_IP.limit):
+        sign_up(db, outbox, ip=ip)
+    with pytest.raises(RateLimitedError) as caught:
+        sign_up(db, outbox, ip=ip)
+    assert caught.value.retry_after_seconds > 0
+    sign_up(db, outbox)  # another address is not affected
+
+
+def test_sign_up_survives_a_failing_mail_server(db: Session) -> None:
+    email = unique_email()
+    user = service.sign_up(
+        session=db, email=email, password=PASSWORD, display_name="", ip=new_ip(), sender=FailingSender()
+    )
+    assert db.get(User, user.id) is not None
+    assert db.exec(select(EmailToken).where(EmailToken.user_id == user.id)).first() is not None
+
+
+def test_sign_up_race_for_one_email_gives_email_taken(pg_url: str) -> None:
+    """Two sign-ups for one address at once: the unique index decides, the loser gets
+    the same message as if the account had existed before."""
+    email = unique_email("race")
+    engine = engine_for(pg_url)
+    with Session(engine) as winner:
+        winner.add(User(email=email, password_hash=hash_password(PASSWORD)))
+        winner.flush()  # holds the unique-index entry until commit
+        outcome: list[BaseException] = []
+
+        def loser() -> None:
+            with Session(engine) as session:
+                try:
+                    sign_up(session, Outbox(), email=email)
+                except BaseException as exc:
+                    outcome.append(exc)
+
+        thread = threading.Thread(target=loser)
+        thread.start()
+        deadline = time.monotonic() + 10
+        with engine.connect() as probe:
+            while time.monotonic() < deadline:
+                waiting = probe.execute(sa.text("SELECT count(*) FROM pg_locks WHERE NOT granted")).scalar()
+                if waiting:
+                    break
+                time.sleep(0.02)
+        assert waiting, "the second sign-up never reached the insert"
+        winner.commit()
+        thread.join(timeout=10)
+    try:
+        assert len(outcome) == 1 and isinstance(outcome[0], EmailTakenError)
+    finally:
+        with Session(engine) as cleanup:
+            cleanup.exec(delete(User).where(col(User.email) == email))
+            cleanup.commit()
+
+
+# --- sign_in ---------------------------------------------------------------------------
+
+
+def test_sign_in_success_sets_last_login(db: Session, outbox: Outbox) -> None:
+    user = sign_up(db, outbox)
+    assert user.last_login_at is None
+    signed_in = service.sign_in(session=db, email=user.email.upper(), password=PASSWORD, ip=new_ip())
+    assert signed_in.id == user.id
+    assert signed_in.last_login_at is not None
+
+
+def test_wrong_password_and_unknown_email_look_the_same(
+    db: Session, outbox: Outbox, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    user = sign_up(db, outbox)
+    checked: list[str] = []
+    real = service.verify_and_rehash
+
+    def spy(password: str, password_hash: str) -> tuple[bool, str | None]:
+        checked.append(password_hash)
+        return real(password, password_hash)
+
+    monkeypatch.setattr(service, "verify_and_rehash", spy)
+    with pytest.raises(InvalidCredentialsError) as wrong_password:
+        service.sign_in(session=db, email=user.email, password="not my password", ip=new_ip())
+    with pytest.raises(InvalidCredentialsError) as unknown_email:
+        service.sign_in(session=db, email=unique_email(), password=PASSWORD, ip=new_ip())
+    assert wrong_password.value.message == unknown_email.value.message == "Email or password is incorrect."
+    # Both paths did one Argon2 verification; the unknown email against the dummy hash.
+    assert checked == [user.password_hash, dummy_hash()]
+
+
+def test_account_without_password_cannot_sign_in_with_one(db: Session) -> None:
+    user = make_user(db, password_hash=None)
+    with pytest.raises(InvalidCredentialsError):
+        service.sign_in(session=db, email=user.email, password="", ip=new_ip())
+
+
+def test_sign_in_is_limited_per_email_and_cleared_by_success(db: Session, outbox: Outbox) -> None:
+    user = sign_up(db, outbox)
+    for _ in range(ratelimit.SIGN_IN_PER_EMAIL.limit - 1):
+        with pytest.raises(InvalidCredentialsError):
+            service.sign_in(session=db, email=user.email, password="wrong guess", ip=new_ip())
+    service.sign_in(session=db, email=user.email, password=PASSWORD, ip=new_ip())  # clears the count
+    for _ in range(ratelimit.SIGN_IN_PER_EMAIL.limit):
+        with pytest.raises(InvalidCredentialsError):
+            service.sign_in(session=db, email=user.email, password="wrong guess", ip=new_ip())
+    with pytest.raises(RateLimitedError):
+        service.sign_in(session=db, email=user.email, password=PASSWORD, ip=new_ip())
+
+
+def test_sign_in_is_limited_per_ip(db: Session, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(
+        ratelimit, "SIGN_IN_PER_IP", ratelimit.RateLimit("signin_ip", 3, timedelta(minutes=15))
+    )
+    ip = new_ip()
+    for _ in range(3):
+        with pytest.raises(InvalidCredentialsError):
+            service.sign_in(session=db, email=unique_email(), password=PASSWORD, ip=ip)
+    with pytest.raises(RateLimitedError):
+        service.sign_in(session=db, email=unique_email(), password=PASSWORD, ip=ip)
+
+
+def test_sign_in_refreshes_admin_role(db: Session, outbox: Outbox, monkeypatch: pytest.MonkeyPatch) -> None:
+    user = sign_up(db, outbox)
+    monkeypatch.setenv("FLUENTIO_ADMIN_EMAILS", user.email)
+    get_settings.cache_clear()
+    assert service.sign_in(session=db, email=user.email, password=PASSWORD, ip=new_ip()).role == "admin"
+    monkeypatch.setenv("FLUENTIO_ADMIN_EMAILS", "")
+    get_settings.cache_clear()
+    assert service.sign_in(session=db, email=user.email, password=PASSWORD, ip=new_ip()).role == "learner"
+
+
+def test_sign_in_upgrades_a_weak_hash(db: Session) -> None:
+    weak = PasswordHash((Argon2Hasher(time_cost=1, memory_cost=8192),)).hash(PASSWORD)
+    user = make_user(db, password_hash=weak)
+    service.sign_in(session=db, email=user.email, password=PASSWORD, ip=new_ip())
+    assert user.password_hash != weak and verify_password(PASSWORD, user.password_hash or "")
+
+
+# --- email verification ---------------------------------------------------------------
+
+
+def test_verify_email_flow(db: Session, outbox: Outbox) -> None:
+    user = sign_up(db, outbox)
+    token = outbox.token("verify-email")
+    verified = service.verify_email(session=db, token=token)
+    assert verified.id == user.id and verified.email_verified_at is not None
+    with pytest.raises(InvalidTokenError):
+        service.verify_email(session=db, token=token)
+
+
+def test_resend_verification_replaces_the_link(db: Session, outbox: Outbox) -> None:
+    user = sign_up(db, outbox)
+    first = outbox.token("verify-email")
+    service.resend_verification(session=db, user_id=user.id, sender=outbox)
+    second = outbox.token("verify-email")
+    assert first != second and len(outbox.messages) == 2
+    with pytest.raises(InvalidTokenError):
+        service.verify_email(session=db, token=first)
+    service.verify_email(session=db, token=second)
+    with pytest.raises(AuthError, match="already verified"):
+        service.resend_verification(session=db, user_id=user.id, sender=outbox)
+
+
+def test_resend_verification_is_limited(db: Session, outbox: Outbox) -> None:
+    user = sign_up(db, outbox)
+    for _ in range(ratelimit.VERIFY_RESEND_PER_USER.limit):
+        service.resend_verification(session=db, user_id=user.id, sender=outbox)
+    with pytest.raises(RateLimitedError):
+        service.resend_verification(session=db, user_id=user.id, sender=outbox)
+
+
+def test_resend_verification_reports_delivery_failure(db: Session, outbox: Outbox) -> None:
+    user = sign_up(db, outbox)
+    with pytest.raises(AuthError, match="could not send"):
+        service.resend_verification(session=db, user_id=user.id, sender=FailingSender())
+
+
+# --- password reset and change ---------------------------------------------------------
+
+
+def test_reset_request_is_neutral_for_unknown_email(db: Session, outbox: Outbox) -> None:
+    service.request_password_reset(session=db, email=unique_email(), ip=new_ip(), sender=outbox)
+    assert outbox.messages == []
+
+
+def test_reset_request_is_limited_even_for_unknown_email(db: Session, outbox: Outbox) -> None:
+    email = unique_email()
+    for _ in range(ratelimit.RESET_PER_EMAIL.limit):
+        service.request_password_reset(session=db, email=email, ip=new_ip(), sender=outbox)
+    with pytest.raises(RateLimitedError):
+        service.request_password_reset(session=db, email=email, ip=new_ip(), sender=outbox)
+
+
+def test_reset_password_flow(db: Session, outbox: Outbox) -> None:
+    user = sign_up(db, outbox)
+    sessions = [login(db, user), login(db, user)]
+    service.request_password_reset(session=db, email=user.email, ip=new_ip(), sender=outbox)
+    assert outbox.messages[-1]["Subject"] == "Reset your password"
+    token = outbox.token("reset-password")
+
+    # A refused password does not use the link up.
+    with pytest.raises(WeakPasswordError):
+        service.reset_password(session=db, token=token, new_password="qwerty123")
+    reset = service.reset_password(session=db, token=token, new_password=NEW_PASSWORD)
+
+    assert reset.id == user.id and reset.email_verified_at is not None
+    assert all(resolve_login_session(session=db, token=t) is None for t in sessions)
+    with pytest.raises(InvalidCredentialsError):
+        service.sign_in(session=db, email=user.email, password=PASSWORD, ip=new_ip())
+    service.sign_in(session=db, email=user.email, password=NEW_PASSWORD, ip=new_ip())
+    with pytest.raises(InvalidTokenError):
+        service.reset_password(session=db, token=token, new_password="yet another one")
+
+
+def test_verification_link_cannot_reset_a_password(db: Session, outbox: Outbox) -> None:
+    sign_up(db, outbox)
+    with pytest.raises(InvalidTokenError):
+        service.reset_password(session=db, token=outbox.token("verify-email"), new_password=NEW_PASSWORD)
+
+
+def test_change_password(db: Session, outbox: Outbox) -> None:
+    user = sign_up(db, outbox)
+    here, elsewhere = login(db, user), login(db, user)
+    with pytest.raises(InvalidCredentialsError, match="current password"):
+        service.change_password(
+            session=db, user_id=user.id, current_password="nope nope", new_password=NEW_PASSWORD
+        )
+    with pytest.raises(WeakPasswordError):
+        service.change_password(session=db, user_id=user.id, current_password=PASSWORD, new_password="short")
+    with pytest.raises(WeakPasswordError, match="different"):
+        service.change_password(session=db, user_id=user.id, current_password=PASSWORD, new_password=PASSWORD)
+    service.change_password(
+        session=db, user_id=user.id, current_password=PASSWORD, new_password=NEW_PASSWORD, keep_token=here
+    )
+    assert resolve_login_session(session=db, token=here) is not None
+    assert resolve_login_session(session=db, token=elsewhere) is None
+    service.sign_in(session=db, email=user.email, password=NEW_PASSWORD, ip=new_ip())
+
+
+def test_change_password_without_one_points_to_reset(db: Session) -> None:
+    user = make_user(db, password_hash=None)
+    with pytest.raises(AuthError, match="Forgot password"):
+        service.change_password(session=db, user_id=user.id, current_password="", new_password=NEW_PASSWORD)
+
+
+# --- profile ------------------------------------------------------------------------------
+
+
+def test_update_profile(db: Session) -> None:
+    user = make_user(db)
+    updated = service.update_profile(session=db, user_id=user.id, display_name=" Grace ", english_level="c1")
+    assert (updated.display_name, updated.english_level) == ("Grace", "C1")
+    with pytest.raises(InvalidInputError, match="A1 and C2"):
+        service.update_profile(session=db, user_id=user.id, display_name="Grace", english_level="D1")
+    with pytest.raises(InvalidInputError):
+        service.update_profile(session=db, user_id=user.id, display_name="g" * 101, english_level="B2")
+    with pytest.raises(AccountNotFoundError):
+        service.update_profile(session=db, user_id=uuid.uuid4(), display_name="x", english_level="B2")
+
+
+# --- deletion -----------------------------------------------------------------------------
+
+
+def _practice_with_feedback(db: Session, user: User) -> tuple[PracticeSession, uuid.UUID]:
+    practice = PracticeSession(user_id=user.id, topic="travel", level="B1", target_vocabulary=["itinerary"])
+    db.add(practice)
+    db.flush()
+    item = TranscriptItem(session_id=practice.id, seq=1, speaker="learner", text="I goed to Paris.")
+    feedback = Feedback(session_id=practice.id, status="done", suggestions=["Use 'went'."])
+    db.add_all([item, feedback])
+    db.flush()
+    db.add(
+        Correction(
+            feedback_id=feedback.id,
+            position=0,
+            original="I goed",
+            corrected="I went",
+            transcript_item_id=item.id,
+        )
+    )
+    db.flush()
+    ledger.spend(
+        session=db,
+        user_id=user.id,
+        millicredits=500,
+        reason=LedgerReason.SESSION_USAGE,
+        idempotency_key=f"test:{uuid.uuid4()}",
+        actor=Actor.SYSTEM,
+        practice_session_id=practice.id,
+    )
+    return practice, feedback.id
+
+
+def _count(db: Session, column: Any, value: object) -> int:
+    return db.exec(select(func.count()).where(col(column) == value)).one()
+
+
+def test_delete_account_scrubs_person_and_keeps_accounting(db: Session, outbox: Outbox) -> None:
+    email = unique_email()
+    user = sign_up(db, outbox, email=email)
+    token = login(db, user)
+    db.add(OAuthIdentity(user_id=user.id, provider="google", subject=f"sub-{uuid.uuid4()}", email=email))
+    practice, feedback_id = _practice_with_feedback(db, user)
+    with pytest.raises(InvalidCredentialsError):
+        service.sign_in(session=db, email=email, password="wrong guess", ip=new_ip())
+    entries_before = _count(db, LedgerEntry.user_id, user.id)
+    assert entries_before == 2
+
+    service.delete_account(session=db, user_id=user.id)
+
+    scrubbed = db.get(User, user.id)
+    assert scrubbed is not None and scrubbed.deleted_at is not None
+    assert scrubbed.email == f"deleted-{user.id}@deleted.invalid"
+    assert (scrubbed.display_name, scrubbed.password_hash, scrubbed.email_verified_at) == ("", None, None)
+    assert _count(db, LoginSession.user_id, user.id) == 0
+    assert _count(db, OAuthIdentity.user_id, user.id) == 0
+    assert _count(db, EmailToken.user_id, user.id) == 0
+    assert _count(db, TranscriptItem.session_id, practice.id) == 0
+    assert _count(db, Feedback.session_id, practice.id) == 0
+    assert _count(db, Correction.feedback_id, feedback_id) == 0
+    assert _count(db, AuthAttempt.key, email) == 0
+    kept = db.get(PracticeSession, practice.id)
+    assert kept is not None and kept.topic == "travel" and kept.target_vocabulary == []
+    assert _count(db, LedgerEntry.user_id, user.id) == entries_before
+
+    assert resolve_login_session(session=db, token=token) is None
+    with pytest.raises(InvalidCredentialsError):
+        service.sign_in(session=db, email=email, password=PASSWORD, ip=new_ip())
+    with pytest.raises(AccountNotFoundError):
+        service.update_profile(session=db, user_id=user.id, display_name="x", english_level="B1")
+    service.delete_account(session=db, user_id=user.id)  # twice is harmless
+    # The address is free again for a brand-new account.
+    assert sign_up(db, outbox, email=email).id != user.id
+
+
+def test_reset_request_for_deleted_account_sends_nothing(db: Session, outbox: Outbox) -> None:
+    user = sign_up(db, outbox)
+    email = user.email
+    service.delete_account(session=db, user_id=user.id)
+    sent = len(outbox.messages)
+    service.request_password_reset(session=db, email=email, ip=new_ip(), sender=outbox)
+    assert len(outbox.messages) == sent
