@@ -46,3 +46,32 @@ def auth_card(title: str, *children: rx.Component) -> rx.Component:
         padding_y="3rem",
         width="100%",
     )
+
+
+def auth_form(
+    *fields: rx.Component, submit: str, on_submit: Any, busy: rx.Var[bool] | bool = False
+) -> rx.Component:
+    """The fields of an auth card above one full-width submit button named `submit`."""
+    return rx.form(
+        rx.vstack(
+            *fields,
+            rx.button(submit, type="submit", size="3", width="100%", color_scheme=ACCENT, loading=busy),
+            spacing="4",
+            width="100%",
+        ),
+        on_submit=on_submit,
+        width="100%",
+    )
+
+
+def new_password_field(label: str = "Password") -> rx.Component:
+    return field(
+        label,
+        name="password",
+        type_="password",
+        auto_complete="new-password",
+        required=True,
+        min_length=8,
+        max_length=128,
+        hint="8 to 128 characters. Avoid common passwords.",
+    )

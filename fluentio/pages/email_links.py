@@ -6,7 +6,14 @@ import reflex as rx
 
 from fluentio.auth import service
 from fluentio.auth.errors import AuthError, InvalidTokenError
-from fluentio.components.forms import auth_card, error_callout, field, info_callout
+from fluentio.components.forms import (
+    auth_card,
+    auth_form,
+    error_callout,
+    field,
+    info_callout,
+    new_password_field,
+)
 from fluentio.components.layout import page, shell
 from fluentio.components.theme import ACCENT
 from fluentio.db import session_scope
@@ -100,13 +107,9 @@ def forgot_password() -> rx.Component:
             rx.text("Enter your account's email and we'll send you a link to choose a new password."),
             info_callout(ForgotPasswordState.notice),
             error_callout(ForgotPasswordState.error),
-            rx.form(
-                rx.vstack(
-                    field("Email", name="email", type_="email", auto_complete="email", required=True),
-                    rx.button("Send reset link", type="submit", width="100%", size="3", color_scheme=ACCENT),
-                    spacing="4",
-                    width="100%",
-                ),
+            auth_form(
+                field("Email", name="email", type_="email", auto_complete="email", required=True),
+                submit="Send reset link",
                 on_submit=ForgotPasswordState.submit,
             ),
             rx.link("Back to log in", href="/login"),
@@ -151,22 +154,9 @@ def reset_password() -> rx.Component:
             "Choose a new password",
             error_callout(ResetPasswordState.error),
             rx.cond(ResetPasswordState.expired, rx.link("Ask for a new link", href="/forgot-password")),
-            rx.form(
-                rx.vstack(
-                    field(
-                        "New password",
-                        name="password",
-                        type_="password",
-                        auto_complete="new-password",
-                        required=True,
-                        hint="8 to 128 characters. Avoid common passwords.",
-                    ),
-                    rx.button(
-                        "Save new password", type="submit", width="100%", size="3", color_scheme=ACCENT
-                    ),
-                    spacing="4",
-                    width="100%",
-                ),
+            auth_form(
+                new_password_field("New password"),
+                submit="Save new password",
                 on_submit=ResetPasswordState.submit,
             ),
         )

@@ -11,9 +11,14 @@ from fluentio.auth.cookies import safe_next_path
 from fluentio.auth.errors import AuthError
 from fluentio.auth.login_flow import issue_login_ticket
 from fluentio.auth.service import sign_in
-from fluentio.components.forms import auth_card, error_callout, field, info_callout
+from fluentio.components.forms import (
+    auth_card,
+    auth_form,
+    error_callout,
+    field,
+    info_callout,
+)
 from fluentio.components.layout import page, shell
-from fluentio.components.theme import ACCENT
 from fluentio.db import session_scope
 
 NOTICES = {
@@ -75,29 +80,18 @@ def login() -> rx.Component:
             "Log in",
             info_callout(LoginState.notice),
             error_callout(LoginState.error),
-            rx.form(
-                rx.vstack(
-                    field("Email", name="email", type_="email", auto_complete="email", required=True),
-                    field(
-                        "Password",
-                        name="password",
-                        type_="password",
-                        auto_complete="current-password",
-                        required=True,
-                    ),
-                    rx.button(
-                        "Log in",
-                        type="submit",
-                        size="3",
-                        width="100%",
-                        color_scheme=ACCENT,
-                        loading=LoginState.busy,
-                    ),
-                    spacing="4",
-                    width="100%",
+            auth_form(
+                field("Email", name="email", type_="email", auto_complete="email", required=True),
+                field(
+                    "Password",
+                    name="password",
+                    type_="password",
+                    auto_complete="current-password",
+                    required=True,
                 ),
+                submit="Log in",
                 on_submit=LoginState.submit,
-                width="100%",
+                busy=LoginState.busy,
             ),
             rx.hstack(
                 rx.link("Forgot your password?", href="/forgot-password"),

@@ -7,9 +7,8 @@ import reflex as rx
 from fluentio.auth.errors import AuthError
 from fluentio.auth.login_flow import issue_login_ticket
 from fluentio.auth.service import sign_up
-from fluentio.components.forms import auth_card, error_callout, field
+from fluentio.components.forms import auth_card, auth_form, error_callout, field, new_password_field
 from fluentio.components.layout import page, shell
-from fluentio.components.theme import ACCENT
 from fluentio.db import session_scope
 from fluentio.pages.login import complete_sign_in_script
 from fluentio.settings import get_settings
@@ -62,33 +61,13 @@ def signup() -> rx.Component:
             "Create your account",
             rx.text(free_credits_line(), color="var(--gray-11)"),
             error_callout(SignupState.error),
-            rx.form(
-                rx.vstack(
-                    field("Name", name="name", auto_complete="name", max_length=100),
-                    field("Email", name="email", type_="email", auto_complete="email", required=True),
-                    field(
-                        "Password",
-                        name="password",
-                        type_="password",
-                        auto_complete="new-password",
-                        required=True,
-                        min_length=8,
-                        max_length=128,
-                        hint="8 to 128 characters. Avoid common passwords.",
-                    ),
-                    rx.button(
-                        "Sign up",
-                        type="submit",
-                        size="3",
-                        width="100%",
-                        color_scheme=ACCENT,
-                        loading=SignupState.busy,
-                    ),
-                    spacing="4",
-                    width="100%",
-                ),
+            auth_form(
+                field("Name", name="name", auto_complete="name", max_length=100),
+                field("Email", name="email", type_="email", auto_complete="email", required=True),
+                new_password_field(),
+                submit="Sign up",
                 on_submit=SignupState.submit,
-                width="100%",
+                busy=SignupState.busy,
             ),
             rx.text("Already have an account? ", rx.link("Log in", href="/login"), size="2"),
         )
