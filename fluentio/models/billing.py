@@ -112,6 +112,11 @@ class Payment(SQLModel, table=True):
     currency: str = string(3, default="USD")
     status: str = string(16, default=PaymentStatus.PENDING.value)
     invoice_url: str | None = string(1000, default=None, nullable=True)
+    product_id: str = string(100, default="")
+    customer_email: str = string(320, default="")
+    # Why a payment is held for the admin (no matching account, amount mismatch, …).
+    note: str = string(500, default="")
+    refunded_cents: int = Field(default=0)
     created_at: datetime = default_now()
     updated_at: datetime = default_now()
 

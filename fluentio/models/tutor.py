@@ -43,7 +43,17 @@ class PracticeSession(SQLModel, table=True):
     """One conversation with the tutor, from Start to its end, and what it cost."""
 
     __tablename__ = "practice_sessions"
-    __table_args__ = (sa.Index("ix_practice_sessions_user_created", "user_id", "created_at"),)
+    __table_args__ = (
+        sa.Index("ix_practice_sessions_user_created", "user_id", "created_at"),
+        # One live call per learner: at most one row per user in a not-yet-ended state.
+        sa.Index(
+            "uq_practice_sessions_one_open_call",
+            "user_id",
+            unique=True,
+            postgresql_where=sa.text("status IN ('starting', 'live')"),
+            sqlite_where=sa.text("status IN ('starting', 'live')"),
+        ),
+    )
 
     id: uuid.UUID = uuid_pk()
     user_id: uuid.UUID = Field(foreign_key="users.id", ondelete="RESTRICT")
@@ -65,6 +75,15 @@ class PracticeSession(SQLModel, table=True):
     output_text_tokens: int = Field(default=0)
     output_audio_tokens: int = Field(default=0)
     cost_estimate_microusd: int = Field(default=0, sa_type=sa.BigInteger)
+    # Call control: the model and voice used, whether it ran on the local simulator,
+    # the instructions the tutor was given, and the meter's heartbeat (a call whose
+    # server died is finalised from it at the next start-up).
+    model: str = string(64, default="")
+    voice: str = string(32, default="")
+    simulated: bool = Field(default=False)
+    instructions: str = long_text(default="")
+    last_seen_at: datetime | None = utc_timestamp()
+    low_balance_warned: bool = Field(default=False)
 
 
 class TranscriptItem(SQLModel, table=True):
@@ -105,7 +124,11 @@ class Feedback(SQLModel, table=True):
     talk_share: float | None = Field(default=None, nullable=True)
     turns: int | None = Field(default=None, nullable=True)
     learner_words: int | None = Field(default=None, nullable=True)
+    summary: str = long_text(default="")
+    # A running job holds a lease; a lease that ran out (the worker died) is retaken.
+    lease_until: datetime | None = utc_timestamp()
     created_at: datetime = default_now()
+    started_at: datetime | None = utc_timestamp()
     completed_at: datetime | None = utc_timestamp()
 
 

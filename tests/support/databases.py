@@ -9,6 +9,7 @@ from contextlib import contextmanager
 from pathlib import Path
 
 import sqlalchemy as sa
+from sqlmodel import Session
 
 from fluentio.cli import migrate
 from fluentio.db import redact_url
@@ -69,3 +70,12 @@ def fresh_sqlite(directory: Path, *, migrated: bool = True) -> Iterator[str]:
     if migrated:
         migrate(url)
     yield url
+
+
+@contextmanager
+def session_on(url: str) -> Iterator[Session]:
+    """A plain session on the database at `url` (the caller commits)."""
+    from fluentio.db import engine_for
+
+    with Session(engine_for(url)) as session:
+        yield session

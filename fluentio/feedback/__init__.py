@@ -1,0 +1,1 @@
+"""After the conversation: analysis jobs, "hear it" speech, and what feeds back into class."""
