@@ -32,6 +32,24 @@ from tests.support.databases import (
 ARTIFACTS = Path(__file__).resolve().parent.parent / "test-artifacts"
 
 
+SUITE_ORDER = {"unit": 0, "integration": 1, "e2e": 2}
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """Run unit, then integration, then browser tests.
+
+    Sync Playwright keeps an asyncio loop marked as running in the main thread for as
+    long as the session-scoped browser lives; async tests (pytest-asyncio) cannot start
+    a loop after that, so they must all run before the first browser test.
+    """
+
+    def suite(item: pytest.Item) -> int:
+        parts = Path(str(item.path)).parts
+        return next((rank for name, rank in SUITE_ORDER.items() if name in parts), 1)
+
+    items.sort(key=suite)
+
+
 def pytest_sessionstart(session: pytest.Session) -> None:
     try:
         check_postgres(test_database_url())

@@ -9,6 +9,7 @@ from starlette.routing import Route
 from fluentio.api.auth_routes import complete_sign_in, signed_out
 from fluentio.api.clean_urls import CleanPageUrls
 from fluentio.api.health import healthz
+from fluentio.api.oauth_routes import oauth_callback, oauth_start
 from fluentio.api.robots import robots_txt
 
 
@@ -19,6 +20,8 @@ def build_api() -> Starlette:
             Route("/robots.txt", robots_txt, methods=["GET", "HEAD"]),
             Route("/auth/complete", complete_sign_in, methods=["GET"]),
             Route("/auth/signed-out", signed_out, methods=["GET"]),
+            Route("/auth/{provider}/start", oauth_start, methods=["GET"]),
+            Route("/auth/{provider}/callback", oauth_callback, methods=["GET", "POST"]),
         ],
         middleware=[Middleware(CleanPageUrls)],
     )

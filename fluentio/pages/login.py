@@ -10,6 +10,7 @@ import reflex as rx
 from fluentio.auth.cookies import safe_next_path
 from fluentio.auth.errors import AuthError
 from fluentio.auth.login_flow import issue_login_ticket
+from fluentio.auth.oauth import PROVIDER_LABELS, configured_providers, error_message
 from fluentio.auth.service import sign_in
 from fluentio.components.forms import (
     auth_card,
@@ -34,16 +35,59 @@ def complete_sign_in_script(ticket: str, next_path: str) -> rx.event.EventSpec:
     return rx.call_script(f"window.location.assign({json.dumps(url)})")
 
 
+def provider_buttons(next_query: rx.Var[str] | str = "") -> rx.Component:
+    """A "Continue with …" link for each configured provider (Google, Apple).
+
+    Full page loads (`reload_document`): the start routes are plain HTTP, not pages.
+    `next_query` is "" or "?next=…".
+    """
+    providers = configured_providers()
+    if not providers:
+        return rx.fragment()
+    return rx.vstack(
+        *[
+            rx.button(
+                rx.el.a(
+                    f"Continue with {PROVIDER_LABELS[name]}",
+                    href=f"/auth/{name}/start{next_query}",
+                    reload_document=True,
+                ),
+                as_child=True,
+                variant="outline",
+                size="3",
+                width="100%",
+            )
+            for name in providers
+        ],
+        rx.hstack(
+            rx.separator(size="4", flex="1"),
+            rx.text("or", size="2", color="var(--gray-11)"),
+            rx.separator(size="4", flex="1"),
+            align="center",
+            width="100%",
+        ),
+        spacing="3",
+        width="100%",
+    )
+
+
 class LoginState(rx.State):
     error: str = ""
     notice: str = ""
     busy: bool = False
+    next_query: str = ""
 
     @rx.event
     def load(self) -> None:
         self.error = ""
         self.busy = False
-        self.notice = NOTICES.get(self.router.url.query_parameters.get("error", ""), "")
+        query = self.router.url.query_parameters
+        next_path = query.get("next", "")
+        self.next_query = f"?next={quote(safe_next_path(next_path), safe='')}" if next_path else ""
+        code = query.get("error", "")
+        if code.startswith("oauth_"):
+            self.error = error_message(code, query.get("provider", ""))
+        self.notice = NOTICES.get(code, "")
         if not self.notice:
             self.notice = NOTICES.get(self.router.url.query_parameters.get("notice", ""), "")
 
@@ -80,6 +124,7 @@ def login() -> rx.Component:
             "Log in",
             info_callout(LoginState.notice),
             error_callout(LoginState.error),
+            provider_buttons(LoginState.next_query),
             auth_form(
                 field("Email", name="email", type_="email", auto_complete="email", required=True),
                 field(

@@ -10,7 +10,7 @@ from fluentio.auth.service import sign_up
 from fluentio.components.forms import auth_card, auth_form, error_callout, field, new_password_field
 from fluentio.components.layout import page, shell
 from fluentio.db import session_scope
-from fluentio.pages.login import complete_sign_in_script
+from fluentio.pages.login import complete_sign_in_script, provider_buttons
 from fluentio.settings import get_settings
 
 
@@ -61,6 +61,7 @@ def signup() -> rx.Component:
             "Create your account",
             rx.text(free_credits_line(), color="var(--gray-11)"),
             error_callout(SignupState.error),
+            provider_buttons(),
             auth_form(
                 field("Name", name="name", auto_complete="name", max_length=100),
                 field("Email", name="email", type_="email", auto_complete="email", required=True),
