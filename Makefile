@@ -14,7 +14,7 @@ export REFLEX_DIR ?= $(CURDIR)/.tools/reflex
 export NPM_CONFIG_REGISTRY ?= $(shell npm config get registry 2>/dev/null || echo https://registry.npmjs.org/)
 export PORT
 
-.PHONY: run dev test bench lint format migrate setup setup-dev clean
+.PHONY: run dev test bench lint format migrate reconcile setup setup-dev clean
 
 $(VENV)/.installed: requirements.txt
 	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -41,6 +41,10 @@ migrate: setup
 ## The production app on http://127.0.0.1:$(PORT) (SQLite and the local simulators by default).
 run: migrate
 	$(VENV)/bin/reflex run --env prod --single-port --backend-port $(PORT) --backend-host 127.0.0.1
+
+## Credit Dodo payments from the last days whose webhooks never arrived (DAYS=3).
+reconcile: migrate
+	$(PY) -m fluentio.cli reconcile --days $(or $(DAYS),3)
 
 ## Hot reload for the maintainer.
 dev: migrate

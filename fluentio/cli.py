@@ -31,7 +31,8 @@ def migrate(url: str | None = None) -> None:
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="fluentio")
-    parser.add_argument("command", choices=["migrate", "check-db"])
+    parser.add_argument("command", choices=["migrate", "check-db", "reconcile"])
+    parser.add_argument("--days", type=int, default=3, help="reconcile: how many days back to check")
     args = parser.parse_args(argv)
     try:
         from fluentio.db import DatabaseUnavailableError, check_database, redact_url
@@ -42,6 +43,8 @@ def main(argv: list[str] | None = None) -> int:
         if args.command == "migrate":
             migrate()
             print(f"Database ready: {redact_url(settings.database_url)}")
+        elif args.command == "reconcile":
+            return reconcile_payments(args.days)
         else:
             print("Database reachable.")
     except DatabaseUnavailableError as exc:
@@ -53,6 +56,25 @@ def main(argv: list[str] | None = None) -> int:
         )
         print(f"error: invalid configuration: {problems}", file=sys.stderr)
         return 2
+    return 0
+
+
+def reconcile_payments(days: int) -> int:
+    """Credit the succeeded Dodo payments of the last `days` days that webhooks missed."""
+    import asyncio
+
+    from fluentio.payments.client import PaymentProviderError, api_base_url
+    from fluentio.payments.reconcile import reconcile
+
+    try:
+        report = asyncio.run(reconcile(days=days))
+    except PaymentProviderError as exc:
+        print(
+            f"error: {exc}. Is Dodo reachable at {api_base_url()} (with `make run` for the local stand-in)?",
+            file=sys.stderr,
+        )
+        return 1
+    print(report.summary())
     return 0
 
 

@@ -98,6 +98,14 @@ class Settings(BaseSettings):
     dodo_base_url: str = Field(default="", alias="DODO_PAYMENTS_BASE_URL")
     dodo_webhook_key: SecretStr | None = Field(default=None, alias="DODO_PAYMENTS_WEBHOOK_KEY")
 
+    # Admin dashboard: the estimated OpenAI cost, in US dollars per million tokens.
+    # Defaults: OpenAI's published gpt-realtime-mini prices (cached input at the audio rate).
+    cost_text_input_per_m: float = Field(default=0.60, ge=0, alias="FLUENTIO_COST_TEXT_INPUT_PER_M")
+    cost_audio_input_per_m: float = Field(default=10.00, ge=0, alias="FLUENTIO_COST_AUDIO_INPUT_PER_M")
+    cost_cached_input_per_m: float = Field(default=0.30, ge=0, alias="FLUENTIO_COST_CACHED_INPUT_PER_M")
+    cost_text_output_per_m: float = Field(default=2.40, ge=0, alias="FLUENTIO_COST_TEXT_OUTPUT_PER_M")
+    cost_audio_output_per_m: float = Field(default=20.00, ge=0, alias="FLUENTIO_COST_AUDIO_OUTPUT_PER_M")
+
     @field_validator("database_url")
     @classmethod
     def _normalise_database_url(cls, value: str) -> str:

@@ -4,13 +4,16 @@ from __future__ import annotations
 
 from starlette.applications import Starlette
 from starlette.middleware import Middleware
-from starlette.routing import Route
+from starlette.routing import Mount, Route
 
 from fluentio.api.auth_routes import complete_sign_in, signed_out
 from fluentio.api.clean_urls import CleanPageUrls
 from fluentio.api.health import healthz
 from fluentio.api.oauth_routes import oauth_callback, oauth_start
+from fluentio.api.payment_routes import payment_routes
 from fluentio.api.robots import robots_txt
+from fluentio.payments.fake_dodo import build_fake_dodo
+from fluentio.settings import get_settings
 
 
 def build_api() -> Starlette:
@@ -22,6 +25,8 @@ def build_api() -> Starlette:
             Route("/auth/signed-out", signed_out, methods=["GET"]),
             Route("/auth/{provider}/start", oauth_start, methods=["GET"]),
             Route("/auth/{provider}/callback", oauth_callback, methods=["GET", "POST"]),
+            *payment_routes(),
+            *([Mount("/sim/dodo", app=build_fake_dodo())] if get_settings().dodo_simulated else []),
         ],
         middleware=[Middleware(CleanPageUrls)],
     )

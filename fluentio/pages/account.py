@@ -13,12 +13,15 @@ from fluentio.auth.cookies import read_cookie
 from fluentio.auth.errors import AuthError
 from fluentio.auth.state import AuthState, signed_in_user
 from fluentio.billing import ledger
+from fluentio.billing.packs import credit_packs
 from fluentio.components.forms import error_callout, field, info_callout
 from fluentio.components.guards import signed_in_only
 from fluentio.components.layout import page, shell
 from fluentio.components.theme import ACCENT
 from fluentio.db import session_scope
 from fluentio.models import EnglishLevel, OAuthIdentity, User
+from fluentio.payments import statements
+from fluentio.payments.purchase_state import buy_button, purchase_error, table_caption
 
 LEVELS = [level.value for level in EnglishLevel]
 PROVIDER_NAMES = {"google": "Google", "apple": "Apple"}
@@ -33,6 +36,7 @@ class AccountState(rx.State):
     sign_in_methods: list[str] = []
     balance: str = ""
     history: list[dict[str, str]] = []
+    payments: list[dict[str, str]] = []
     welcome: bool = False
     profile_notice: str = ""
     profile_error: str = ""
@@ -45,7 +49,8 @@ class AccountState(rx.State):
     def _fill(self, user: User) -> None:
         with session_scope() as session:
             identities = session.exec(select(OAuthIdentity).where(OAuthIdentity.user_id == user.id)).all()
-            entries = ledger.history(session=session, user_id=user.id, limit=100)
+            self.history = statements.ledger_rows(session, user.id, limit=100)
+            self.payments = statements.payment_rows(session, user.id)
             self.balance = ledger.format_credits(ledger.balance(session=session, user_id=user.id))
         self.display_name = user.display_name
         self.english_level = user.english_level
@@ -54,10 +59,6 @@ class AccountState(rx.State):
         methods = ["Email and password"] if user.password_hash else []
         methods += [PROVIDER_NAMES.get(i.provider, i.provider.title()) for i in identities]
         self.sign_in_methods = methods
-        self.history = [
-            {"when": e.created_at.strftime("%d %b %Y, %H:%M UTC"), "what": ledger.describe(e)}
-            for e in entries
-        ]
 
     @rx.event
     def load(self) -> None:
@@ -292,6 +293,68 @@ def credits_panel() -> rx.Component:
     )
 
 
+def packs_panel() -> rx.Component:
+    return panel(
+        "Buy credits",
+        rx.text("Credits never expire. You pay on a secure checkout page.", size="2", color="var(--gray-11)"),
+        purchase_error(),
+        *[
+            rx.hstack(
+                rx.text(rx.text.strong(pack.name), f" · {pack.credits} credits · {pack.price_label}"),
+                rx.spacer(),
+                rx.box(buy_button(pack, "Buy"), width="8rem"),
+                width="100%",
+                align="center",
+            )
+            for pack in credit_packs()
+        ],
+    )
+
+
+def payments_panel() -> rx.Component:
+    return panel(
+        "Payments and invoices",
+        rx.cond(
+            AccountState.payments.length() > 0,
+            rx.box(
+                rx.table.root(
+                    table_caption("Payments"),
+                    rx.table.header(
+                        rx.table.row(
+                            *[
+                                rx.table.column_header_cell(h)
+                                for h in ("Date", "Pack", "Amount", "Status", "")
+                            ]
+                        )
+                    ),
+                    rx.table.body(
+                        rx.foreach(
+                            AccountState.payments,
+                            lambda row: rx.table.row(
+                                rx.table.cell(row["when"]),
+                                rx.table.cell(row["pack"]),
+                                rx.table.cell(row["amount"]),
+                                rx.table.cell(row["status_label"]),
+                                rx.table.cell(
+                                    rx.cond(
+                                        row["invoice"] != "",
+                                        rx.link("Invoice", href=row["invoice"], is_external=True),
+                                    )
+                                ),
+                            ),
+                        )
+                    ),
+                    size="1",
+                    width="100%",
+                ),
+                overflow_x="auto",
+                width="100%",
+            ),
+            rx.text("No payments yet.", color="var(--gray-11)"),
+        ),
+    )
+
+
 def sessions_panel() -> rx.Component:
     return panel(
         "Signed-in browsers",
@@ -352,6 +415,8 @@ def account() -> rx.Component:
                     profile_panel(),
                     email_panel(),
                     credits_panel(),
+                    packs_panel(),
+                    payments_panel(),
                     password_panel(),
                     sessions_panel(),
                     delete_panel(),

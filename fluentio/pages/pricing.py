@@ -12,6 +12,7 @@ from fluentio.components.layout import (
     section,
     shell,
 )
+from fluentio.payments.purchase_state import buy_button, purchase_error
 
 TITLE = "Pricing · Fluentio — pay as you go, 1 credit = 1 minute"
 DESCRIPTION = (
@@ -55,6 +56,7 @@ def price_card(
     action: str,
     highlight: bool = False,
     badge: str = "",
+    button: rx.Component | None = None,
 ) -> rx.Component:
     return rx.card(
         rx.vstack(
@@ -70,7 +72,9 @@ def price_card(
             rx.text(per_minute, size="2", color="var(--gray-11)"),
             rx.text(note, size="2", color="var(--gray-11)", min_height="1.5em"),
             rx.spacer(),
-            rx.link(
+            button
+            if button is not None
+            else rx.link(
                 rx.button(
                     action,
                     size="3",
@@ -102,6 +106,7 @@ def pack_card(pack: CreditPack, packs: list[CreditPack], best_id: str) -> rx.Com
         action=f"Buy {pack.name}",
         highlight=pack.id == best_id,
         badge="Best value" if pack.id == best_id and len(packs) > 1 else "",
+        button=buy_button(pack, f"Buy {pack.name}", highlight=pack.id == best_id),
     )
 
 
@@ -203,6 +208,7 @@ def pricing() -> rx.Component:
                 size="2",
                 color="var(--gray-11)",
             ),
+            purchase_error(),
             aria_label="Credit packs",
         ),
         included(),
