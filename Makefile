@@ -30,6 +30,7 @@ $(VENV)/.installed-dev: $(VENV)/.installed requirements-dev.txt
 	@scripts/ensure-bun.sh
 
 setup: $(VENV)/.installed .tools/bin/bun
+	@scripts/ensure-espeak.sh
 
 setup-dev: setup $(VENV)/.installed-dev
 	@scripts/ensure-chromium.sh

@@ -4,14 +4,18 @@ import reflex as rx
 
 from fluentio import pages  # noqa: F401  (registers the pages)
 from fluentio.api.routes import build_api
+from fluentio.classroom.recovery import classroom_lifespan
 from fluentio.components.layout import PAGES
 from fluentio.components.pwa import pwa_head
+from fluentio.feedback.worker import run_analysis_worker
 
 app = rx.App(
     head_components=pwa_head(),
     html_lang="en",
     api_transformer=build_api(),
 )
+app.register_lifespan_task(run_analysis_worker)
+app.register_lifespan_task(classroom_lifespan)
 
 for spec in PAGES:
     app.add_page(

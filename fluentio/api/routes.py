@@ -11,9 +11,12 @@ from fluentio.api.clean_urls import CleanPageUrls
 from fluentio.api.health import healthz
 from fluentio.api.oauth_routes import oauth_callback, oauth_start
 from fluentio.api.payment_routes import payment_routes
+from fluentio.api.realtime_routes import realtime_routes
 from fluentio.api.robots import robots_txt
+from fluentio.api.speech_routes import correction_speech
 from fluentio.payments.fake_dodo import build_fake_dodo
 from fluentio.settings import get_settings
+from fluentio.simulator.openai_app import build_openai_simulator
 
 
 def build_api() -> Starlette:
@@ -23,10 +26,17 @@ def build_api() -> Starlette:
             Route("/robots.txt", robots_txt, methods=["GET", "HEAD"]),
             Route("/auth/complete", complete_sign_in, methods=["GET"]),
             Route("/auth/signed-out", signed_out, methods=["GET"]),
+            Route("/api/speech/{correction_id}", correction_speech, methods=["GET"]),
             Route("/auth/{provider}/start", oauth_start, methods=["GET"]),
             Route("/auth/{provider}/callback", oauth_callback, methods=["GET", "POST"]),
             *payment_routes(),
+            *realtime_routes(),
             *([Mount("/sim/dodo", app=build_fake_dodo())] if get_settings().dodo_simulated else []),
+            *(
+                [Mount("/sim/openai", app=build_openai_simulator())]
+                if get_settings().openai_simulated
+                else []
+            ),
         ],
         middleware=[Middleware(CleanPageUrls)],
     )

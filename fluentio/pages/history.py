@@ -1,21 +1,343 @@
-"""/history: guarded on the server (its own issue replaces this body)."""
+"""/history: the learner's sessions (newest first, paged) and their progress in charts."""
 
 from __future__ import annotations
 
+import asyncio
+import uuid
+from typing import Any
+
 import reflex as rx
 
-from fluentio.auth.state import AuthState
+from fluentio.auth.state import AuthState, signed_in_user
 from fluentio.components.guards import signed_in_only
 from fluentio.components.layout import page, shell
-from fluentio.components.placeholder import BalanceState, area
+from fluentio.components.theme import ACCENT
+from fluentio.db import session_scope
+from fluentio.feedback import history, jobs
+
+WATCH_SECONDS = 2.0
+WATCH_ROUNDS = 150  # five minutes
+LEVEL_TICK = "(v) => ['', 'A1', 'A2', 'B1', 'B2', 'C1', 'C2'][v] ?? ''"
+
+
+def _page_number(value: str | None) -> int:
+    try:
+        return max(1, min(10_000, int(value or "1")))
+    except ValueError:
+        return 1
+
+
+class HistoryState(rx.State):
+    rows: list[history.SessionRow] = []
+    page: int = 1
+    has_next: bool = False
+    loaded: bool = False
+    sessions: int = 0
+    minutes_total: int = 0
+    analysed: int = 0
+    latest_level: str = ""
+    weekly_minutes: list[dict[str, Any]] = []
+    mistakes: list[dict[str, Any]] = []
+    patterns: list[dict[str, Any]] = []
+    levels: list[dict[str, Any]] = []
+    notice: str = ""
+    _watching: bool = False
+
+    def _fill(self, user_id: uuid.UUID) -> None:
+        with session_scope() as session:
+            rows, has_next = history.list_sessions(session=session, user_id=user_id, page=self.page)
+            figures = history.progress(session=session, user_id=user_id)
+        self.rows = rows
+        self.has_next = has_next
+        self.sessions = figures.sessions
+        self.minutes_total = figures.minutes
+        self.analysed = figures.analysed
+        self.latest_level = figures.latest_level
+        self.weekly_minutes = figures.weekly_minutes
+        self.mistakes = figures.mistakes
+        self.patterns = figures.patterns
+        self.levels = figures.levels
+        self.loaded = True
+
+    def _analysing(self) -> bool:
+        return any(row.feedback == history.STATUS_LABELS["pending"] for row in self.rows)
+
+    @rx.event
+    def load(self) -> rx.event.EventSpec | None:
+        self.notice = ""
+        self.page = _page_number(self.router.url.query_parameters.get("page"))
+        user = signed_in_user(self)
+        if user is None:
+            return None
+        self._fill(user.id)
+        return HistoryState.watch if self._analysing() else None
+
+    @rx.event
+    def retry(self, session_id: str) -> rx.event.EventSpec | None:
+        user = signed_in_user(self)
+        if user is None:
+            return rx.redirect("/login?next=/history")
+        try:
+            practice_id = uuid.UUID(session_id)
+        except ValueError:
+            return None
+        with session_scope() as session:
+            queued = jobs.request_retry(session=session, user_id=user.id, practice_session_id=practice_id)
+        self.notice = (
+            "Trying the analysis again. Your feedback appears here in a moment."
+            if queued
+            else "That session can't be analysed again right now. Refresh the page to see its latest state."
+        )
+        self._fill(user.id)
+        return HistoryState.watch
+
+    @rx.event(background=True)
+    async def watch(self) -> None:
+        """Refresh while any feedback on this page is still being prepared."""
+        async with self:
+            if self._watching:
+                return
+            self._watching = True
+        try:
+            for _ in range(WATCH_ROUNDS):
+                await asyncio.sleep(WATCH_SECONDS)
+                async with self:
+                    user = signed_in_user(self)
+                    if user is None:
+                        return
+                    self._fill(user.id)
+                    if not self._analysing():
+                        return
+        finally:
+            async with self:
+                self._watching = False
+
+
+def stat(label: str, value: rx.Var | str) -> rx.Component:
+    return rx.card(
+        rx.vstack(
+            rx.text(label, size="2", color="var(--gray-11)"),
+            rx.text(value, size="6", weight="bold"),
+            spacing="1",
+        ),
+        width="100%",
+    )
+
+
+def chart_card(title: str, chart: rx.Component, empty: rx.Var[bool], empty_text: str) -> rx.Component:
+    return rx.card(
+        rx.vstack(
+            rx.heading(title, as_="h3", size="3"),
+            rx.cond(empty, rx.text(empty_text, size="2", color="var(--gray-11)"), chart),
+            spacing="3",
+            width="100%",
+        ),
+        width="100%",
+    )
+
+
+def progress_charts() -> rx.Component:
+    minutes = rx.recharts.bar_chart(
+        rx.recharts.cartesian_grid(stroke_dasharray="3 3", vertical=False),
+        rx.recharts.x_axis(data_key="week"),
+        rx.recharts.y_axis(allow_decimals=False, width=40),
+        rx.recharts.tooltip(),
+        rx.recharts.bar(
+            data_key="minutes", name="Minutes", fill=f"var(--{ACCENT}-9)", is_animation_active=False
+        ),
+        data=HistoryState.weekly_minutes,
+        height=220,
+    )
+    mistakes = rx.recharts.line_chart(
+        rx.recharts.cartesian_grid(stroke_dasharray="3 3", vertical=False),
+        rx.recharts.x_axis(data_key="date"),
+        rx.recharts.y_axis(width=40),
+        rx.recharts.tooltip(),
+        rx.recharts.line(
+            data_key="per_100_words",
+            name="Mistakes per 100 words",
+            stroke="var(--orange-9)",
+            type_="monotone",
+            is_animation_active=False,
+        ),
+        data=HistoryState.mistakes,
+        height=220,
+    )
+    patterns = rx.recharts.bar_chart(
+        rx.recharts.x_axis(type_="number", allow_decimals=False),
+        rx.recharts.y_axis(data_key="pattern", type_="category", width=220, tick={"fontSize": 12}),
+        rx.recharts.tooltip(),
+        rx.recharts.bar(
+            data_key="sessions", name="Sessions", fill="var(--purple-9)", is_animation_active=False
+        ),
+        data=HistoryState.patterns,
+        layout="vertical",
+        height=260,
+    )
+    levels = rx.recharts.line_chart(
+        rx.recharts.cartesian_grid(stroke_dasharray="3 3", vertical=False),
+        rx.recharts.x_axis(data_key="date"),
+        rx.recharts.y_axis(domain=[1, 6], ticks=[1, 2, 3, 4, 5, 6], tick_formatter=LEVEL_TICK, width=40),
+        rx.recharts.tooltip(),
+        rx.recharts.line(
+            data_key="rank",
+            name="Level",
+            stroke="var(--green-9)",
+            type_="stepAfter",
+            is_animation_active=False,
+        ),
+        data=HistoryState.levels,
+        height=220,
+    )
+    after_first = "Appears after your first analysed session."
+    return rx.el.section(
+        rx.heading("Your progress", as_="h2", size="6"),
+        rx.grid(
+            chart_card("Minutes practised per week", minutes, HistoryState.weekly_minutes.length() == 0, ""),
+            chart_card("Mistakes per 100 words", mistakes, HistoryState.mistakes.length() == 0, after_first),
+            chart_card("Most frequent patterns", patterns, HistoryState.patterns.length() == 0, after_first),
+            chart_card("Estimated level over time", levels, HistoryState.levels.length() == 0, after_first),
+            columns=rx.breakpoints(initial="1", md="2"),
+            spacing="4",
+            width="100%",
+        ),
+        aria_label="Your progress",
+        style={"display": "flex", "flex_direction": "column", "gap": "1rem", "width": "100%"},
+    )
+
+
+def feedback_cell(row: history.SessionRow) -> rx.Component:
+    return rx.hstack(
+        rx.text(row.feedback, size="2"),
+        rx.cond(
+            row.can_retry,
+            rx.button(
+                "Retry",
+                size="1",
+                variant="outline",
+                on_click=HistoryState.retry(row.id),
+                aria_label="Retry the feedback for this session",
+            ),
+        ),
+        spacing="2",
+        align="center",
+        wrap="wrap",
+    )
+
+
+def sessions_table() -> rx.Component:
+    return rx.table.root(
+        rx.table.header(
+            rx.table.row(
+                rx.table.column_header_cell("Date"),
+                rx.table.column_header_cell("Topic"),
+                rx.table.column_header_cell("Minutes"),
+                rx.table.column_header_cell("Credits used"),
+                rx.table.column_header_cell("Feedback"),
+            )
+        ),
+        rx.table.body(
+            rx.foreach(
+                HistoryState.rows,
+                lambda row: rx.table.row(
+                    rx.table.row_header_cell(rx.link(row.date, href="/history/" + row.id)),
+                    rx.table.cell(row.topic),
+                    rx.table.cell(row.minutes),
+                    rx.table.cell(row.credits),
+                    rx.table.cell(feedback_cell(row)),
+                    data_session=row.id,
+                ),
+            )
+        ),
+        width="100%",
+        variant="surface",
+        id="sessions",
+    )
+
+
+def pager() -> rx.Component:
+    return rx.hstack(
+        rx.cond(
+            HistoryState.page > 1,
+            rx.link("← Newer", href="/history?page=" + (HistoryState.page - 1).to_string()),
+        ),
+        rx.text("Page ", HistoryState.page, size="2", color="var(--gray-11)"),
+        rx.cond(
+            HistoryState.has_next,
+            rx.link("Older →", href="/history?page=" + (HistoryState.page + 1).to_string()),
+        ),
+        spacing="4",
+        align="center",
+    )
+
+
+def empty_state() -> rx.Component:
+    return rx.card(
+        rx.vstack(
+            rx.heading("No sessions yet", as_="h2", size="5"),
+            rx.text(
+                "Your conversations, their feedback and your progress appear here after your first "
+                "session with the tutor.",
+                color="var(--gray-11)",
+            ),
+            rx.link(rx.button("Go to the classroom", color_scheme=ACCENT), href="/classroom"),
+            spacing="3",
+            align="start",
+        ),
+        size="3",
+        width="100%",
+    )
+
+
+def history_body() -> rx.Component:
+    return rx.vstack(
+        rx.heading("Your history", as_="h1", size="8"),
+        rx.cond(
+            HistoryState.notice != "",
+            rx.callout(HistoryState.notice, icon="info", color_scheme="blue", width="100%"),
+        ),
+        rx.cond(
+            ~HistoryState.loaded,
+            rx.center(rx.spinner(size="3"), width="100%", padding_y="3rem"),
+            rx.cond(
+                HistoryState.sessions == 0,
+                empty_state(),
+                rx.fragment(
+                    rx.grid(
+                        stat("Sessions", HistoryState.sessions.to_string()),
+                        stat("Minutes practised", HistoryState.minutes_total.to_string()),
+                        stat(
+                            "Latest level",
+                            rx.cond(HistoryState.latest_level != "", HistoryState.latest_level, "—"),
+                        ),
+                        columns=rx.breakpoints(initial="1", sm="3"),
+                        spacing="4",
+                        width="100%",
+                    ),
+                    rx.el.section(
+                        rx.heading("Sessions", as_="h2", size="6"),
+                        rx.box(sessions_table(), width="100%", overflow_x="auto"),
+                        pager(),
+                        aria_label="Sessions",
+                        style={"display": "flex", "flex_direction": "column", "gap": "1rem", "width": "100%"},
+                    ),
+                    progress_charts(),
+                    rx.link(rx.button("Practise again", color_scheme=ACCENT), href="/classroom"),
+                ),
+            ),
+        ),
+        spacing="5",
+        padding_y="2rem",
+        width="100%",
+    )
 
 
 @page(
     route="/history",
     title="Your history · Fluentio",
-    description="Your practice history.",
+    description="Your practice sessions, feedback and progress.",
     public=False,
-    on_load=[AuthState.require_learner, BalanceState.load],
+    on_load=[AuthState.require_learner, HistoryState.load],
 )
-def history() -> rx.Component:
-    return shell(signed_in_only(area("Your history", "Your sessions and feedback will be listed here.")))
+def history_page() -> rx.Component:
+    return shell(signed_in_only(history_body()))

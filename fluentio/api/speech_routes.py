@@ -1,0 +1,60 @@
+"""`GET /api/speech/{correction_id}`: the corrected sentence, spoken ("Hear it").
+
+Only the learner who owns the correction gets it (anyone else: 404, as if it did not
+exist). The audio for a given (model, voice, text) never changes, so it is sent with a
+year-long private, immutable cache lifetime and an ETag; the page adds the cache key to
+the URL, so a change of voice gives a new URL rather than a stale cached clip.
+"""
+
+from __future__ import annotations
+
+import uuid
+
+from starlette.concurrency import run_in_threadpool
+from starlette.requests import Request
+from starlette.responses import JSONResponse, Response
+
+from fluentio.auth.cookies import read_cookie
+from fluentio.auth.sessions import resolve_login_session
+from fluentio.db import session_scope
+from fluentio.feedback.speech import SpeechUnavailableError, clip_for_text, owned_correction_text
+
+CACHE_CONTROL = "private, max-age=31536000, immutable"
+
+
+def _not_found() -> JSONResponse:
+    return JSONResponse(
+        {"error": "No such sentence. Open it again from your history."},
+        status_code=404,
+        headers={"Cache-Control": "no-store"},
+    )
+
+
+async def correction_speech(request: Request) -> Response:
+    try:
+        correction_id = uuid.UUID(str(request.path_params["correction_id"]))
+    except ValueError:
+        return _not_found()
+    token = read_cookie(request.headers.get("cookie"))
+
+    def owned_text() -> str | None:
+        if not token:
+            return None
+        with session_scope() as session:
+            resolved = resolve_login_session(session=session, token=token)
+            if resolved is None:
+                return None
+            return owned_correction_text(session=session, user_id=resolved[0].id, correction_id=correction_id)
+
+    text = await run_in_threadpool(owned_text)
+    if text is None:
+        return _not_found()
+    try:
+        clip = await clip_for_text(text)
+    except SpeechUnavailableError as exc:
+        return JSONResponse({"error": exc.message}, status_code=503, headers={"Cache-Control": "no-store"})
+    etag = f'"{clip.cache_key}"'
+    headers = {"Cache-Control": CACHE_CONTROL, "ETag": etag, "Vary": "Cookie"}
+    if etag in request.headers.get("if-none-match", ""):
+        return Response(status_code=304, headers=headers)
+    return Response(clip.audio, media_type=clip.content_type, headers=headers)

@@ -1,0 +1,114 @@
+"""The tutor's instructions for one call, built from the learner's level, the chosen
+scenario, the words they want to practise and the mistakes they keep making."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from fluentio.classroom.scenarios import DEFAULT_SCENARIO_ID, LEVEL_NAMES, get_scenario
+
+# How to speak to a learner at each CEFR level.
+_LEVEL_STYLE: dict[str, str] = {
+    "A1": (
+        "Use very short sentences, the most common words and the present tense. Speak "
+        "slowly and clearly. Ask yes/no or either/or questions. Repeat a question in "
+        "simpler words if the learner seems lost."
+    ),
+    "A2": (
+        "Use short, simple sentences and everyday words; past and future are fine. Speak "
+        "a little slower than usual. Ask simple open questions about concrete things."
+    ),
+    "B1": (
+        "Use clear, natural English at a moderate pace with common idioms only when they "
+        "are easy to guess. Ask open questions that invite a few sentences, such as why "
+        "and how."
+    ),
+    "B2": (
+        "Speak naturally at a normal pace. Use a wider vocabulary and some phrasal verbs "
+        "and idioms. Ask for opinions, comparisons and examples."
+    ),
+    "C1": (
+        "Speak naturally and idiomatically at full speed. Bring in nuance, hypotheticals "
+        "and abstract topics. Push for precise word choice and well-structured answers."
+    ),
+    "C2": (
+        "Speak as with a fluent colleague: idiomatic, fast, with subtle humour and "
+        "register changes. Challenge the learner's arguments and expect precise, "
+        "nuanced language."
+    ),
+}
+
+_RULES = """\
+How to run the conversation:
+- Speak only English. If the learner uses another language, answer in simple English and help them say it in English.
+- Keep each reply short: one to three sentences, then hand the turn back.
+- Ask exactly one question at a time, and wait for the answer.
+- Let the learner do most of the talking. Never lecture.
+- Correct gently by recasting: repeat what the learner meant, correctly and naturally, inside your reply ("Oh, you went to the cinema yesterday? What did you see?"). Do not list mistakes or explain grammar unless they ask.
+- If the learner is stuck, offer two possible words or a sentence starter.
+- If the learner interrupts you, stop and follow what they said.
+- Stay in the role-play, warm and encouraging, and keep it safe and friendly."""
+
+MAX_VOCABULARY = 10
+MAX_PATTERNS = 5
+
+
+def build_instructions(
+    level: str,
+    scenario_id: str,
+    vocabulary: Sequence[str] = (),
+    patterns: Sequence[str] = (),
+) -> str:
+    """The system instructions for the tutor in one call.
+
+    `level` is a CEFR level (A1–C2; anything else is treated as B1), `scenario_id` one
+    of the catalogue's ids (unknown ids fall back to small talk), `vocabulary` words the
+    learner wants to practise, and `patterns` their recent recurring mistakes.
+    """
+    level = level if level in _LEVEL_STYLE else "B1"
+    scenario = get_scenario(scenario_id) or get_scenario(DEFAULT_SCENARIO_ID)
+    assert scenario is not None
+
+    parts = [
+        "You are Fluentio, a friendly English speaking tutor on a live voice call with a "
+        "learner. The goal is speaking practice: the learner should speak a lot, feel at "
+        "ease and leave a little more fluent.",
+        f"The learner's level is {level} ({LEVEL_NAMES[level]}, CEFR). {_LEVEL_STYLE[level]}",
+        f"Scenario: {scenario.title}. {scenario.setup}\nStart the call yourself: {scenario.opening}",
+        _RULES,
+    ]
+
+    words = _clean(vocabulary, MAX_VOCABULARY)
+    if words:
+        listed = ", ".join(f'"{word}"' for word in words)
+        parts.append(
+            f"Target vocabulary: {listed}. Use these words naturally in your own replies, "
+            "and ask questions that make the learner want to use them. When the learner "
+            "uses one correctly, acknowledge it briefly."
+        )
+
+    mistakes = _clean(patterns, MAX_PATTERNS)
+    if mistakes:
+        listed = "\n".join(f"- {pattern}" for pattern in mistakes)
+        parts.append(
+            "Recurring mistakes from this learner's recent sessions:\n"
+            f"{listed}\n"
+            "Steer the conversation so they get chances to practise these on purpose, and "
+            "recast the correct form when the mistake comes up again."
+        )
+
+    return "\n\n".join(parts)
+
+
+def _clean(values: Sequence[str], limit: int) -> list[str]:
+    """Trimmed, de-duplicated (case-insensitively), non-empty values, at most `limit`."""
+    seen: set[str] = set()
+    cleaned: list[str] = []
+    for value in values:
+        text = " ".join(str(value).split())
+        if text and text.lower() not in seen:
+            seen.add(text.lower())
+            cleaned.append(text)
+        if len(cleaned) == limit:
+            break
+    return cleaned

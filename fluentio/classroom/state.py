@@ -1,0 +1,362 @@
+"""The classroom page's state: every decision about a live lesson is made here, on the
+server, by calling fluentio.classroom.calls. The browser component only reports.
+
+Each handler resolves the learner from the session cookie (`signed_in_user`); a
+practice-session id coming back from the browser is only ever used together with that
+user, and the service checks it belongs to them.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from typing import Any
+from urllib.parse import urlencode
+
+import reflex as rx
+
+from fluentio.auth.state import login_redirect, signed_in_user
+from fluentio.billing import ledger
+from fluentio.classroom import calls
+from fluentio.classroom.errors import CallRefused
+from fluentio.classroom.scenarios import SCENARIOS
+from fluentio.db import session_scope
+from fluentio.models import EnglishLevel, SessionStatus
+from fluentio.settings import get_settings
+
+log = logging.getLogger(__name__)
+
+MAX_CAPTIONS = 200
+MAX_VOCABULARY = 12
+POLL_SECONDS = 1.0
+
+# What the learner reads for each error code, and the next step.
+ERROR_MESSAGES: dict[str, str] = {
+    "mic_denied": (
+        "Fluentio can't use your microphone. Allow microphone access for this site "
+        "(the icon in the address bar), then press Start session again."
+    ),
+    "no_mic": "No microphone was found. Connect one (or choose one in your system settings), then press Start session again.",
+    "mic_error": "Your microphone could not be opened; another app may be using it. Close that app, then try again.",
+    "no_credits": "You're out of credits, so a lesson can't start. Buy a credit pack to keep talking.",
+    "rate_limited": "The tutor service is busy right now. Wait a minute and press Start session again. No credits were used.",
+    "provider": "The tutor service had a problem starting your lesson. Try again in a minute. No credits were used.",
+    "network": "Fluentio could not reach the tutor. Check your internet connection, then press Start session again.",
+    "network_lost": (
+        "The connection to the tutor was lost. Your lesson so far is saved and you only pay "
+        "for the time you talked. Check your connection, then press Start session to continue."
+    ),
+    "not_signed_in": "Your sign-in has expired. Log in again to start a lesson.",
+}
+
+
+def _level_options() -> list[str]:
+    return [level.value for level in EnglishLevel]
+
+
+def scenario_ids() -> set[str]:
+    return {scenario.id for scenario in SCENARIOS}
+
+
+class ClassroomState(rx.State):
+    """Lesson set-up, the live call's status and captions, and what went wrong."""
+
+    # Set-up.
+    level: str = "B1"
+    topic: str = ""
+    vocabulary: str = ""
+    simulated: bool = False
+    signaling: str = "relay"
+    balance_text: str = ""
+    has_credits: bool = True
+
+    # The call.
+    status: str = "idle"  # idle, connecting, live, reconnecting, ended
+    command: str = ""
+    command_id: int = 0
+    offer_url: str = ""
+    calls_url: str = ""
+    client_secret: str = ""
+    session_id: str = ""
+    muted: bool = False
+    tutor_speaking: bool = False
+    listening: bool = False
+    seconds_left: int = -1
+    low_balance: bool = False
+    captions: list[dict[str, Any]] = []
+
+    # Outcome.
+    error: str = ""
+    error_code: str = ""
+    notice: str = ""
+    notice_link: str = ""
+    summary: str = ""
+    last_session_id: str = ""
+
+    @rx.var
+    def in_call(self) -> bool:
+        return self.status in ("connecting", "live", "reconnecting")
+
+    @rx.var
+    def status_label(self) -> str:
+        return {
+            "idle": "Ready",
+            "connecting": "Connecting…",
+            "live": "Live",
+            "reconnecting": "Reconnecting…",
+            "ended": "Ended",
+        }.get(self.status, self.status)
+
+    @rx.var
+    def minutes_left(self) -> str:
+        if self.seconds_left < 0:
+            return ""
+        minutes, seconds = divmod(self.seconds_left, 60)
+        if minutes == 0:
+            return f"{seconds} s left"
+        return f"{minutes} min {seconds:02d} s left"
+
+    # ----- page load and set-up -----
+
+    @rx.event
+    def load(self) -> rx.event.EventSpec | None:
+        user = signed_in_user(self)
+        if user is None:
+            return login_redirect(self)
+        settings = get_settings()
+        self.simulated = settings.openai_simulated
+        self.signaling = settings.realtime_signaling
+        if not self.in_call:
+            self.level = user.english_level or "B1"
+            if self.topic not in scenario_ids():
+                self.topic = SCENARIOS[0].id
+        self._refresh_balance(user.id)
+        return None
+
+    def _refresh_balance(self, user_id: Any) -> None:
+        with session_scope() as session:
+            millicredits = ledger.balance(session=session, user_id=user_id)
+        self.balance_text = ledger.format_credits(millicredits)
+        self.has_credits = millicredits > 0
+
+    @rx.event
+    def set_level(self, value: str) -> None:
+        if value in _level_options() and not self.in_call:
+            self.level = value
+
+    @rx.event
+    def set_topic(self, value: str) -> None:
+        if value in scenario_ids() and not self.in_call:
+            self.topic = value
+
+    @rx.event
+    def set_vocabulary(self, value: str) -> None:
+        if not self.in_call:
+            self.vocabulary = value[:300]
+
+    def _vocabulary_list(self) -> list[str]:
+        words = [w.strip() for w in self.vocabulary.replace("\n", ",").split(",")]
+        return [w[:40] for w in words if w][:MAX_VOCABULARY]
+
+    def _fail(self, code: str, detail: str = "") -> None:
+        """Show what went wrong and the next step. Browser-side codes have our own words;
+        the server's refusals (CallRefused) already carry a plain-language message."""
+        self.error_code = code
+        self.error = ERROR_MESSAGES.get(code) or detail[:300] or ERROR_MESSAGES["provider"]
+
+    def _command(self, command: str) -> None:
+        self.command = command
+        self.command_id += 1
+
+    # ----- starting and ending -----
+
+    @rx.event
+    async def start(self) -> rx.event.EventSpec | None:
+        if self.in_call:
+            return None
+        user = signed_in_user(self)
+        if user is None:
+            return login_redirect(self)
+        self.error = self.error_code = self.notice = self.notice_link = self.summary = ""
+        self.captions = []
+        self.session_id = self.client_secret = self.calls_url = ""
+        self.seconds_left = -1
+        self.low_balance = self.tutor_speaking = self.listening = False
+        self._refresh_balance(user.id)
+        if not self.has_credits:
+            self._fail("no_credits")
+            return None
+        settings = get_settings()
+        self.signaling = settings.realtime_signaling
+        vocabulary = self._vocabulary_list()
+        if self.signaling == "ephemeral":
+            try:
+                grant = await calls.mint_ephemeral(
+                    user_id=user.id, level=self.level, topic=self.topic, vocabulary=vocabulary
+                )
+            except CallRefused as refused:
+                self._fail(refused.code, refused.message)
+                return None
+            self.client_secret = grant.client_secret
+            self.calls_url = grant.calls_url
+            self.session_id = str(grant.session_id)
+        else:
+            query = {"level": self.level, "topic": self.topic}
+            if vocabulary:
+                query["vocabulary"] = ",".join(vocabulary)
+            self.offer_url = "/api/realtime/calls?" + urlencode(query)
+        self.status = "connecting"
+        self._command("start")
+        return None
+
+    @rx.event
+    async def end(self) -> None:
+        user = signed_in_user(self)
+        self._command("stop")
+        session_id = self.session_id
+        if user is not None and session_id:
+            try:
+                await calls.end_call(user_id=user.id, session_id=session_id, reason="ended_by_learner")
+            except CallRefused as refused:
+                log.info("end_call refused: %s", refused.code)
+            self._finish(user.id, session_id)
+        else:
+            self.status = "ended"
+
+    def _finish(self, user_id: Any, session_id: str, reason_message: str = "") -> None:
+        """Show the lesson's outcome once it has ended on the server."""
+        self.status = "ended"
+        self.tutor_speaking = self.listening = False
+        self.client_secret = ""
+        try:
+            status = calls.call_status(user_id=user_id, session_id=session_id)
+        except CallRefused:
+            status = None
+        if status is not None and status.status in (SessionStatus.ENDED.value, SessionStatus.FAILED.value):
+            minutes, seconds = divmod(status.seconds_connected, 60)
+            used = ledger.format_credits(status.charged_millicredits)
+            self.summary = (
+                f"Lesson saved: {minutes} min {seconds:02d} s, {used} used. "
+                "Your feedback will appear in History in a moment."
+            )
+            self.last_session_id = session_id
+            if not reason_message and status.end_reason not in (None, "ended_by_learner"):
+                # The server ended it (credits ran out, time limit, connection lost …).
+                reason_message = status.ended_message
+                self.notice_link = "/pricing" if status.end_reason == "out_of_credits" else ""
+        if reason_message:
+            self.notice = reason_message
+        self.session_id = ""
+        self._refresh_balance(user_id)
+
+    @rx.event
+    def toggle_mute(self) -> None:
+        self.muted = not self.muted
+
+    # ----- reports from the browser component -----
+
+    @rx.event
+    async def on_call_started(self, call_id: str, session_id: str) -> Any:
+        user = signed_in_user(self)
+        if user is None:
+            self._command("stop")
+            return login_redirect(self)
+        if self.signaling == "ephemeral":
+            try:
+                await calls.attach_call(user_id=user.id, session_id=self.session_id, call_id=call_id)
+            except CallRefused as refused:
+                self._command("stop")
+                self.status = "idle"
+                self._fail(refused.code, refused.message)
+                return None
+        else:
+            self.session_id = session_id
+        return ClassroomState.watch
+
+    @rx.event
+    def on_status(self, status: str, detail: str) -> None:
+        if status == "ended":
+            user = signed_in_user(self)
+            if self.status != "ended" and user is not None and self.session_id:
+                self._finish(user.id, self.session_id)
+            else:
+                self.status = "ended"
+            return
+        if status in ("connecting", "live", "reconnecting") and self.status != "ended":
+            self.status = status
+
+    @rx.event
+    async def on_error(self, code: str, detail: str) -> None:
+        user = signed_in_user(self)
+        live = self.status in ("live", "reconnecting")
+        if code == "provider" and live:
+            # A mid-call error event: the call goes on; tell the learner.
+            self.notice = ERROR_MESSAGES["provider"].split(".")[0] + f": {detail[:200]}"
+            return
+        self._fail(code, detail)
+        if user is None:
+            self.status = "idle"
+            return
+        if self.session_id:
+            if live or code == "network_lost":
+                await calls.end_call(user_id=user.id, session_id=self.session_id, reason="network_lost")
+                self._finish(user.id, self.session_id)
+                return
+            calls.abandon_start(user_id=user.id, session_id=self.session_id, reason=code)
+            self.session_id = ""
+        self.status = "idle"
+        self._refresh_balance(user.id)
+
+    @rx.event
+    def on_transcript(self, items: list[dict[str, Any]]) -> None:
+        index = {c["id"]: i for i, c in enumerate(self.captions)}
+        captions = list(self.captions)
+        for item in items[:50]:
+            if not isinstance(item, dict) or item.get("speaker") not in ("learner", "tutor"):
+                continue
+            entry = {
+                "id": str(item.get("id", ""))[:100],
+                "speaker": item["speaker"],
+                "text": str(item.get("text", ""))[:4000],
+            }
+            if entry["id"] in index:
+                captions[index[entry["id"]]] = entry
+            else:
+                index[entry["id"]] = len(captions)
+                captions.append(entry)
+        self.captions = captions[-MAX_CAPTIONS:]
+
+    @rx.event
+    def on_speaking(self, speaking: bool) -> None:
+        self.tutor_speaking = bool(speaking)
+
+    @rx.event
+    def on_listening(self, listening: bool) -> None:
+        self.listening = bool(listening)
+
+    # ----- following the call on the server -----
+
+    @rx.event(background=True)
+    async def watch(self) -> None:
+        """Poll the server's view of the call: minutes left, the one-minute warning, and
+        an end the server decided (credits ran out, time limit, call dropped)."""
+        while True:
+            async with self:
+                if not self.session_id or self.status not in ("connecting", "live", "reconnecting"):
+                    return
+                user = signed_in_user(self)
+                if user is None:
+                    self._command("stop")
+                    self.status = "ended"
+                    return
+                try:
+                    status = calls.call_status(user_id=user.id, session_id=self.session_id)
+                except CallRefused:
+                    return
+                self.seconds_left = max(0, int(status.seconds_left))
+                self.low_balance = bool(status.low_balance)
+                if status.status in (SessionStatus.ENDED.value, SessionStatus.FAILED.value):
+                    self._command("stop")
+                    self._finish(user.id, self.session_id)
+                    return
+            await asyncio.sleep(POLL_SECONDS)

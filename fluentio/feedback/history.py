@@ -1,0 +1,360 @@
+"""What /history and /history/{id} show: the learner's sessions, one session's feedback,
+and progress over time. Plain queries; every function is scoped to one learner.
+
+The list is paged (newest first, PAGE_SIZE a page) and the progress figures read only
+narrow columns of the learner's rows, so the page stays fast with hundreds of sessions.
+"""
+
+from __future__ import annotations
+
+import uuid
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+
+import sqlalchemy as sa
+from sqlmodel import Session, col, select
+
+from fluentio.billing.ledger import format_credits
+from fluentio.feedback.fluency import Line
+from fluentio.feedback.highlight import Span, find_span, locate, segments
+from fluentio.feedback.patterns import count_patterns
+from fluentio.feedback.speech import current_cache_key
+from fluentio.models import Feedback, FeedbackStatus, PracticeSession
+from fluentio.models.base import utcnow
+from fluentio.models.tutor import Correction, SessionStatus, TranscriptItem
+
+PAGE_SIZE = 20
+CHART_WEEKS = 12
+CHART_SESSIONS = 50
+TOP_PATTERNS = 6
+LEVEL_RANK = {"A1": 1, "A2": 2, "B1": 3, "B2": 4, "C1": 5, "C2": 6}
+
+STATUS_LABELS = {
+    FeedbackStatus.PENDING.value: "Analysing…",
+    FeedbackStatus.RUNNING.value: "Analysing…",
+    FeedbackStatus.DONE.value: "Feedback ready",
+    FeedbackStatus.FAILED.value: "Feedback not ready — retry",
+    FeedbackStatus.SKIPPED.value: "Not enough speech to analyse",
+}
+LISTED = (SessionStatus.LIVE.value, SessionStatus.ENDED.value, SessionStatus.FAILED.value)
+
+
+def topic_title(topic: str | None) -> str:
+    """The scenario's title for a stored topic id (older or unknown ids shown as written)."""
+    from fluentio.classroom.scenarios import get_scenario
+
+    if not topic:
+        return "Free talk"
+    scenario = get_scenario(topic)
+    return scenario.title if scenario else topic
+
+
+def status_label(feedback_status: str | None, session_status: str) -> str:
+    if session_status == SessionStatus.LIVE.value:
+        return "In progress"
+    if feedback_status is None:
+        return "No feedback"
+    return STATUS_LABELS.get(feedback_status, feedback_status)
+
+
+def when(moment: datetime) -> str:
+    return moment.strftime("%d %b %Y, %H:%M UTC")
+
+
+def minutes(seconds: int) -> str:
+    return f"{seconds / 60:.1f}" if seconds < 600 else str(round(seconds / 60))
+
+
+@dataclass(frozen=True)
+class SessionRow:
+    id: str
+    date: str
+    topic: str
+    minutes: str
+    credits: str
+    feedback: str
+    can_retry: bool
+
+
+def _listed(user_id: uuid.UUID) -> sa.ColumnElement[bool]:
+    return sa.and_(col(PracticeSession.user_id) == user_id, col(PracticeSession.status).in_(LISTED))
+
+
+def list_sessions(
+    *, session: Session, user_id: uuid.UUID, page: int = 1, page_size: int = PAGE_SIZE
+) -> tuple[list[SessionRow], bool]:
+    """One page of the learner's sessions, newest first, and whether another page follows."""
+    page = max(1, page)
+    query = (
+        sa.select(
+            col(PracticeSession.id),
+            col(PracticeSession.created_at),
+            col(PracticeSession.topic),
+            col(PracticeSession.status),
+            col(PracticeSession.billable_seconds),
+            col(PracticeSession.charged_millicredits),
+            col(Feedback.status),
+        )
+        .outerjoin(Feedback, col(Feedback.session_id) == col(PracticeSession.id))
+        .where(_listed(user_id))
+        .order_by(col(PracticeSession.created_at).desc(), col(PracticeSession.id).desc())
+        .offset((page - 1) * page_size)
+        .limit(page_size + 1)
+    )
+    rows = session.connection().execute(query).all()
+    listed = [
+        SessionRow(
+            id=str(sid),
+            date=when(created),
+            topic=topic_title(topic),
+            minutes=minutes(seconds),
+            credits=format_credits(millicredits),
+            feedback=status_label(feedback, status),
+            can_retry=feedback == FeedbackStatus.FAILED.value
+            or (feedback is None and status == SessionStatus.ENDED.value),
+        )
+        for sid, created, topic, status, seconds, millicredits, feedback in rows[:page_size]
+    ]
+    return listed, len(rows) > page_size
+
+
+def count_sessions(*, session: Session, user_id: uuid.UUID) -> tuple[int, int]:
+    """How many sessions the learner has had, and how many seconds they practised."""
+    count, seconds = session.exec(
+        select(sa.func.count(), sa.func.coalesce(sa.func.sum(PracticeSession.billable_seconds), 0)).where(
+            _listed(user_id)
+        )
+    ).one()
+    return int(count), int(seconds)
+
+
+@dataclass
+class Progress:
+    sessions: int = 0
+    minutes: int = 0
+    analysed: int = 0
+    latest_level: str = ""
+    weekly_minutes: list[dict[str, str | float]] = field(default_factory=list)
+    mistakes: list[dict[str, str | float]] = field(default_factory=list)
+    patterns: list[dict[str, str | int]] = field(default_factory=list)
+    levels: list[dict[str, str | int]] = field(default_factory=list)
+
+
+def _week_start(moment: datetime) -> datetime:
+    day = moment.replace(hour=0, minute=0, second=0, microsecond=0)
+    return day - timedelta(days=day.weekday())
+
+
+def progress(*, session: Session, user_id: uuid.UUID, now: datetime | None = None) -> Progress:
+    """Minutes per week, mistakes per 100 words, frequent patterns and level over time."""
+    now = now or utcnow()
+    count, seconds = count_sessions(session=session, user_id=user_id)
+    result = Progress(sessions=count, minutes=round(seconds / 60))
+    if not count:
+        return result
+
+    this_week = _week_start(now)
+    since = this_week - timedelta(weeks=CHART_WEEKS - 1)
+    recent = session.exec(
+        select(PracticeSession.created_at, PracticeSession.billable_seconds).where(
+            _listed(user_id), col(PracticeSession.created_at) >= since
+        )
+    ).all()
+    per_week: dict[datetime, int] = {}
+    for created, secs in recent:
+        start = _week_start(created)
+        per_week[start] = per_week.get(start, 0) + secs
+    first = min(per_week, default=this_week)
+    week = first
+    while week <= this_week:
+        result.weekly_minutes.append(
+            {"week": week.strftime("%d %b"), "minutes": round(per_week.get(week, 0) / 60, 1)}
+        )
+        week += timedelta(weeks=1)
+
+    latest = (
+        sa.select(
+            col(Feedback.id),
+            col(PracticeSession.created_at),
+            col(Feedback.learner_words),
+            col(Feedback.cefr_level),
+            col(Feedback.bad_patterns),
+        )
+        .join(PracticeSession, col(PracticeSession.id) == col(Feedback.session_id))
+        .where(col(PracticeSession.user_id) == user_id, col(Feedback.status) == FeedbackStatus.DONE.value)
+        .order_by(col(PracticeSession.created_at).desc())
+        .limit(CHART_SESSIONS)
+    )
+    analysed = session.connection().execute(latest).all()
+    result.analysed = len(analysed)
+    if not analysed:
+        return result
+    result.latest_level = analysed[0][3] or ""
+    counts = dict(
+        session.exec(
+            select(Correction.feedback_id, sa.func.count())
+            .where(col(Correction.feedback_id).in_([row[0] for row in analysed]))
+            .group_by(col(Correction.feedback_id))
+        ).all()
+    )
+    for feedback_id, created, words, level, _patterns in reversed(analysed):
+        label = created.strftime("%d %b")
+        if words:
+            result.mistakes.append(
+                {"date": label, "per_100_words": round(100 * counts.get(feedback_id, 0) / words, 1)}
+            )
+        if level in LEVEL_RANK:
+            result.levels.append({"date": label, "level": level, "rank": LEVEL_RANK[level]})
+    result.patterns = [
+        {"pattern": text, "sessions": n}
+        for text, n in count_patterns((row[4] for row in analysed), limit=TOP_PATTERNS)
+    ]
+    return result
+
+
+@dataclass(frozen=True)
+class CorrectionView:
+    id: str
+    number: int
+    category: str
+    original: str
+    corrected: str
+    explanation: str
+    audio_url: str
+
+
+@dataclass(frozen=True)
+class SegmentView:
+    text: str
+    marked: bool
+    note: str
+
+
+@dataclass(frozen=True)
+class LineView:
+    speaker: str
+    learner: bool
+    segments: list[SegmentView]
+
+
+@dataclass
+class SessionDetail:
+    id: str
+    date: str
+    topic: str
+    minutes: str
+    credits: str
+    session_status: str
+    feedback_status: str = ""
+    feedback_label: str = ""
+    feedback_note: str = ""
+    level: str = ""
+    summary: str = ""
+    patterns: list[str] = field(default_factory=list)
+    suggestions: list[str] = field(default_factory=list)
+    new_words: list[str] = field(default_factory=list)
+    words_per_minute: str = ""
+    talk_share: str = ""
+    turns: str = ""
+    learner_words: str = ""
+    corrections: list[CorrectionView] = field(default_factory=list)
+    lines: list[LineView] = field(default_factory=list)
+
+
+def _highlighted(items: list[TranscriptItem], corrections: list[Correction]) -> list[LineView]:
+    lines = [Line(i.speaker, i.text, i.started_ms, i.ended_ms, str(i.id)) for i in items]
+    by_id = {line.item_id: line for line in lines}
+    marks: dict[str, list[tuple[Span, str]]] = {}
+    for number, correction in enumerate(corrections, start=1):
+        note = f"{number}. {correction.corrected}"
+        line = by_id.get(str(correction.transcript_item_id)) if correction.transcript_item_id else None
+        span = find_span(correction.original, line.text) if line else None
+        if line is None or span is None:
+            found = locate(correction.original, lines)
+            if found is None:
+                continue
+            line, span = found
+        marks.setdefault(line.item_id, []).append((span, note))
+    views: list[LineView] = []
+    for line in lines:
+        if not line.text.strip():
+            continue
+        pieces = segments(line.text, marks.get(line.item_id, []))
+        views.append(
+            LineView(
+                speaker="You" if line.is_learner else "Tutor",
+                learner=line.is_learner,
+                segments=[SegmentView(p.text, p.marked, p.note) for p in pieces],
+            )
+        )
+    return views
+
+
+def session_detail(
+    *, session: Session, user_id: uuid.UUID, practice_session_id: uuid.UUID
+) -> SessionDetail | None:
+    """One of the learner's sessions with its transcript and feedback; None if not theirs."""
+    practice = session.get(PracticeSession, practice_session_id)
+    if practice is None or practice.user_id != user_id:
+        return None
+    detail = SessionDetail(
+        id=str(practice.id),
+        date=when(practice.created_at),
+        topic=topic_title(practice.topic),
+        minutes=minutes(practice.billable_seconds),
+        credits=format_credits(practice.charged_millicredits),
+        session_status=practice.status,
+    )
+    items = list(
+        session.exec(
+            select(TranscriptItem)
+            .where(TranscriptItem.session_id == practice.id)
+            .order_by(col(TranscriptItem.seq))
+        ).all()
+    )
+    job = session.exec(select(Feedback).where(Feedback.session_id == practice.id)).first()
+    detail.feedback_status = job.status if job else ""
+    detail.feedback_label = status_label(job.status if job else None, practice.status)
+    corrections: list[Correction] = []
+    if job is not None:
+        if job.status in (FeedbackStatus.SKIPPED.value, FeedbackStatus.FAILED.value):
+            detail.feedback_note = (
+                job.last_error or ""
+                if job.status == FeedbackStatus.SKIPPED.value
+                else "Your transcript is saved. Press Retry to try the analysis again."
+            )
+        if job.status == FeedbackStatus.DONE.value:
+            corrections = list(
+                session.exec(
+                    select(Correction)
+                    .where(Correction.feedback_id == job.id)
+                    .order_by(col(Correction.position))
+                ).all()
+            )
+            detail.level = job.cefr_level or ""
+            detail.summary = job.summary
+            detail.patterns = list(job.bad_patterns)
+            detail.suggestions = list(job.suggestions)
+            detail.new_words = list(job.new_words)
+            detail.corrections = [
+                CorrectionView(
+                    id=str(c.id),
+                    number=n,
+                    category=c.category,
+                    original=c.original,
+                    corrected=c.corrected,
+                    explanation=c.explanation,
+                    audio_url=f"/api/speech/{c.id}?k={current_cache_key(c.corrected)[:16]}",
+                )
+                for n, c in enumerate(corrections, start=1)
+            ]
+        if job.words_per_minute is not None:
+            detail.words_per_minute = f"{job.words_per_minute:.0f}"
+        if job.talk_share is not None:
+            detail.talk_share = f"{job.talk_share:.0%}"
+        if job.turns is not None:
+            detail.turns = str(job.turns)
+        if job.learner_words is not None:
+            detail.learner_words = str(job.learner_words)
+    detail.lines = _highlighted(items, corrections)
+    return detail

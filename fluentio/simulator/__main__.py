@@ -1,0 +1,56 @@
+"""Run the simulator alone: `python -m fluentio.simulator --port 8765` (binds 127.0.0.1).
+
+Used by the benchmark and by tests (tests/support/sim_server.py). The OpenAI base URL is
+then `http://127.0.0.1:{port}/v1` with the key `fluentio.settings.SIMULATOR_OPENAI_KEY`.
+"""
+
+from __future__ import annotations
+
+import argparse
+import copy
+from typing import Any
+
+from granian import Granian
+from granian.constants import Interfaces
+from granian.log import LOGGING_CONFIG, LogLevels
+
+
+def _log_config(level: str) -> dict[str, Any]:
+    # Applied in granian's worker process, where the app runs.
+    config = copy.deepcopy(LOGGING_CONFIG)
+    config["formatters"]["app"] = {
+        "()": "logging.Formatter",
+        "fmt": "%(asctime)s %(levelname)s %(name)s: %(message)s",
+    }
+    config["handlers"]["app"] = {
+        "formatter": "app",
+        "class": "logging.StreamHandler",
+        "stream": "ext://sys.stdout",
+    }
+    config["loggers"]["fluentio"] = {"handlers": ["app"], "level": level.upper(), "propagate": False}
+    for noisy in ("aioice", "aiortc"):
+        config["loggers"][noisy] = {"handlers": ["app"], "level": "WARNING", "propagate": False}
+    return config
+
+
+def main(argv: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(prog="python -m fluentio.simulator", description=__doc__)
+    parser.add_argument("--port", type=int, default=8765)
+    parser.add_argument("--host", default="127.0.0.1")
+    parser.add_argument("--log-level", default="info", choices=["debug", "info", "warning", "error"])
+    args = parser.parse_args(argv)
+    Granian(
+        "fluentio.simulator.openai_app:build_openai_simulator",
+        address=args.host,
+        port=args.port,
+        interface=Interfaces.ASGI,
+        factory=True,
+        workers=1,
+        log_level=LogLevels(args.log_level),
+        log_dictconfig=_log_config(args.log_level),
+        websockets=True,
+    ).serve()
+
+
+if __name__ == "__main__":
+    main()
