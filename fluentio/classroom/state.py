@@ -29,6 +29,10 @@ log = logging.getLogger(__name__)
 MAX_CAPTIONS = 200
 MAX_VOCABULARY = 12
 POLL_SECONDS = 1.0
+# Statuses during which a call is open (or closing) on the server.
+LIVE_STATES = ("connecting", "live", "reconnecting", "ending")
+# How long to wait for the server to finalise a call the tutor's side closed.
+ENDING_POLLS = 10
 
 # What the learner reads for each error code, and the next step.
 ERROR_MESSAGES: dict[str, str] = {
@@ -71,7 +75,7 @@ class ClassroomState(rx.State):
     has_credits: bool = True
 
     # The call.
-    status: str = "idle"  # idle, connecting, live, reconnecting, ended
+    status: str = "idle"  # idle, connecting, live, reconnecting, ending, ended
     command: str = ""
     command_id: int = 0
     offer_url: str = ""
@@ -95,7 +99,7 @@ class ClassroomState(rx.State):
 
     @rx.var
     def in_call(self) -> bool:
-        return self.status in ("connecting", "live", "reconnecting")
+        return self.status in LIVE_STATES
 
     @rx.var
     def status_label(self) -> str:
@@ -104,6 +108,7 @@ class ClassroomState(rx.State):
             "connecting": "Connecting…",
             "live": "Live",
             "reconnecting": "Reconnecting…",
+            "ending": "Ending…",
             "ended": "Ended",
         }.get(self.status, self.status)
 
@@ -276,19 +281,20 @@ class ClassroomState(rx.State):
     @rx.event
     def on_status(self, status: str, detail: str) -> None:
         if status == "ended":
-            user = signed_in_user(self)
-            if self.status != "ended" and user is not None and self.session_id:
-                self._finish(user.id, self.session_id)
-            else:
+            if self.session_id and self.status in ("connecting", "live", "reconnecting"):
+                # The tutor's side closed the call (our server hung up, or the provider
+                # did). The watcher shows the outcome once the server has finalised it.
+                self.status = "ending"
+            elif self.status != "ending":
                 self.status = "ended"
             return
-        if status in ("connecting", "live", "reconnecting") and self.status != "ended":
+        if status in ("connecting", "live", "reconnecting") and self.status not in ("ended", "ending"):
             self.status = status
 
     @rx.event
     async def on_error(self, code: str, detail: str) -> None:
         user = signed_in_user(self)
-        live = self.status in ("live", "reconnecting")
+        live = self.status in ("live", "reconnecting", "ending")
         if code == "provider" and live:
             # A mid-call error event: the call goes on; tell the learner.
             self.notice = ERROR_MESSAGES["provider"].split(".")[0] + f": {detail[:200]}"
@@ -340,9 +346,10 @@ class ClassroomState(rx.State):
     async def watch(self) -> None:
         """Poll the server's view of the call: minutes left, the one-minute warning, and
         an end the server decided (credits ran out, time limit, call dropped)."""
+        ending_polls = 0
         while True:
             async with self:
-                if not self.session_id or self.status not in ("connecting", "live", "reconnecting"):
+                if not self.session_id or self.status not in LIVE_STATES:
                     return
                 user = signed_in_user(self)
                 if user is None:
@@ -355,7 +362,10 @@ class ClassroomState(rx.State):
                     return
                 self.seconds_left = max(0, int(status.seconds_left))
                 self.low_balance = bool(status.low_balance)
-                if status.status in (SessionStatus.ENDED.value, SessionStatus.FAILED.value):
+                if self.status == "ending":
+                    ending_polls += 1
+                final = status.status in (SessionStatus.ENDED.value, SessionStatus.FAILED.value)
+                if final or ending_polls > ENDING_POLLS:
                     self._command("stop")
                     self._finish(user.id, self.session_id)
                     return

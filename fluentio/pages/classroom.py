@@ -101,6 +101,7 @@ def status_badge() -> rx.Component:
             ("live", "green"),
             ("connecting", "amber"),
             ("reconnecting", "amber"),
+            ("ending", "amber"),
             ("ended", "gray"),
             ACCENT,
         ),
