@@ -92,9 +92,13 @@ def _reference_run(browser: Any, sim_v1: str, key: str) -> dict[str, list[float]
 
 
 def _reference_session() -> dict[str, Any]:
-    from fluentio.classroom.realtime_config import session_config
+    """The same session config the app sends (same VAD, transcription and voice)."""
+    from fluentio.classroom.realtime_config import build_session_config
+    from fluentio.settings import get_settings
 
-    return session_config(instructions="You are a friendly English tutor.")
+    return dict(
+        build_session_config(settings=get_settings(), instructions="You are a friendly English tutor.")
+    )
 
 
 def _median(values: list[float]) -> float | None:
