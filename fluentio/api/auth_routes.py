@@ -11,9 +11,9 @@ from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response
 
-from fluentio.auth.cookies import SESSION_COOKIE, read_cookie, safe_next_path, session_cookie_options
+from fluentio.api.request_user import request_user
+from fluentio.auth.cookies import SESSION_COOKIE, safe_next_path, session_cookie_options
 from fluentio.auth.login_flow import redeem_login_ticket
-from fluentio.auth.sessions import resolve_login_session
 from fluentio.db import session_scope
 
 
@@ -48,15 +48,7 @@ async def signed_out(request: Request) -> Response:
     A live session's cookie is left alone, so a link from another site cannot sign
     anyone out; signing out itself is the `AuthState.log_out` event.
     """
-    token = read_cookie(request.headers.get("cookie"), SESSION_COOKIE)
-
-    def still_live() -> bool:
-        if not token:
-            return False
-        with session_scope() as session:
-            return resolve_login_session(session=session, token=token) is not None
-
-    if await run_in_threadpool(still_live):
+    if await request_user(request) is not None:
         return RedirectResponse("/account", status_code=303)
     response = RedirectResponse("/?signed_out=1", status_code=303)
     options = session_cookie_options()

@@ -10,10 +10,8 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, PlainTextResponse, Response
 from starlette.routing import Route
 
-from fluentio.auth.cookies import read_cookie
-from fluentio.auth.sessions import resolve_login_session
+from fluentio.api.request_user import request_user
 from fluentio.db import session_scope
-from fluentio.models import Role
 from fluentio.models.billing import Payment
 from fluentio.payments import client, webhooks
 
@@ -29,22 +27,18 @@ async def dodo_webhook(request: Request) -> Response:
 async def invoice(request: Request) -> Response:
     """The invoice PDF of one of the signed-in learner's payments (admins: any payment),
     fetched from Dodo's API with the server's key."""
-    token = read_cookie(request.headers.get("cookie"))
+    user = await request_user(request)
     try:
         payment_id = uuid.UUID(request.path_params["payment_id"])
     except ValueError:
         return PlainTextResponse("No such invoice.", status_code=404)
 
     def provider_id() -> str | None:
-        if not token:
+        if user is None:
             return None
         with session_scope() as session:
-            resolved = resolve_login_session(session=session, token=token)
-            if resolved is None:
-                return None
-            user = resolved[0]
             payment = session.get(Payment, payment_id)
-            if payment is None or (payment.user_id != user.id and user.role != Role.ADMIN):
+            if payment is None or (payment.user_id != user.id and not user.is_admin):
                 return ""
             return payment.provider_payment_id
 

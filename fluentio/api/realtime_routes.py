@@ -12,16 +12,13 @@ import logging
 import uuid
 from urllib.parse import urlsplit
 
-from starlette.concurrency import run_in_threadpool
 from starlette.requests import ClientDisconnect, Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
-from fluentio.auth.cookies import SESSION_COOKIE, read_cookie
-from fluentio.auth.sessions import resolve_login_session
+from fluentio.api.request_user import request_user
 from fluentio.classroom import calls
 from fluentio.classroom.errors import CallRefused
-from fluentio.db import session_scope
 from fluentio.settings import get_settings
 
 logger = logging.getLogger(__name__)
@@ -89,19 +86,10 @@ async def end_call(request: Request) -> Response:
 
 
 async def _signed_in_user_id(request: Request) -> uuid.UUID:
-    token = read_cookie(request.headers.get("cookie"), SESSION_COOKIE)
-    if not token:
+    user = await request_user(request)
+    if user is None:
         raise CallRefused("not_signed_in", "Please log in to start a lesson.", 401)
-
-    def resolve() -> uuid.UUID | None:
-        with session_scope() as session:
-            found = resolve_login_session(session=session, token=token)
-            return found[0].id if found is not None else None
-
-    user_id = await run_in_threadpool(resolve)
-    if user_id is None:
-        raise CallRefused("not_signed_in", "Your login has expired. Please log in again.", 401)
-    return user_id
+    return user.id
 
 
 def _check_origin(request: Request) -> None:

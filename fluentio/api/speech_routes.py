@@ -14,8 +14,7 @@ from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 
-from fluentio.auth.cookies import read_cookie
-from fluentio.auth.sessions import resolve_login_session
+from fluentio.api.request_user import request_user
 from fluentio.db import session_scope
 from fluentio.feedback.speech import SpeechUnavailableError, clip_for_text, owned_correction_text
 
@@ -35,16 +34,13 @@ async def correction_speech(request: Request) -> Response:
         correction_id = uuid.UUID(str(request.path_params["correction_id"]))
     except ValueError:
         return _not_found()
-    token = read_cookie(request.headers.get("cookie"))
+    user = await request_user(request)
+    if user is None:
+        return _not_found()
 
     def owned_text() -> str | None:
-        if not token:
-            return None
         with session_scope() as session:
-            resolved = resolve_login_session(session=session, token=token)
-            if resolved is None:
-                return None
-            return owned_correction_text(session=session, user_id=resolved[0].id, correction_id=correction_id)
+            return owned_correction_text(session=session, user_id=user.id, correction_id=correction_id)
 
     text = await run_in_threadpool(owned_text)
     if text is None:

@@ -44,32 +44,40 @@ def labelled(label: str, control_id: str, control: rx.Component, hint: str = "")
     )
 
 
+def picker(
+    label: str, control_id: str, options: list[tuple[str, str]], value: rx.Var, on_change: rx.EventHandler
+) -> rx.Component:
+    """A native <select> (accessible and phone-friendly), locked during a call."""
+    return labelled(
+        label,
+        control_id,
+        rx.el.select(
+            *[rx.el.option(text, value=option) for option, text in options],
+            id=control_id,
+            value=value,
+            on_change=on_change,
+            disabled=ClassroomState.in_call,
+            style=SELECT_STYLE,
+        ),
+    )
+
+
 def setup_card() -> rx.Component:
     return rx.card(
         rx.grid(
-            labelled(
+            picker(
                 "Your level",
                 "lesson-level",
-                rx.el.select(
-                    *[rx.el.option(LEVEL_LABELS[level.value], value=level.value) for level in EnglishLevel],
-                    id="lesson-level",
-                    value=ClassroomState.level,
-                    on_change=ClassroomState.set_level,
-                    disabled=ClassroomState.in_call,
-                    style=SELECT_STYLE,
-                ),
+                [(level.value, LEVEL_LABELS[level.value]) for level in EnglishLevel],
+                ClassroomState.level,
+                ClassroomState.set_level,
             ),
-            labelled(
+            picker(
                 "Topic or role-play",
                 "lesson-topic",
-                rx.el.select(
-                    *[rx.el.option(s.title, value=s.id) for s in SCENARIOS],
-                    id="lesson-topic",
-                    value=ClassroomState.topic,
-                    on_change=ClassroomState.set_topic,
-                    disabled=ClassroomState.in_call,
-                    style=SELECT_STYLE,
-                ),
+                [(s.id, s.title) for s in SCENARIOS],
+                ClassroomState.topic,
+                ClassroomState.set_topic,
             ),
             labelled(
                 "Words to practise (optional)",
