@@ -8,6 +8,9 @@ from fluentio.classroom.recovery import classroom_lifespan
 from fluentio.components.layout import PAGES
 from fluentio.components.pwa import pwa_head
 from fluentio.feedback.worker import run_analysis_worker
+from fluentio.logs import configure_logging
+
+configure_logging()
 
 app = rx.App(
     head_components=pwa_head(),
