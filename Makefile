@@ -55,6 +55,7 @@ dev: migrate
 test: setup-dev
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/ruff format --check .
+	$(VENV)/bin/mypy fluentio
 	$(PY) -m pytest
 
 bench: setup-dev

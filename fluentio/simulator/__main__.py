@@ -17,7 +17,7 @@ from granian.log import LOGGING_CONFIG, LogLevels
 
 def _log_config(level: str) -> dict[str, Any]:
     # Applied in granian's worker process, where the app runs.
-    config = copy.deepcopy(LOGGING_CONFIG)
+    config: dict[str, Any] = copy.deepcopy(dict(LOGGING_CONFIG))
     config["formatters"]["app"] = {
         "()": "logging.Formatter",
         "fmt": "%(asctime)s %(levelname)s %(name)s: %(message)s",

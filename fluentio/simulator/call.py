@@ -152,7 +152,9 @@ class Call:
         for transceiver in pc.getTransceivers():
             if transceiver.kind == "audio":
                 # aiortc holds 4 packets (80 ms) before decoding; server VAD needs them now.
-                transceiver.receiver._RTCRtpReceiver__jitter_buffer = JitterBuffer(capacity=16, prefetch=0)
+                transceiver.receiver._RTCRtpReceiver__jitter_buffer = JitterBuffer(  # type: ignore[attr-defined]
+                    capacity=16, prefetch=0
+                )
         if any(t.kind == "audio" for t in pc.getTransceivers()):
             # Added after setRemoteDescription so it takes the offered audio transceiver.
             self.voice = TutorVoiceTrack(self._next_frame)
@@ -777,7 +779,7 @@ class Call:
                 return
             except MediaStreamError:
                 return
-            pending = np.concatenate([pending, mono_48k(frame)])
+            pending = np.concatenate([pending, mono_48k(frame)])  # type: ignore[arg-type]
             while len(pending) >= FRAME_SAMPLES:
                 self._on_input_frame(pending[:FRAME_SAMPLES])
                 pending = pending[FRAME_SAMPLES:]
