@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import reflex as rx
 
+from fluentio.auth.cookies import safe_next_path
 from fluentio.auth.errors import AuthError
 from fluentio.auth.login_flow import issue_login_ticket
 from fluentio.auth.service import sign_up
@@ -40,7 +41,10 @@ class SignupState(rx.State):
             self.error = exc.message
             return None
         self.busy = True
-        return complete_sign_in_script(ticket, "/account?welcome=1")
+        # Back to where the visitor was going (e.g. /pricing to buy a pack), else the
+        # account page's welcome.
+        next_path = safe_next_path(self.router.url.query_parameters.get("next"), default="/account?welcome=1")
+        return complete_sign_in_script(ticket, next_path)
 
 
 def free_credits_line() -> str:

@@ -14,8 +14,8 @@ from fluentio.components.forms import error_callout
 from fluentio.components.theme import ACCENT
 from fluentio.payments.checkout import CheckoutError, start_checkout
 
-# Sign-up does not follow a `next` parameter yet, so anonymous buyers go to plain /signup.
-SIGNUP_FOR_PRICING = "/signup"
+# Anonymous buyers sign up first and come back to the packs.
+SIGNUP_FOR_PRICING = "/signup?next=%2Fpricing"
 
 
 class PurchaseState(rx.State):

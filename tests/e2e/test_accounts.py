@@ -11,9 +11,13 @@ from pathlib import Path
 import httpx
 import pytest
 from playwright.sync_api import Page, expect
+from sqlmodel import col, delete
 
+from fluentio.auth.ratelimit import SIGN_UP_PER_IP
+from fluentio.models import AuthAttempt
 from tests.conftest import E2E_ADMIN_EMAIL
 from tests.support.app_server import RunningApp
+from tests.support.databases import session_on
 
 pytestmark = pytest.mark.e2e
 PASSWORD = "correct-horse-battery-42"
@@ -126,3 +130,19 @@ def test_a_bad_ticket_sets_no_cookie(app_server: RunningApp) -> None:
     assert response.status_code == 303
     assert response.headers["location"] == "/login?error=expired"
     assert "set-cookie" not in response.headers
+
+
+def test_sign_up_returns_to_where_the_visitor_was_going(app_server: RunningApp, page: Page) -> None:
+    # Every test signs up from 127.0.0.1; start this one with a fresh per-IP sign-up count.
+    with session_on(app_server.database_url) as s:
+        s.exec(delete(AuthAttempt).where(col(AuthAttempt.scope) == SIGN_UP_PER_IP.scope))
+        s.commit()
+    page.goto(app_server.url("/pricing"))
+    page.get_by_role("link", name=re.compile("^Buy ")).first.click()
+    expect(page).to_have_url(re.compile(r"/signup\?next=%2Fpricing$"))
+    page.get_by_label("Name").fill("Bea")
+    page.get_by_label("Email").fill(unique_email())
+    page.get_by_label("Password").fill(PASSWORD)
+    page.get_by_role("button", name="Sign up").click()
+    expect(page).to_have_url(re.compile(r"/pricing$"))
+    expect(page.get_by_role("button", name=re.compile("^Buy ")).first).to_be_visible()

@@ -186,10 +186,10 @@ def test_pricing_shows_every_pack_and_the_free_credits(app_server: RunningApp) -
         assert f"Buy {pack.name}" in page.text
     free = get_settings().signup_credits
     assert f"{free} credits on sign-up" in page.text
-    # Until payments exist, every buy button leads to sign-up.
+    # For visitors, every buy button leads to sign-up, and back here afterwards.
     buy_links = re.findall(r'<a[^>]*href="([^"]+)"[^>]*>(?:(?!</a>).)*Buy ', response.text, flags=re.S)
     assert len(buy_links) == len(packs)
-    assert set(buy_links) == {"/signup"}
+    assert set(buy_links) == {"/signup?next=%2Fpricing"}
 
 
 def test_faq_answers_are_in_the_html(app_server: RunningApp) -> None:
