@@ -12,6 +12,7 @@ from collections.abc import Iterator
 import pytest
 from axe_playwright_python.sync_playwright import Axe
 
+from tests.support.a11y import AXE_OPTIONS, describe
 from tests.support.app_server import RunningApp
 
 pytestmark = pytest.mark.e2e
@@ -19,18 +20,6 @@ pytestmark = pytest.mark.e2e
 PUBLIC_ROUTES = ["/", "/pricing", "/faq", "/about"]
 
 VIEWPORTS = {"desktop": {"width": 1280, "height": 800}, "phone": {"width": 390, "height": 844}}
-
-# The WCAG 2.0-2.2 A and AA rule sets, plus the best-practice rules a reader notices.
-AXE_OPTIONS = {
-    "runOnly": {"type": "tag", "values": ["wcag2a", "wcag2aa", "wcag21a", "wcag21aa", "wcag22aa"]},
-    "rules": {
-        "heading-order": {"enabled": True},
-        "page-has-heading-one": {"enabled": True},
-        "landmark-one-main": {"enabled": True},
-        "region": {"enabled": True},
-    },
-    "resultTypes": ["violations"],
-}
 
 # Rules this test must have actually run, so a typo in the options cannot turn it green.
 REQUIRED_RULES = {"color-contrast", "image-alt", "document-title", "html-has-lang", "heading-order"}
@@ -57,15 +46,6 @@ def open_and_collect_errors(page: object, url: str) -> list[str]:
     # Hydration and the backend websocket finish after network idle; give late errors a chance.
     page.wait_for_timeout(500)  # type: ignore[attr-defined]
     return errors
-
-
-def describe(violations: list[dict]) -> str:
-    lines = []
-    for v in violations:
-        lines.append(f"{v['id']} ({v['impact']}): {v['help']}")
-        for node in v["nodes"][:5]:
-            lines.append(f"    {', '.join(map(str, node['target']))}: {node.get('failureSummary', '')}")
-    return "\n".join(lines)
 
 
 @pytest.mark.parametrize("route", PUBLIC_ROUTES)

@@ -1,8 +1,8 @@
 """Accessibility of the signed-in pages (classroom, history, a session's feedback,
 account, admin) with axe-core, at desktop and phone sizes, with no console errors.
 
-The rules are the public pages' (tests/e2e/test_accessibility.py): WCAG 2.x A/AA,
-colour contrast included, plus heading order and landmarks.
+The rules are the public pages' (tests/support/a11y.py): WCAG 2.x A/AA, colour contrast
+included, plus heading order and landmarks.
 """
 
 from __future__ import annotations
@@ -12,6 +12,7 @@ from axe_playwright_python.sync_playwright import Axe
 from playwright.sync_api import Browser, Page
 
 from fluentio.models import Role
+from tests.support.a11y import AXE_OPTIONS, describe
 from tests.support.app_server import RunningApp
 from tests.support.databases import session_on
 from tests.support.feedback_data import add_feedback, add_practice_session
@@ -19,26 +20,7 @@ from tests.support.sessions import SignedIn, add_session_cookie, signed_in_user
 
 pytestmark = pytest.mark.e2e
 
-AXE_OPTIONS = {
-    "runOnly": {"type": "tag", "values": ["wcag2a", "wcag2aa", "wcag21a", "wcag21aa", "wcag22aa"]},
-    "rules": {
-        "heading-order": {"enabled": True},
-        "page-has-heading-one": {"enabled": True},
-        "landmark-one-main": {"enabled": True},
-        "region": {"enabled": True},
-    },
-    "resultTypes": ["violations"],
-}
 VIEWPORTS = {"desktop": {"width": 1280, "height": 800}, "phone": {"width": 390, "height": 844}}
-
-
-def describe(violations: list[dict]) -> str:
-    lines = []
-    for v in violations:
-        lines.append(f"{v['id']} ({v['impact']}): {v['help']}")
-        for node in v["nodes"][:5]:
-            lines.append(f"    {', '.join(map(str, node['target']))}: {node.get('failureSummary', '')}")
-    return "\n".join(lines)
 
 
 @pytest.fixture(scope="module")
