@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 import uuid
 from typing import Any
 
@@ -14,9 +13,8 @@ from fluentio.components.layout import page, shell
 from fluentio.components.theme import ACCENT
 from fluentio.db import session_scope
 from fluentio.feedback import history, jobs
+from fluentio.feedback.refresh_state import RefreshWhileAnalysing
 
-WATCH_SECONDS = 2.0
-WATCH_ROUNDS = 150  # five minutes
 LEVEL_TICK = "(v) => ['', 'A1', 'A2', 'B1', 'B2', 'C1', 'C2'][v] ?? ''"
 
 
@@ -27,7 +25,7 @@ def _page_number(value: str | None) -> int:
         return 1
 
 
-class HistoryState(rx.State):
+class HistoryState(RefreshWhileAnalysing, rx.State):
     rows: list[history.SessionRow] = []
     page: int = 1
     has_next: bool = False
@@ -41,7 +39,6 @@ class HistoryState(rx.State):
     patterns: list[dict[str, Any]] = []
     levels: list[dict[str, Any]] = []
     notice: str = ""
-    _watching: bool = False
 
     def _fill(self, user_id: uuid.UUID) -> None:
         with session_scope() as session:
@@ -91,26 +88,8 @@ class HistoryState(rx.State):
         self._fill(user.id)
         return HistoryState.watch
 
-    @rx.event(background=True)
-    async def watch(self) -> None:
-        """Refresh while any feedback on this page is still being prepared."""
-        async with self:
-            if self._watching:
-                return
-            self._watching = True
-        try:
-            for _ in range(WATCH_ROUNDS):
-                await asyncio.sleep(WATCH_SECONDS)
-                async with self:
-                    user = signed_in_user(self)
-                    if user is None:
-                        return
-                    self._fill(user.id)
-                    if not self._analysing():
-                        return
-        finally:
-            async with self:
-                self._watching = False
+    def _refresh(self, user_id: uuid.UUID) -> None:
+        self._fill(user_id)
 
 
 def stat(label: str, value: rx.Var | str) -> rx.Component:

@@ -6,7 +6,6 @@ Only the session's owner sees it; any other id reads "not found".
 
 from __future__ import annotations
 
-import asyncio
 import uuid
 
 import reflex as rx
@@ -17,10 +16,9 @@ from fluentio.components.layout import page, shell
 from fluentio.components.theme import ACCENT
 from fluentio.db import session_scope
 from fluentio.feedback import history, jobs
+from fluentio.feedback.refresh_state import RefreshWhileAnalysing
 from fluentio.models import FeedbackStatus
 
-WATCH_SECONDS = 2.0
-WATCH_ROUNDS = 150
 CATEGORY_COLOURS = {"grammar": "blue", "vocabulary": "purple", "pronunciation": "orange", "fluency": "green"}
 
 # "Hear it" is plain browser code: one <audio> per correction, its source set on the
@@ -50,7 +48,7 @@ if (!window.fluentioHearIt) {
 """
 
 
-class HistoryDetailState(rx.State):
+class HistoryDetailState(RefreshWhileAnalysing, rx.State):
     loaded: bool = False
     found: bool = False
     session_id: str = ""
@@ -73,7 +71,6 @@ class HistoryDetailState(rx.State):
     corrections: list[history.CorrectionView] = []
     lines: list[history.LineView] = []
     notice: str = ""
-    _watching: bool = False
 
     def _requested_id(self) -> uuid.UUID | None:
         try:
@@ -143,26 +140,8 @@ class HistoryDetailState(rx.State):
         self._fill(user.id, practice_id)
         return HistoryDetailState.watch
 
-    @rx.event(background=True)
-    async def watch(self) -> None:
-        """Refresh until the feedback is ready (or has failed)."""
-        async with self:
-            if self._watching:
-                return
-            self._watching = True
-        try:
-            for _ in range(WATCH_ROUNDS):
-                await asyncio.sleep(WATCH_SECONDS)
-                async with self:
-                    user = signed_in_user(self)
-                    if user is None:
-                        return
-                    self._fill(user.id, self._requested_id())
-                    if not self._analysing():
-                        return
-        finally:
-            async with self:
-                self._watching = False
+    def _refresh(self, user_id: uuid.UUID) -> None:
+        self._fill(user_id, self._requested_id())
 
 
 def transcript_line(line: history.LineView) -> rx.Component:
