@@ -43,6 +43,7 @@ from fluentio.models.auth import (
     User,
 )
 from fluentio.models.base import utcnow
+from fluentio.models.billing import Payment
 from fluentio.models.tutor import Correction, Feedback, PracticeSession, TranscriptItem
 from fluentio.settings import get_settings
 
@@ -308,7 +309,8 @@ def delete_account(*, session: Session, user_id: uuid.UUID) -> None:
     corrections). The user row stays, scrubbed, because ledger entries, payments and
     practice sessions point at it with RESTRICT foreign keys. Practice sessions stay
     too, as the record of what credits were spent on: their topic, level, duration and
-    token counts are kept, the learner's chosen vocabulary is cleared. Deleting twice
+    token counts are kept; the learner's chosen vocabulary and the tutor instructions
+    built from it are cleared, and payments lose the payer's email. Deleting twice
     is harmless.
     """
     user = session.get(User, user_id)
@@ -322,8 +324,12 @@ def delete_account(*, session: Session, user_id: uuid.UUID) -> None:
     session.exec(delete(Feedback).where(col(Feedback.session_id).in_(practice_ids)))
     session.exec(delete(TranscriptItem).where(col(TranscriptItem.session_id).in_(practice_ids)))
     session.exec(
-        update(PracticeSession).where(col(PracticeSession.user_id) == user_id).values(target_vocabulary=[])
+        update(PracticeSession)
+        .where(col(PracticeSession.user_id) == user_id)
+        .values(target_vocabulary=[], instructions="")
     )
+    # Payments stay for accounting, without the payer's email.
+    session.exec(update(Payment).where(col(Payment.user_id) == user_id).values(customer_email=""))
     session.exec(delete(LoginSession).where(col(LoginSession.user_id) == user_id))
     session.exec(delete(OAuthIdentity).where(col(OAuthIdentity.user_id) == user_id))
     session.exec(delete(EmailToken).where(col(EmailToken.user_id) == user_id))

@@ -44,7 +44,7 @@ from fluentio.models import (
     TranscriptItem,
     User,
 )
-from fluentio.models.billing import Actor, LedgerReason
+from fluentio.models.billing import Actor, LedgerReason, Payment
 from fluentio.settings import get_settings
 from tests.support.factories import make_user, unique_email
 
@@ -416,7 +416,13 @@ def test_update_profile(db: Session) -> None:
 
 
 def _practice_with_feedback(db: Session, user: User) -> tuple[PracticeSession, uuid.UUID]:
-    practice = PracticeSession(user_id=user.id, topic="travel", level="B1", target_vocabulary=["itinerary"])
+    practice = PracticeSession(
+        user_id=user.id,
+        topic="travel",
+        level="B1",
+        target_vocabulary=["itinerary"],
+        instructions="Practise 'itinerary' with the learner.",
+    )
     db.add(practice)
     db.flush()
     item = TranscriptItem(session_id=practice.id, seq=1, speaker="learner", text="I goed to Paris.")
@@ -455,6 +461,14 @@ def test_delete_account_scrubs_person_and_keeps_accounting(db: Session, outbox: 
     token = login(db, user)
     db.add(OAuthIdentity(user_id=user.id, provider="google", subject=f"sub-{uuid.uuid4()}", email=email))
     practice, feedback_id = _practice_with_feedback(db, user)
+    payment = Payment(
+        user_id=user.id,
+        provider_payment_id=f"pay_{uuid.uuid4().hex}",
+        customer_email=email,
+        status="succeeded",
+    )
+    db.add(payment)
+    db.flush()
     with pytest.raises(InvalidCredentialsError):
         service.sign_in(session=db, email=email, password="wrong guess", ip=new_ip())
     entries_before = _count(db, LedgerEntry.user_id, user.id)
@@ -475,6 +489,9 @@ def test_delete_account_scrubs_person_and_keeps_accounting(db: Session, outbox: 
     assert _count(db, AuthAttempt.key, email) == 0
     kept = db.get(PracticeSession, practice.id)
     assert kept is not None and kept.topic == "travel" and kept.target_vocabulary == []
+    assert kept.instructions == ""
+    kept_payment = db.get(Payment, payment.id)
+    assert kept_payment is not None and kept_payment.customer_email == "" and kept_payment.user_id == user.id
     assert _count(db, LedgerEntry.user_id, user.id) == entries_before
 
     assert resolve_login_session(session=db, token=token) is None
