@@ -220,6 +220,23 @@ async def end_call(
     supervisor.finalise_session(sid, reason=reason)
 
 
+async def end_open_calls(*, user_id: uuid.UUID, reason: str) -> int:
+    """Hang up and finalise every call the learner still has open (e.g. before their
+    account is deleted). Returns how many there were."""
+    with session_scope() as session:
+        open_ids = list(
+            session.exec(
+                select(PracticeSession.id).where(
+                    PracticeSession.user_id == user_id,
+                    col(PracticeSession.status).in_(supervisor.OPEN_STATUSES),
+                )
+            )
+        )
+    for sid in open_ids:
+        await end_call(user_id=user_id, session_id=sid, reason=reason)
+    return len(open_ids)
+
+
 def abandon_start(*, user_id: uuid.UUID | None, session_id: uuid.UUID | str, reason: str) -> None:
     """The browser failed before the call connected (microphone refused, offer failed,
     answer unusable): end the session without charging. Idempotent.

@@ -14,6 +14,7 @@ from fluentio.auth.errors import AuthError
 from fluentio.auth.state import AuthState, signed_in_user
 from fluentio.billing import ledger
 from fluentio.billing.packs import credit_packs
+from fluentio.classroom import calls
 from fluentio.components.forms import error_callout, field, info_callout
 from fluentio.components.guards import signed_in_only
 from fluentio.components.layout import page, shell
@@ -139,7 +140,7 @@ class AccountState(rx.State):
         return None
 
     @rx.event
-    def delete_account(self, form: dict[str, str]) -> rx.event.EventSpec | None:
+    async def delete_account(self, form: dict[str, str]) -> rx.event.EventSpec | None:
         self.delete_error = ""
         user = signed_in_user(self)
         if user is None:
@@ -149,6 +150,8 @@ class AccountState(rx.State):
                 f"Type {DELETE_CONFIRMATION} in capitals to confirm, then press the button again."
             )
             return None
+        # A lesson still running in another tab is hung up and charged first.
+        await calls.end_open_calls(user_id=user.id, reason="account_deleted")
         with session_scope() as session:
             service.delete_account(session=session, user_id=user.id)
         return rx.call_script("window.location.assign('/?account_deleted=1')")

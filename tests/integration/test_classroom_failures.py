@@ -564,3 +564,22 @@ async def test_the_time_limit_hangs_up(
         row = session.get(PracticeSession, session_id)
     assert row is not None and row.end_reason == "time_limit" and 3 <= row.billable_seconds <= 4
     assert balance(user_id) == 10_000 - row.charged_millicredits and row.charged_millicredits > 0
+
+
+async def test_deleting_an_account_hangs_up_its_open_call_first(
+    settings_env: None, provider: FailingProvider, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("OPENAI_BASE_URL", provider.base_url)
+    get_settings.cache_clear()
+    user_id, _ = make_learner(10_000)
+    call_id = f"rtc_open_{uuid.uuid4().hex[:8]}"
+    session_id = live_row(user_id, started_ago=30, seen_ago=1, call_id=call_id)
+
+    assert await calls.end_open_calls(user_id=user_id, reason="account_deleted") == 1
+    assert await calls.end_open_calls(user_id=user_id, reason="account_deleted") == 0
+    assert call_id in provider.hangups
+    with session_scope() as session:
+        row = session.get(PracticeSession, session_id)
+        entries = list(session.exec(select(LedgerEntry).where(LedgerEntry.practice_session_id == session_id)))
+    assert row is not None and row.status == "ended" and row.end_reason == "account_deleted"
+    assert row.billable_seconds >= 29 and len(entries) == 1
