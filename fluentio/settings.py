@@ -109,7 +109,13 @@ class Settings(BaseSettings):
     @field_validator("database_url")
     @classmethod
     def _normalise_database_url(cls, value: str) -> str:
-        return normalise_database_url(value)
+        url = normalise_database_url(value)
+        if not url.startswith(("sqlite", "postgresql")):
+            raise ValueError(
+                "DATABASE_URL must be a PostgreSQL (postgresql://user:password@host:5432/db) "
+                "or SQLite (sqlite:///fluentio.db) URL; Fluentio supports no other database."
+            )
+        return url
 
     @field_validator(
         "smtp_url",

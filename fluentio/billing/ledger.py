@@ -158,20 +158,17 @@ def deduct(
     entry records the amount actually removed. Refusing would leave a refund webhook
     failing for ever. Returns None, recording nothing, when the balance is already 0.
     """
-    _require_positive(millicredits)
-    return _post(
+    return spend(
         session=session,
         user_id=user_id,
         millicredits=millicredits,
-        direction=-1,
-        allow_partial=True,
         reason=reason,
         idempotency_key=idempotency_key,
         actor=actor,
         actor_user_id=actor_user_id,
         note=note,
         payment_id=payment_id,
-        practice_session_id=None,
+        allow_partial=True,
     )
 
 
@@ -348,7 +345,8 @@ def _ensure_balance_row(session: Session, user_id: uuid.UUID) -> None:
     elif dialect == "sqlite":
         statement = sqlite.insert(CreditBalance).values(**values).on_conflict_do_nothing()
     else:
-        raise NotImplementedError(f"the ledger supports PostgreSQL and SQLite, not {dialect}")
+        # Settings refuse other DATABASE_URLs; this only guards engines made by hand.
+        raise RuntimeError(f"the ledger supports PostgreSQL and SQLite, not {dialect}")
     session.execute(statement)
 
 

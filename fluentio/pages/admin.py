@@ -132,8 +132,8 @@ class AdminState(rx.State):
     def close_user(self) -> None:
         self._close()
 
-    @rx.event
-    def adjust(self, form: dict[str, str]) -> None:
+    def _change_open_user(self, missing: str, change: Callable[[Session, User, uuid.UUID], str]) -> None:
+        """Apply `change` to the user open on the page, then show them and the lists anew."""
         self.notice = self.error = ""
         admin = self._admin()
         if admin is None:
@@ -142,44 +142,37 @@ class AdminState(rx.State):
         try:
             target = uuid.UUID(user_id)
         except ValueError:
-            self.error = "Open a user first, then grant or deduct."
+            self.error = missing
             return
-        grant = form.get("direction", "grant") != "deduct"
-        message = self._run(
-            admin,
-            lambda session, a: service.adjust_credits(
-                session,
-                admin=a,
-                user_id=target,
-                amount=str(form.get("amount", "")),
-                reason=str(form.get("reason", "")),
-                grant=grant,
-            ),
-        )
+        message = self._run(admin, lambda session, a: change(session, a, target))
         if message is not None:
             self._open(admin, user_id)
             self._refresh_lists(admin)
             self.notice = message
 
     @rx.event
-    def set_role(self, role: str) -> None:
-        self.notice = self.error = ""
-        admin = self._admin()
-        if admin is None:
-            return
-        user_id = self.profile.get("id", "")
-        try:
-            target = uuid.UUID(user_id)
-        except ValueError:
-            self.error = "Open a user first."
-            return
-        message = self._run(
-            admin, lambda session, a: service.set_role(session, admin=a, user_id=target, role=str(role))
+    def adjust(self, form: dict[str, str]) -> None:
+        grant = form.get("direction", "grant") != "deduct"
+        self._change_open_user(
+            "Open a user first, then grant or deduct.",
+            lambda session, admin, target: service.adjust_credits(
+                session,
+                admin=admin,
+                user_id=target,
+                amount=str(form.get("amount", "")),
+                reason=str(form.get("reason", "")),
+                grant=grant,
+            ),
         )
-        if message is not None:
-            self._open(admin, user_id)
-            self._refresh_lists(admin)
-            self.notice = message
+
+    @rx.event
+    def set_role(self, role: str) -> None:
+        self._change_open_user(
+            "Open a user first.",
+            lambda session, admin, target: service.set_role(
+                session, admin=admin, user_id=target, role=str(role)
+            ),
+        )
 
     @rx.event
     def release(self, form: dict[str, str]) -> None:

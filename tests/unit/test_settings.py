@@ -61,3 +61,9 @@ def test_an_empty_secret_key_falls_back_outside_production(monkeypatch: pytest.M
     monkeypatch.setenv("FLUENTIO_ENV", "production")
     with pytest.raises(ValidationError, match="FLUENTIO_SECRET_KEY"):
         Settings(_env_file=None)
+
+
+def test_other_databases_are_refused_with_the_urls_that_work(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("DATABASE_URL", "mysql://user@localhost/fluentio")
+    with pytest.raises(ValidationError, match=r"must be a PostgreSQL .* or SQLite"):
+        Settings()
