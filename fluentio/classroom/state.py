@@ -297,7 +297,10 @@ class ClassroomState(rx.State):
         live = self.status in ("live", "reconnecting", "ending")
         if code == "provider" and live:
             # A mid-call error event: the call goes on; tell the learner.
-            self.notice = ERROR_MESSAGES["provider"].split(".")[0] + f": {detail[:200]}"
+            self.notice = (
+                f"The tutor service reported a problem ({detail[:200]}). The lesson goes on; if the "
+                "tutor stops answering, press End session and start again."
+            )
             return
         self._fail(code, detail)
         if user is None:
