@@ -27,21 +27,15 @@ def _table(title: str, rows: dict[str, dict[str, Any]], unit: str = "ms") -> str
 
 def main() -> int:
     logging.basicConfig(level=logging.WARNING)
-    from bench import realtime
+    from bench import history, realtime
 
     results: dict[str, Any] = {}
     results["classroom"] = realtime.run()
     sys.stdout.write(
         _table("Classroom latency (loopback, simulator)", results["classroom"]["metrics"]) + "\n\n"
     )
-    try:
-        from bench import history
-    except ImportError:
-        history = None  # type: ignore[assignment]
-    if history is not None:
-        results["history"] = history.run()
-        metrics = results["history"].get("metrics", {})
-        sys.stdout.write(_table("History with 500 sessions", metrics) + "\n")
+    results["history"] = history.run()
+    sys.stdout.write(_table("History with 500 sessions", results["history"].get("metrics", {})) + "\n")
     RESULTS.write_text(json.dumps(results, indent=2))
     sys.stdout.write(f"\nwritten to {RESULTS}\n")
     return 0

@@ -203,14 +203,12 @@ def run() -> dict[str, Any]:
         metrics = measure_server(url, user_id)
         if os.environ.get("BENCH_HISTORY_BROWSER", "1") != "0":
             metrics["browser_ms"] = measure_browser(url, user_id)
-    result = {"sessions": SESSIONS, "runs": RUNS, "seed_seconds": seed_seconds, "metrics": metrics}
-    for name, row in metrics.items():
+    return {"sessions": SESSIONS, "runs": RUNS, "seed_seconds": seed_seconds, "metrics": metrics}
+
+
+if __name__ == "__main__":
+    for name, row in run()["metrics"].items():
         print(
             f"history {name}: median {row['app_median']} ms vs reference {row['reference_median']} ms "
             f"(ratio {row['ratio']}x)"
         )
-    return result
-
-
-if __name__ == "__main__":
-    run()
