@@ -12,6 +12,7 @@ from functools import lru_cache
 from typing import Any
 
 import sqlalchemy as sa
+from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Engine
 from sqlmodel import Session
 
@@ -52,6 +53,26 @@ def session_scope() -> Iterator[Session]:
         except BaseException:
             session.rollback()
             raise
+
+
+def insert_unless_exists(
+    session: Session, table: type[Any], values: dict[str, Any], *, index_elements: list[str] | None = None
+) -> bool:
+    """INSERT a row unless one with the same unique key exists; True when it was inserted.
+
+    One statement on either engine (`ON CONFLICT DO NOTHING`), so concurrent writers never
+    raise on the unique index and never need a savepoint for it.
+    """
+    dialect = session.get_bind().dialect.name
+    if dialect == "postgresql":
+        statement: Any = postgresql.insert(table).values(**values)
+    elif dialect == "sqlite":
+        statement = sqlite.insert(table).values(**values)
+    else:
+        # Settings refuse other DATABASE_URLs; this only guards engines made by hand.
+        raise RuntimeError(f"Fluentio supports PostgreSQL and SQLite, not {dialect}")
+    result: Any = session.execute(statement.on_conflict_do_nothing(index_elements=index_elements))
+    return bool(result.rowcount)
 
 
 def redact_url(url: str) -> str:

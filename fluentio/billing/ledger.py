@@ -28,10 +28,10 @@ from decimal import ROUND_HALF_UP, Decimal
 from typing import Any
 
 import sqlalchemy as sa
-from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, col, select
 
+from fluentio.db import insert_unless_exists
 from fluentio.models.base import utcnow
 from fluentio.models.billing import MILLICREDITS_PER_CREDIT, Actor, CreditBalance, LedgerEntry, LedgerReason
 from fluentio.settings import get_settings
@@ -338,16 +338,7 @@ def _same_movement(
 def _ensure_balance_row(session: Session, user_id: uuid.UUID) -> None:
     """Create the user's balance row at 0 unless it exists, safely under concurrency."""
     values: dict[str, Any] = {"user_id": user_id, "millicredits": 0, "updated_at": utcnow()}
-    dialect = session.get_bind().dialect.name
-    statement: Any
-    if dialect == "postgresql":
-        statement = postgresql.insert(CreditBalance).values(**values).on_conflict_do_nothing()
-    elif dialect == "sqlite":
-        statement = sqlite.insert(CreditBalance).values(**values).on_conflict_do_nothing()
-    else:
-        # Settings refuse other DATABASE_URLs; this only guards engines made by hand.
-        raise RuntimeError(f"the ledger supports PostgreSQL and SQLite, not {dialect}")
-    session.execute(statement)
+    insert_unless_exists(session, CreditBalance, values)
 
 
 def _lock_balance(session: Session, user_id: uuid.UUID) -> int:

@@ -39,6 +39,7 @@ from fluentio.classroom.errors import CallRefused
 from fluentio.classroom.instructions import MAX_VOCABULARY, build_instructions
 from fluentio.classroom.realtime_config import build_session_config
 from fluentio.classroom.scenarios import DEFAULT_SCENARIO_ID, LEVELS, get_scenario
+from fluentio.clock import format_duration
 from fluentio.db import session_scope
 from fluentio.feedback.patterns import recurring_patterns
 from fluentio.models import PracticeSession, SessionStatus, Speaker, TranscriptItem, User
@@ -347,14 +348,7 @@ def ended_message(row: PracticeSession, settings: Settings | None = None) -> str
     }
     text = texts.get(reason, "Lesson ended.")
     cost = format_credits(row.charged_millicredits) if row.charged_millicredits else "no credits"
-    return f"{text} You talked for {_duration(row.billable_seconds)}, which used {cost}."
-
-
-def _duration(seconds: int) -> str:
-    minutes, rest = divmod(seconds, 60)
-    if minutes and rest:
-        return f"{minutes} min {rest} s"
-    return f"{minutes} min" if minutes else f"{rest} s"
+    return f"{text} You talked for {format_duration(row.billable_seconds)}, which used {cost}."
 
 
 # ------------------------------------------------------------------ input checks

@@ -142,7 +142,3 @@ _BY_ID = {scenario.id: scenario for scenario in SCENARIOS}
 
 def get_scenario(scenario_id: str) -> Scenario | None:
     return _BY_ID.get(scenario_id)
-
-
-def is_level(value: str) -> bool:
-    return value in LEVELS

@@ -20,6 +20,7 @@ from fluentio.billing import ledger
 from fluentio.classroom import calls
 from fluentio.classroom.errors import CallRefused
 from fluentio.classroom.scenarios import SCENARIOS
+from fluentio.clock import format_duration
 from fluentio.db import session_scope
 from fluentio.models import EnglishLevel, SessionStatus
 from fluentio.settings import get_settings
@@ -116,10 +117,7 @@ class ClassroomState(rx.State):
     def minutes_left(self) -> str:
         if self.seconds_left < 0:
             return ""
-        minutes, seconds = divmod(self.seconds_left, 60)
-        if minutes == 0:
-            return f"{seconds} s left"
-        return f"{minutes} min {seconds:02d} s left"
+        return f"{format_duration(self.seconds_left)} left"
 
     # ----- page load and set-up -----
 
@@ -238,10 +236,9 @@ class ClassroomState(rx.State):
         except CallRefused:
             status = None
         if status is not None and status.status in (SessionStatus.ENDED.value, SessionStatus.FAILED.value):
-            minutes, seconds = divmod(status.seconds_connected, 60)
             used = ledger.format_credits(status.charged_millicredits)
             self.summary = (
-                f"Lesson saved: {minutes} min {seconds:02d} s, {used} used. "
+                f"Lesson saved: {format_duration(status.seconds_connected)}, {used} used. "
                 "Your feedback will appear in History in a moment."
             )
             self.last_session_id = session_id

@@ -15,6 +15,7 @@ import sqlalchemy as sa
 from sqlmodel import Session, col, select
 
 from fluentio.billing.ledger import format_credits
+from fluentio.clock import week_start
 from fluentio.feedback.fluency import Line
 from fluentio.feedback.highlight import Span, find_span, locate, segments
 from fluentio.feedback.patterns import count_patterns
@@ -140,11 +141,6 @@ class Progress:
     levels: list[dict[str, str | int]] = field(default_factory=list)
 
 
-def _week_start(moment: datetime) -> datetime:
-    day = moment.replace(hour=0, minute=0, second=0, microsecond=0)
-    return day - timedelta(days=day.weekday())
-
-
 def progress(*, session: Session, user_id: uuid.UUID, now: datetime | None = None) -> Progress:
     """Minutes per week, mistakes per 100 words, frequent patterns and level over time."""
     now = now or utcnow()
@@ -153,7 +149,7 @@ def progress(*, session: Session, user_id: uuid.UUID, now: datetime | None = Non
     if not count:
         return result
 
-    this_week = _week_start(now)
+    this_week = week_start(now)
     since = this_week - timedelta(weeks=CHART_WEEKS - 1)
     recent = session.exec(
         select(PracticeSession.created_at, PracticeSession.billable_seconds).where(
@@ -162,7 +158,7 @@ def progress(*, session: Session, user_id: uuid.UUID, now: datetime | None = Non
     ).all()
     per_week: dict[datetime, int] = {}
     for created, secs in recent:
-        start = _week_start(created)
+        start = week_start(created)
         per_week[start] = per_week.get(start, 0) + secs
     first = min(per_week, default=this_week)
     week = first

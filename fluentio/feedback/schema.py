@@ -3,21 +3,17 @@
 The article's schema (corrections, badPatterns, suggestions) plus a category per
 correction, an estimated CEFR level, the learner's new words and a short summary. Every
 field is required and no object allows extra keys, so the schema is valid for OpenAI's
-strict structured outputs; `strict_json_schema()` is exactly what the app sends.
+strict structured outputs. The SDK derives the strict JSON schema it sends from
+`FeedbackAnswer` (`responses.parse(text_format=FeedbackAnswer)`); nothing here rebuilds it.
 """
 
 from __future__ import annotations
 
-import copy
 from enum import StrEnum
-from functools import lru_cache
-from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field
 
 from fluentio.models.tutor import CorrectionCategory
-
-SCHEMA_NAME = "session_feedback"
 
 
 class CefrLevel(StrEnum):
@@ -55,33 +51,3 @@ class FeedbackAnswer(BaseModel):
         alias="newWords", description="Advanced or less common words the learner used well."
     )
     summary: str = Field(description="Two encouraging sentences about the session.")
-
-
-def _make_strict(node: Any) -> None:
-    """Every object closed and every property required, recursively (OpenAI strict mode)."""
-    if isinstance(node, dict):
-        if node.get("type") == "object" and "properties" in node:
-            node["additionalProperties"] = False
-            node["required"] = list(node["properties"])
-        for value in node.values():
-            _make_strict(value)
-    elif isinstance(node, list):
-        for value in node:
-            _make_strict(value)
-
-
-@lru_cache(maxsize=1)
-def _strict_schema() -> dict[str, Any]:
-    schema = FeedbackAnswer.model_json_schema(by_alias=True, mode="validation")
-    _make_strict(schema)
-    return schema
-
-
-def strict_json_schema() -> dict[str, Any]:
-    """The JSON schema of FeedbackAnswer (camelCase names), made strict."""
-    return copy.deepcopy(_strict_schema())
-
-
-def text_format() -> dict[str, Any]:
-    """The Responses API `text.format` value for a strict structured answer."""
-    return {"type": "json_schema", "name": SCHEMA_NAME, "schema": strict_json_schema(), "strict": True}

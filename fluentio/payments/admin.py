@@ -20,6 +20,7 @@ from sqlmodel import Session, col, func, or_, select
 
 from fluentio.billing import ledger
 from fluentio.billing.packs import credit_packs, find_pack
+from fluentio.clock import week_start
 from fluentio.models import Role, User
 from fluentio.models.base import utcnow
 from fluentio.models.billing import MILLICREDITS_PER_CREDIT, Actor, LedgerReason, Payment, PaymentStatus
@@ -274,18 +275,13 @@ class Dashboard:
     revenue_currency: str = "USD"
 
 
-def _week_start(moment: datetime) -> datetime:
-    day = moment.replace(hour=0, minute=0, second=0, microsecond=0)
-    return day - timedelta(days=day.weekday())
-
-
 def dashboard(session: Session, *, admin: User | None, now: datetime | None = None) -> Dashboard:
     """Headline figures and twelve weekly points (Monday-based, UTC) for the charts."""
     require_admin(admin)
     settings = get_settings()
     now = now or utcnow()
     week_ago = now - timedelta(days=7)
-    first_week = _week_start(now) - timedelta(weeks=WEEKS - 1)
+    first_week = week_start(now) - timedelta(weeks=WEEKS - 1)
     currency = credit_packs()[0].currency.upper()
 
     users = session.scalar(select(func.count()).select_from(User).where(col(User.deleted_at).is_(None))) or 0

@@ -17,11 +17,11 @@ import uuid
 from collections.abc import Mapping
 from typing import Any
 
-from sqlalchemy.dialects import postgresql, sqlite
 from sqlmodel import Session, col, select
 
 from fluentio.billing import ledger
 from fluentio.billing.packs import CreditPack, find_pack
+from fluentio.db import insert_unless_exists
 from fluentio.models import User
 from fluentio.models.base import utcnow
 from fluentio.models.billing import (
@@ -69,11 +69,7 @@ def locked_payment(session: Session, provider_payment_id: str) -> Payment:
         "created_at": now,
         "updated_at": now,
     }
-    dialect = session.get_bind().dialect.name
-    insert: Any = postgresql.insert if dialect == "postgresql" else sqlite.insert
-    session.execute(
-        insert(Payment).values(**values).on_conflict_do_nothing(index_elements=["provider_payment_id"])
-    )
+    insert_unless_exists(session, Payment, values, index_elements=["provider_payment_id"])
     payment = session.exec(
         select(Payment)
         .where(col(Payment.provider_payment_id) == provider_payment_id)

@@ -27,11 +27,10 @@ from dataclasses import dataclass
 from typing import Any
 
 import sqlalchemy as sa
-from sqlalchemy.dialects import postgresql, sqlite
 from sqlmodel import Session, col, select
 from standardwebhooks.webhooks import Webhook, WebhookVerificationError
 
-from fluentio.db import session_scope
+from fluentio.db import insert_unless_exists, session_scope
 from fluentio.models.base import utcnow
 from fluentio.models.billing import PaymentStatus, WebhookEvent, WebhookStatus
 from fluentio.payments import fulfilment
@@ -152,12 +151,7 @@ def store(session: Session, *, event_id: str, event: dict[str, Any]) -> bool:
         "status": WebhookStatus.RECEIVED.value,
         "received_at": utcnow(),
     }
-    dialect = session.get_bind().dialect.name
-    insert: Any = postgresql.insert if dialect == "postgresql" else sqlite.insert
-    result: Any = session.execute(
-        insert(WebhookEvent).values(**values).on_conflict_do_nothing(index_elements=["provider", "event_id"])
-    )
-    return bool(result.rowcount)
+    return insert_unless_exists(session, WebhookEvent, values, index_elements=["provider", "event_id"])
 
 
 def process(event_id: str) -> Answer:

@@ -18,6 +18,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
+import jsonschema
 from starlette.requests import Request
 from starlette.responses import JSONResponse
 from starlette.routing import BaseRoute, Route
@@ -526,53 +527,11 @@ def check_strict(schema: Any, path: str = "") -> None:
             check_strict(value, f"{path}[{index}]")
 
 
-_JSON_TYPES: dict[str, Callable[[Any], bool]] = {
-    "object": lambda v: isinstance(v, dict),
-    "array": lambda v: isinstance(v, list),
-    "string": lambda v: isinstance(v, str),
-    "integer": lambda v: isinstance(v, int) and not isinstance(v, bool),
-    "number": lambda v: isinstance(v, int | float) and not isinstance(v, bool),
-    "boolean": lambda v: isinstance(v, bool),
-    "null": lambda v: v is None,
-}
-
-
-def validate(value: Any, schema: dict[str, Any], root: dict[str, Any], path: str = "$") -> None:
-    """Check `value` against a JSON schema (type, enum, properties, items, $ref, anyOf)."""
-    if "$ref" in schema:
-        target: Any = root
-        for part in schema["$ref"].removeprefix("#/").split("/"):
-            target = target[part]
-        validate(value, target, root, path)
-        return
-    if "anyOf" in schema:
-        for option in schema["anyOf"]:
-            try:
-                validate(value, option, root, path)
-                return
-            except SchemaError:
-                continue
-        raise SchemaError(f"{path}: matches none of anyOf")
-    kinds = schema.get("type")
-    if kinds is not None:
-        kinds = kinds if isinstance(kinds, list) else [kinds]
-        if not any(_JSON_TYPES[kind](value) for kind in kinds):
-            raise SchemaError(f"{path}: expected {kinds}")
-    if "enum" in schema and value not in schema["enum"]:
-        raise SchemaError(f"{path}: {value!r} is not one of {schema['enum']}")
-    if isinstance(value, dict):
-        properties = schema.get("properties", {})
-        for key in schema.get("required", []):
-            if key not in value:
-                raise SchemaError(f"{path}: missing {key!r}")
-        for key, item in value.items():
-            if key in properties:
-                validate(item, properties[key], root, f"{path}.{key}")
-            elif schema.get("additionalProperties") is False:
-                raise SchemaError(f"{path}: unexpected {key!r}")
-    if isinstance(value, list) and "items" in schema:
-        for index, item in enumerate(value):
-            validate(item, schema["items"], root, f"{path}[{index}]")
+def validate(value: Any, schema: dict[str, Any]) -> None:
+    """Check `value` against a JSON schema (jsonschema's Draft 2020-12 validator)."""
+    error = jsonschema.exceptions.best_match(jsonschema.Draft202012Validator(schema).iter_errors(value))
+    if error is not None:
+        raise SchemaError(f"{error.json_path}: {error.message}")
 
 
 # ---------------------------------------------------------------------------------------
@@ -673,7 +632,7 @@ def answer_request(body: Any) -> tuple[int, dict[str, Any]]:
         message = f"Invalid schema for response_format '{fmt.get('name', '')}': {exc}"
         return 400, openai_error(message, param="text.format.schema", code="invalid_json_schema")
     try:
-        validate(answer, schema, schema)
+        validate(answer, schema)
     except SchemaError as exc:
         message = f"The local simulator cannot produce an answer for this schema ({exc})."
         return 400, openai_error(message, param="text.format.schema")

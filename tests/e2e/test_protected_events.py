@@ -16,7 +16,6 @@ from sqlmodel import select
 from fluentio.auth.passwords import hash_password, verify_password
 from fluentio.auth.state import AuthState
 from fluentio.billing import ledger
-from fluentio.components.placeholder import BalanceState
 from fluentio.models import LoginSession, OAuthIdentity, Role, User
 from fluentio.pages.account import AccountState
 from tests.support.app_server import RunningApp
@@ -83,7 +82,6 @@ ATTACKS: list[tuple[str, Any, dict[str, Any], list[str]]] = [
     ),
     ("resend", AccountState.resend_verification, {}, TO_LOGIN),
     ("delete", AccountState.delete_account, {"form": {"confirm": "DELETE"}}, TO_LOGIN),
-    ("balance", BalanceState.load, {}, []),
 ]
 
 

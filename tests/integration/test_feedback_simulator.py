@@ -13,11 +13,13 @@ import httpx
 import httpx2
 import pytest
 from openai import AsyncOpenAI
+from openai.lib._parsing._responses import type_to_text_format_param
+from openai.lib._pydantic import to_strict_json_schema
 from starlette.applications import Starlette
 
 from fluentio.feedback.analysis import build_input, prepare_transcript
 from fluentio.feedback.fluency import Line
-from fluentio.feedback.schema import FeedbackAnswer, strict_json_schema, text_format
+from fluentio.feedback.schema import FeedbackAnswer
 from fluentio.settings import SIMULATOR_OPENAI_KEY
 from fluentio.simulator import responses, speech
 from fluentio.simulator.responses import analyse_transcript, correct_sentence
@@ -53,7 +55,7 @@ def request_body(transcript: str = TRANSCRIPT) -> dict[str, object]:
             {"role": "system", "content": "Analyse."},
             {"role": "user", "content": f"Transcript:\n{transcript}"},
         ],
-        "text": {"format": text_format()},
+        "text": {"format": type_to_text_format_param(FeedbackAnswer)},
     }
 
 
@@ -81,7 +83,7 @@ async def test_the_answer_is_deterministic_and_matches_the_request_schema(raw: h
     assert text == second["output"][0]["content"][0]["text"]
     answer = json.loads(text)
     FeedbackAnswer.model_validate(answer)
-    responses.validate(answer, strict_json_schema(), strict_json_schema())
+    responses.validate(answer, to_strict_json_schema(FeedbackAnswer))
 
 
 def test_corrections_follow_the_classrooms_scripted_learner() -> None:
@@ -119,7 +121,7 @@ def test_a_clean_transcript_gets_no_corrections() -> None:
 
 async def test_a_schema_that_is_not_strict_is_refused_like_openai(raw: httpx.AsyncClient) -> None:
     body = request_body()
-    loose = json.loads(json.dumps(text_format()))
+    loose = json.loads(json.dumps(type_to_text_format_param(FeedbackAnswer)))
     loose["schema"]["required"].remove("newWords")
     body["text"] = {"format": loose}
     response = await raw.post("/v1/responses", json=body)
