@@ -26,10 +26,9 @@ import asyncio
 import contextlib
 import json
 import logging
-import math
 import time
 import uuid
-from dataclasses import dataclass, field, fields
+from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
@@ -41,6 +40,13 @@ from sqlmodel import Session, col, select
 from websockets.exceptions import ConnectionClosed, ConnectionClosedOK, InvalidStatus
 
 from fluentio.billing import ledger
+from fluentio.classroom.usage import (
+    Usage,
+    billable_seconds,
+    cost_estimate_microusd,
+    positive_int,
+    usage_millicredits,
+)
 from fluentio.db import session_scope
 from fluentio.feedback.jobs import enqueue_analysis
 from fluentio.models import PracticeSession, SessionStatus, Speaker, TranscriptItem
@@ -122,69 +128,7 @@ def spawn_hangup(call_id: str, *, wait_seconds: float | None = None) -> None:
     task.add_done_callback(_BACKGROUND.discard)
 
 
-# --------------------------------------------------------------------------- usage
-
-
-@dataclass
-class Usage:
-    """Token counts summed over a call's `response.done` events."""
-
-    input_text_tokens: int = 0
-    input_audio_tokens: int = 0
-    cached_input_tokens: int = 0
-    output_text_tokens: int = 0
-    output_audio_tokens: int = 0
-
-    def add(self, usage: dict[str, Any] | None) -> None:
-        if not usage:
-            return
-        inputs = usage.get("input_token_details") or {}
-        outputs = usage.get("output_token_details") or {}
-        self.input_text_tokens += _int(inputs.get("text_tokens"))
-        self.input_audio_tokens += _int(inputs.get("audio_tokens"))
-        self.cached_input_tokens += _int(inputs.get("cached_tokens"))
-        self.output_text_tokens += _int(outputs.get("text_tokens"))
-        self.output_audio_tokens += _int(outputs.get("audio_tokens"))
-
-    def columns(self) -> dict[str, int]:
-        return {f.name: getattr(self, f.name) for f in fields(self)}
-
-
-def _int(value: object) -> int:
-    return value if isinstance(value, int) and not isinstance(value, bool) and value > 0 else 0
-
-
-def cost_estimate_microusd(row: PracticeSession, settings: Settings) -> int:
-    """The call's estimated OpenAI cost in micro-dollars (prices are USD per 1M tokens,
-    so a price is also micro-dollars per token). Cached input is part of input, billed
-    at the cached rate instead; the split between text and audio of the cached part is
-    not known, so it is taken off the audio first (where almost all input is)."""
-    cached = row.cached_input_tokens
-    cached_audio = min(cached, row.input_audio_tokens)
-    cached_text = min(cached - cached_audio, row.input_text_tokens)
-    total = (
-        (row.input_text_tokens - cached_text) * settings.cost_text_input_per_m
-        + (row.input_audio_tokens - cached_audio) * settings.cost_audio_input_per_m
-        + (cached_text + cached_audio) * settings.cost_cached_input_per_m
-        + row.output_text_tokens * settings.cost_text_output_per_m
-        + row.output_audio_tokens * settings.cost_audio_output_per_m
-    )
-    return round(total)
-
-
 # --------------------------------------------------------------------- finalising
-
-
-def billable_seconds(started_at: datetime | None, until: datetime) -> int:
-    """Connected time in whole seconds (rounded to the nearest second)."""
-    if started_at is None:
-        return 0
-    return max(0, math.floor((until - started_at).total_seconds() + 0.5))
-
-
-def usage_millicredits(seconds: int, settings: Settings) -> int:
-    """Per-second proration: 1 credit buys FLUENTIO_SECONDS_PER_CREDIT seconds."""
-    return seconds * MILLICREDITS_PER_CREDIT // settings.seconds_per_credit
 
 
 def finalise_session(
@@ -792,7 +736,7 @@ class CallSupervisor:
             if item_id:
                 item = self._tutor.setdefault(item_id, _TutorItem(item_id))
                 item.truncated_by_server = True
-                item.audio_end_ms = _int(event.get("audio_end_ms"))
+                item.audio_end_ms = positive_int(event.get("audio_end_ms"))
                 if item.text is not None:
                     await self._save_tutor(item)
         elif kind == "response.done":

@@ -27,7 +27,7 @@ from fluentio.models.billing import MILLICREDITS_PER_CREDIT, Actor, LedgerReason
 from fluentio.models.tutor import PracticeSession
 from fluentio.payments import fulfilment, statements
 from fluentio.payments.checkout import pack_for_product
-from fluentio.settings import Settings, get_settings
+from fluentio.settings import get_settings
 
 logger = logging.getLogger(__name__)
 
@@ -251,23 +251,6 @@ def release_held_payment(session: Session, *, admin: User | None, payment_id: uu
     return f"Credited the {pack.name} pack ({pack.credits} credits) to {_display(user)}."
 
 
-def estimate_cost_usd(
-    *, text_in: int, audio_in: int, cached: int, text_out: int, audio_out: int, settings: Settings
-) -> float:
-    """OpenAI's bill for these tokens. Input counts include the cached tokens (as OpenAI
-    reports them); cached tokens are taken from audio input first, then text input."""
-    cached_audio = min(cached, audio_in)
-    cached_text = min(cached - cached_audio, text_in)
-    dollars = (
-        (text_in - cached_text) * settings.cost_text_input_per_m
-        + (audio_in - cached_audio) * settings.cost_audio_input_per_m
-        + (cached_audio + cached_text) * settings.cost_cached_input_per_m
-        + text_out * settings.cost_text_output_per_m
-        + audio_out * settings.cost_audio_output_per_m
-    )
-    return dollars / 1_000_000
-
-
 @dataclass
 class Dashboard:
     figures: list[dict[str, str]]
@@ -278,7 +261,6 @@ class Dashboard:
 def dashboard(session: Session, *, admin: User | None, now: datetime | None = None) -> Dashboard:
     """Headline figures and twelve weekly points (Monday-based, UTC) for the charts."""
     require_admin(admin)
-    settings = get_settings()
     now = now or utcnow()
     week_ago = now - timedelta(days=7)
     first_week = week_start(now) - timedelta(weeks=WEEKS - 1)
@@ -302,28 +284,9 @@ def dashboard(session: Session, *, admin: User | None, now: datetime | None = No
         )
         or 0
     )
-    tokens = session.execute(
-        sa.select(
-            *[
-                func.coalesce(func.sum(column), 0)
-                for column in (
-                    col(PracticeSession.input_text_tokens),
-                    col(PracticeSession.input_audio_tokens),
-                    col(PracticeSession.cached_input_tokens),
-                    col(PracticeSession.output_text_tokens),
-                    col(PracticeSession.output_audio_tokens),
-                )
-            ]
-        )
-    ).one()
-    cost = estimate_cost_usd(
-        text_in=int(tokens[0]),
-        audio_in=int(tokens[1]),
-        cached=int(tokens[2]),
-        text_out=int(tokens[3]),
-        audio_out=int(tokens[4]),
-        settings=settings,
-    )
+    cost = (
+        session.scalar(select(func.coalesce(func.sum(col(PracticeSession.cost_estimate_microusd)), 0))) or 0
+    ) / 1_000_000
     sold = session.exec(
         select(
             col(Payment.currency),
@@ -357,16 +320,14 @@ def dashboard(session: Session, *, admin: User | None, now: datetime | None = No
         {
             "label": "Estimated OpenAI cost",
             "value": f"${cost:,.2f}",
-            "hint": "recorded tokens × FLUENTIO_COST_* prices",
+            "hint": "tokens × FLUENTIO_COST_* prices when each lesson ended",
         },
         {"label": "Payments on hold", "value": f"{held or 0:,}", "hint": "need an admin"},
     ]
-    return Dashboard(figures, _weekly(session, first_week, settings, currency), currency)
+    return Dashboard(figures, _weekly(session, first_week, currency), currency)
 
 
-def _weekly(
-    session: Session, first_week: datetime, settings: Settings, currency: str
-) -> list[dict[str, Any]]:
+def _weekly(session: Session, first_week: datetime, currency: str) -> list[dict[str, Any]]:
     weeks = [first_week + timedelta(weeks=i) for i in range(WEEKS)]
     points: list[dict[str, Any]] = [
         {"week": w.strftime("%d %b"), "minutes": 0.0, "active": 0, "revenue": 0.0, "cost": 0.0, "signups": 0}
@@ -386,14 +347,7 @@ def _weekly(
             continue
         points[i]["minutes"] += practice.billable_seconds / 60
         learners[i].add(practice.user_id)
-        points[i]["cost"] += estimate_cost_usd(
-            text_in=practice.input_text_tokens,
-            audio_in=practice.input_audio_tokens,
-            cached=practice.cached_input_tokens,
-            text_out=practice.output_text_tokens,
-            audio_out=practice.output_audio_tokens,
-            settings=settings,
-        )
+        points[i]["cost"] += practice.cost_estimate_microusd / 1_000_000
     for payment in session.exec(
         select(Payment).where(col(Payment.created_at) >= first_week, col(Payment.status).in_(SOLD))
     ):

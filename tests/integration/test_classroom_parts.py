@@ -8,7 +8,7 @@ from datetime import timedelta
 
 import pytest
 
-from fluentio.classroom import calls, supervisor
+from fluentio.classroom import calls, supervisor, usage
 from fluentio.classroom.errors import CallRefused
 from fluentio.classroom.instructions import build_instructions
 from fluentio.classroom.realtime_config import (
@@ -154,14 +154,14 @@ def test_heard_words() -> None:
 def test_billing_arithmetic(monkeypatch: pytest.MonkeyPatch) -> None:
     settings = get_settings()
     start = utcnow()
-    assert supervisor.billable_seconds(None, start) == 0
-    assert supervisor.billable_seconds(start, start + timedelta(seconds=90.4)) == 90
-    assert supervisor.billable_seconds(start, start + timedelta(seconds=90.5)) == 91
-    assert supervisor.usage_millicredits(90, settings) == 1500
-    assert supervisor.usage_millicredits(1, settings) == 16
+    assert usage.billable_seconds(None, start) == 0
+    assert usage.billable_seconds(start, start + timedelta(seconds=90.4)) == 90
+    assert usage.billable_seconds(start, start + timedelta(seconds=90.5)) == 91
+    assert usage.usage_millicredits(90, settings) == 1500
+    assert usage.usage_millicredits(1, settings) == 16
     monkeypatch.setenv("FLUENTIO_SECONDS_PER_CREDIT", "3")
     get_settings.cache_clear()
-    assert supervisor.usage_millicredits(3, get_settings()) == 1000
+    assert usage.usage_millicredits(3, get_settings()) == 1000
 
 
 def test_cost_estimate_uses_the_price_settings() -> None:
@@ -183,20 +183,20 @@ def test_cost_estimate_uses_the_price_settings() -> None:
         + 300 * s.cost_text_output_per_m
         + 4_000 * s.cost_audio_output_per_m
     )
-    assert supervisor.cost_estimate_microusd(row, s) == expected > 0
+    assert usage.cost_estimate_microusd(row, s) == expected > 0
 
 
 def test_usage_sums_response_done_usage() -> None:
-    usage = supervisor.Usage()
-    usage.add(
+    summed = usage.Usage()
+    summed.add(
         {
             "input_token_details": {"text_tokens": 10, "audio_tokens": 20, "cached_tokens": 5},
             "output_token_details": {"text_tokens": 3, "audio_tokens": 40},
         }
     )
-    usage.add({"input_token_details": {"text_tokens": 1}, "output_token_details": None})
-    usage.add(None)
-    assert usage.columns() == {
+    summed.add({"input_token_details": {"text_tokens": 1}, "output_token_details": None})
+    summed.add(None)
+    assert summed.columns() == {
         "input_text_tokens": 11,
         "input_audio_tokens": 20,
         "cached_input_tokens": 5,

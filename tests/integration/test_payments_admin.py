@@ -124,21 +124,6 @@ def test_a_held_payment_is_released_to_an_account_once(pg: Session, admin: User,
     assert ledger.balance(session=pg, user_id=learner.id) == 60_000
 
 
-def test_the_cost_estimate_uses_the_price_settings() -> None:
-    settings = get_settings()
-    # 1M of each, with 400k of the audio input cached.
-    cost = service.estimate_cost_usd(
-        text_in=1_000_000,
-        audio_in=1_000_000,
-        cached=400_000,
-        text_out=1_000_000,
-        audio_out=1_000_000,
-        settings=settings,
-    )
-    expected = 0.60 + 0.6 * 10.00 + 0.4 * 0.30 + 2.40 + 20.00
-    assert cost == pytest.approx(expected)
-
-
 def test_the_dashboard_counts_this_weeks_practice_and_sales(pg: Session, admin: User, learner: User) -> None:
     before = {f["label"]: f["value"] for f in service.dashboard(pg, admin=admin).figures}
     pg.add(
@@ -149,6 +134,7 @@ def test_the_dashboard_counts_this_weeks_practice_and_sales(pg: Session, admin: 
             level="B1",
             billable_seconds=600,
             input_audio_tokens=1_000_000,
+            cost_estimate_microusd=10_000_000,
             created_at=utcnow() - timedelta(days=1),
         )
     )
@@ -178,4 +164,29 @@ def test_the_dashboard_counts_this_weeks_practice_and_sales(pg: Session, admin: 
     assert len(board.weekly) == service.WEEKS
     recent = board.weekly[-2:]  # "a day ago" is last week on a Monday
     assert sum(w["minutes"] for w in recent) >= 10 and sum(w["cost"] for w in recent) >= 10.0
+    cost_before = float(before["Estimated OpenAI cost"].strip("$").replace(",", ""))
+    cost_after = float(after["Estimated OpenAI cost"].strip("$").replace(",", ""))
+    assert cost_after == pytest.approx(cost_before + 10.0)
     assert board.weekly[-1]["revenue"] >= 5.0
+
+
+def test_a_price_change_never_reprices_past_lessons(
+    pg: Session, admin: User, learner: User, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    pg.add(
+        PracticeSession(
+            user_id=learner.id,
+            status="ended",
+            topic="travel",
+            level="B1",
+            billable_seconds=60,
+            input_audio_tokens=100_000,
+            cost_estimate_microusd=1_000_000,
+        )
+    )
+    pg.flush()
+    before = {f["label"]: f["value"] for f in service.dashboard(pg, admin=admin).figures}
+    monkeypatch.setenv("FLUENTIO_COST_AUDIO_INPUT_PER_M", "99.00")
+    get_settings.cache_clear()
+    after = {f["label"]: f["value"] for f in service.dashboard(pg, admin=admin).figures}
+    assert after["Estimated OpenAI cost"] == before["Estimated OpenAI cost"]
