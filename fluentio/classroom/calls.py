@@ -112,8 +112,8 @@ async def start_relay_call(
         user_id=user_id, level=level, topic=topic, vocabulary=vocabulary, signaling="relay", settings=settings
     )
     try:
-        async with supervisor.provider_client(settings=settings) as client:
-            raw = await client.realtime.calls.with_raw_response.create(sdp=offer, session=config)
+        client = supervisor.provider_client(settings=settings)
+        raw = await client.realtime.calls.with_raw_response.create(sdp=offer, session=config)
         answer = raw.text
         call_id = _call_id_from_location(raw.headers.get("location"))
     except openai.OpenAIError as exc:
@@ -153,11 +153,11 @@ async def mint_ephemeral(
         settings=settings,
     )
     try:
-        async with supervisor.provider_client(settings=settings) as client:
-            secret = await client.realtime.client_secrets.create(
-                expires_after={"anchor": "created_at", "seconds": EPHEMERAL_TTL_SECONDS},
-                session=config,
-            )
+        client = supervisor.provider_client(settings=settings)
+        secret = await client.realtime.client_secrets.create(
+            expires_after={"anchor": "created_at", "seconds": EPHEMERAL_TTL_SECONDS},
+            session=config,
+        )
     except openai.OpenAIError as exc:
         refusal = _provider_refusal(exc)
         supervisor.finalise_session(session_id, reason=refusal.code, charge=False)

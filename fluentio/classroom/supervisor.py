@@ -52,6 +52,7 @@ from fluentio.feedback.jobs import enqueue_analysis
 from fluentio.models import PracticeSession, SessionStatus, Speaker, TranscriptItem
 from fluentio.models.base import utcnow
 from fluentio.models.billing import MILLICREDITS_PER_CREDIT, Actor, LedgerReason
+from fluentio.openai_client import openai_client
 from fluentio.settings import Settings, get_settings
 
 logger = logging.getLogger(__name__)
@@ -87,24 +88,18 @@ END_ELSEWHERE = "ended_elsewhere"
 
 
 def provider_client(*, timeout: float | None = None, settings: Settings | None = None) -> AsyncOpenAI:
-    """An AsyncOpenAI client on OPENAI_BASE_URL (or the simulator) with the server key.
+    """The shared OpenAI client for the classroom (see fluentio/openai_client.py).
 
     No automatic retries: a failed start must answer quickly and honestly.
     """
-    settings = settings or get_settings()
-    return AsyncOpenAI(
-        base_url=settings.openai_url,
-        api_key=settings.openai_key,
-        max_retries=0,
-        timeout=PROVIDER_TIMEOUT_SECONDS if timeout is None else timeout,
-    )
+    return openai_client(timeout=PROVIDER_TIMEOUT_SECONDS if timeout is None else timeout, settings=settings)
 
 
 async def hangup(call_id: str, *, wait_seconds: float | None = None) -> bool:
     """Hang up a call at the provider. True when it is gone (or was already)."""
     try:
-        async with provider_client(timeout=wait_seconds or HANGUP_TIMEOUT_SECONDS) as client:
-            await client.realtime.calls.hangup(call_id)
+        client = provider_client(timeout=wait_seconds or HANGUP_TIMEOUT_SECONDS)
+        await client.realtime.calls.hangup(call_id)
     except openai.NotFoundError:
         return True
     except openai.OpenAIError as exc:
@@ -463,36 +458,36 @@ class CallSupervisor:
 
     async def _follow(self) -> None:
         failures = 0
-        async with provider_client() as client:
-            while not self._end_requested.is_set():
-                try:
-                    async with client.realtime.connect(call_id=self.call_id) as connection:
-                        self._connection = connection
-                        failures = 0
-                        if not self._mark_live():
-                            return
-                        if not self._greeted:
-                            self._greeted = True
-                            self._spawn(self._greet(connection))
-                        await self._pump(connection)
-                        return  # closed cleanly: the call is over
-                except ConnectionClosedOK:
-                    return
-                except InvalidStatus as exc:
-                    # The provider refuses the sideband: the call is gone (or never was).
-                    logger.info(
-                        "sideband for call %s refused: HTTP %s", self.session_id, exc.response.status_code
-                    )
-                    return
-                except (ConnectionClosed, OSError, TimeoutError, openai.OpenAIError) as exc:
-                    failures += 1
-                    if failures > SIDEBAND_RECONNECTS or self._end_requested.is_set():
-                        logger.warning("sideband for call %s lost: %r", self.session_id, exc)
+        client = provider_client()
+        while not self._end_requested.is_set():
+            try:
+                async with client.realtime.connect(call_id=self.call_id) as connection:
+                    self._connection = connection
+                    failures = 0
+                    if not self._mark_live():
                         return
-                    logger.info("sideband for call %s dropped (%r); reconnecting", self.session_id, exc)
-                    await asyncio.sleep(0.5 * failures)
-                finally:
-                    self._connection = None
+                    if not self._greeted:
+                        self._greeted = True
+                        self._spawn(self._greet(connection))
+                    await self._pump(connection)
+                    return  # closed cleanly: the call is over
+            except ConnectionClosedOK:
+                return
+            except InvalidStatus as exc:
+                # The provider refuses the sideband: the call is gone (or never was).
+                logger.info(
+                    "sideband for call %s refused: HTTP %s", self.session_id, exc.response.status_code
+                )
+                return
+            except (ConnectionClosed, OSError, TimeoutError, openai.OpenAIError) as exc:
+                failures += 1
+                if failures > SIDEBAND_RECONNECTS or self._end_requested.is_set():
+                    logger.warning("sideband for call %s lost: %r", self.session_id, exc)
+                    return
+                logger.info("sideband for call %s dropped (%r); reconnecting", self.session_id, exc)
+                await asyncio.sleep(0.5 * failures)
+            finally:
+                self._connection = None
 
     async def _pump(self, connection: Any) -> None:
         while True:

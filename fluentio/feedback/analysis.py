@@ -16,10 +16,10 @@ from dataclasses import dataclass
 
 import openai
 import pydantic
-from openai import AsyncOpenAI
 
 from fluentio.feedback.fluency import Line
 from fluentio.feedback.schema import CorrectionAnswer, FeedbackAnswer
+from fluentio.openai_client import openai_client
 from fluentio.settings import Settings, get_settings
 
 logger = logging.getLogger(__name__)
@@ -210,19 +210,15 @@ async def analyse(
     if prepared.cut:
         logger.info("analysis: transcript cut to %d of %d lines", prepared.lines_used, prepared.lines_total)
     try:
-        async with AsyncOpenAI(
-            base_url=settings.openai_url,
-            api_key=settings.openai_key,
-            max_retries=0,  # the job runner retries, with backoff that survives restarts
-            timeout=REQUEST_TIMEOUT_SECONDS,
-        ) as client:
-            response = await client.responses.parse(
-                model=settings.analysis_model,
-                input=build_input(prepared, level=level, topic=topic),  # type: ignore[arg-type]
-                text_format=FeedbackAnswer,
-                max_output_tokens=MAX_OUTPUT_TOKENS,
-                store=False,
-            )
+        # No SDK retries: the job runner retries, with backoff that survives restarts.
+        client = openai_client(timeout=REQUEST_TIMEOUT_SECONDS, settings=settings)
+        response = await client.responses.parse(
+            model=settings.analysis_model,
+            input=build_input(prepared, level=level, topic=topic),  # type: ignore[arg-type]
+            text_format=FeedbackAnswer,
+            max_output_tokens=MAX_OUTPUT_TOKENS,
+            store=False,
+        )
     except openai.APITimeoutError as exc:
         raise AnalysisError("The analysis service did not answer in time.", retryable=True) from exc
     except openai.APIConnectionError as exc:

@@ -17,12 +17,12 @@ from typing import Literal
 
 import openai
 import sqlalchemy as sa
-from openai import AsyncOpenAI
 from sqlmodel import Session, col, select
 
 from fluentio.db import session_scope
 from fluentio.models import Feedback, PracticeSession
 from fluentio.models.tutor import Correction, SpeechClip
+from fluentio.openai_client import openai_client
 from fluentio.settings import Settings, get_settings
 
 logger = logging.getLogger(__name__)
@@ -100,18 +100,13 @@ def _store(*, session: Session, clip: Clip, model: str, voice: str, text: str) -
 async def synthesise(text: str, *, settings: Settings) -> tuple[bytes, str]:
     """Call the Speech API; the audio and its content type."""
     try:
-        async with AsyncOpenAI(
-            base_url=settings.openai_url,
-            api_key=settings.openai_key,
-            max_retries=1,
-            timeout=REQUEST_TIMEOUT_SECONDS,
-        ) as client:
-            response = await client.audio.speech.create(
-                model=settings.speech_model,
-                voice=settings.speech_voice,
-                input=text,
-                response_format=RESPONSE_FORMAT,
-            )
+        client = openai_client(timeout=REQUEST_TIMEOUT_SECONDS, max_retries=1, settings=settings)
+        response = await client.audio.speech.create(
+            model=settings.speech_model,
+            voice=settings.speech_voice,
+            input=text,
+            response_format=RESPONSE_FORMAT,
+        )
     except openai.OpenAIError as exc:
         logger.warning("speech synthesis failed: %s", type(exc).__name__)
         raise SpeechUnavailableError("The audio could not be made right now. Try again in a moment.") from exc
