@@ -27,7 +27,7 @@ def _table(title: str, rows: dict[str, dict[str, Any]], unit: str = "ms") -> str
 
 def main() -> int:
     logging.basicConfig(level=logging.WARNING)
-    from bench import history, realtime
+    from bench import burst, history, realtime
 
     results: dict[str, Any] = {}
     results["classroom"] = realtime.run()
@@ -36,6 +36,8 @@ def main() -> int:
     )
     results["history"] = history.run()
     sys.stdout.write(_table("History with 500 sessions", results["history"].get("metrics", {})) + "\n")
+    results["burst"] = burst.run()
+    sys.stdout.write("\n" + burst.table(results["burst"]) + "\n")
     RESULTS.write_text(json.dumps(results, indent=2))
     sys.stdout.write(f"\nwritten to {RESULTS}\n")
     return 0

@@ -1,0 +1,356 @@
+"""A class presses Start together: the start burst, a hold, and the end burst.
+
+N learners (BENCH_BURST_LEARNERS, default 100) each POST an SDP offer to the relay at
+the same moment, hold their calls (BENCH_BURST_HOLD seconds, default 60), then press End
+together. The provider is `bench/provider_standin.py` (no media), so what is measured is
+the app: its relay, its sideband supervisors, its meter and its database work.
+
+Measured:
+- relay answer time for every start (p50, p99), and every end;
+- event-loop lag seen from outside: a plain async route (`/robots.txt`) and `/healthz`,
+  probed every 50 ms by a thread of their own, idle (the reference) and during each burst;
+- the bill: per call, |seconds charged − the provider's connected seconds|, and the
+  tokens the provider reported against the tokens (and cost) the app stored.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import secrets
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import httpx
+import sqlalchemy as sa
+
+from fluentio.auth.cookies import SESSION_COOKIE
+from fluentio.classroom.usage import cost_estimate_microusd
+from fluentio.models import PracticeSession
+from fluentio.settings import get_settings
+from tests.support.app_server import RunningApp, free_port, start_prod_app, stop_app
+from tests.support.databases import fresh_postgres, session_on
+from tests.support.sessions import SignedIn, signed_in_user
+
+ROOT = Path(__file__).resolve().parents[1]
+LEARNERS = int(os.environ.get("BENCH_BURST_LEARNERS", "100"))
+HOLD_SECONDS = float(os.environ.get("BENCH_BURST_HOLD", "60"))
+PROBE_EVERY = 0.05
+OFFER_SDP = (
+    "v=0\r\no=- 4611731400430051336 2 IN IP4 127.0.0.1\r\ns=-\r\nt=0 0\r\n"
+    "m=audio 9 UDP/TLS/RTP/SAVPF 111\r\nc=IN IP4 0.0.0.0\r\na=rtpmap:111 opus/48000/2\r\n"
+    "a=sendrecv\r\n"
+)
+TARGETS = {
+    "start_p99_ms": 1000.0,
+    "lag_p99_ms": 50.0,
+    "healthz_p99_ms": 100.0,
+    "charge_error_max_s": 1.0,
+}
+
+
+def _percentile(values: list[float], q: float) -> float | None:
+    if not values:
+        return None
+    ordered = sorted(values)
+    return round(ordered[min(len(ordered) - 1, round(q * (len(ordered) - 1)))], 1)
+
+
+@dataclass
+class Probe:
+    """Latency of two cheap routes, tagged with the phase they were measured in."""
+
+    base_url: str
+    phase: str = "idle"
+    samples: dict[tuple[str, str], list[float]] = field(default_factory=dict)
+    _stop: threading.Event = field(default_factory=threading.Event)
+
+    def run(self) -> None:
+        with httpx.Client(base_url=self.base_url, timeout=30) as client:
+            while not self._stop.is_set():
+                for route in ("/robots.txt", "/healthz"):
+                    began = time.perf_counter()
+                    try:
+                        client.get(route)
+                    except httpx.HTTPError:
+                        continue
+                    took = (time.perf_counter() - began) * 1000
+                    self.samples.setdefault((self.phase, route), []).append(took)
+                self._stop.wait(PROBE_EVERY)
+
+    @contextmanager
+    def running(self) -> Iterator[Probe]:
+        thread = threading.Thread(target=self.run, daemon=True)
+        thread.start()
+        try:
+            yield self
+        finally:
+            self._stop.set()
+            thread.join(timeout=30)
+
+    def p99(self, phase: str, route: str) -> float | None:
+        return _percentile(self.samples.get((phase, route), []), 0.99)
+
+
+@contextmanager
+def running_standin(log_dir: Path) -> Iterator[str]:
+    port = free_port()
+    log = (log_dir / "standin.log").open("wb")
+    process = subprocess.Popen(
+        [
+            str(ROOT / ".venv" / "bin" / "granian"),
+            "--interface",
+            "asgi",
+            "--host",
+            "127.0.0.1",
+            "--port",
+            str(port),
+            "--log-level",
+            "warning",
+            "bench.provider_standin:app",
+        ],
+        cwd=ROOT,
+        stdout=log,
+        stderr=subprocess.STDOUT,
+    )
+    url = f"http://127.0.0.1:{port}/v1"
+    try:
+        deadline = time.monotonic() + 30
+        while time.monotonic() < deadline:
+            try:
+                httpx.get(url + "/_bench/calls", timeout=1)
+                break
+            except httpx.HTTPError:
+                time.sleep(0.2)
+        yield url
+    finally:
+        process.terminate()
+        process.wait(timeout=10)
+
+
+async def _burst(
+    app: RunningApp, learners: list[SignedIn], send: Any
+) -> tuple[list[float], list[httpx.Response]]:
+    limits = httpx.Limits(max_connections=len(learners) + 10)
+    async with httpx.AsyncClient(base_url=app.base_url, timeout=60, limits=limits) as client:
+        gate = asyncio.Event()
+
+        async def one(who: SignedIn) -> tuple[float, httpx.Response]:
+            await gate.wait()
+            began = time.perf_counter()
+            response = await send(client, who)
+            return (time.perf_counter() - began) * 1000, response
+
+        tasks = [asyncio.create_task(one(who)) for who in learners]
+        await asyncio.sleep(0.2)
+        gate.set()
+        done = await asyncio.gather(*tasks)
+    return [took for took, _ in done], [response for _, response in done]
+
+
+def _start(client: httpx.AsyncClient, who: SignedIn) -> Any:
+    return client.post(
+        "/api/realtime/calls?level=B1&topic=small_talk",
+        content=OFFER_SDP,
+        headers={"Content-Type": "application/sdp", "Origin": str(client.base_url).rstrip("/")},
+        cookies={SESSION_COOKIE: who.token},
+    )
+
+
+def _ender(sessions: dict[uuid.UUID, str]) -> Any:
+    def end(client: httpx.AsyncClient, who: SignedIn) -> Any:
+        return client.post(
+            f"/api/realtime/calls/{sessions[who.user_id]}/end",
+            headers={"Origin": str(client.base_url).rstrip("/")},
+            cookies={SESSION_COOKIE: who.token},
+        )
+
+    return end
+
+
+def _settled(app: RunningApp, ids: list[str], timeout: float = 30) -> list[PracticeSession]:
+    deadline = time.monotonic() + timeout
+    while True:
+        with session_on(app.database_url) as session:
+            rows = list(
+                session.scalars(
+                    sa.select(PracticeSession).where(
+                        PracticeSession.id.in_([uuid.UUID(i) for i in ids])  # type: ignore[attr-defined]
+                    )
+                )
+            )
+            for row in rows:
+                session.expunge(row)
+        if all(row.status not in ("starting", "live") for row in rows) or time.monotonic() > deadline:
+            return rows
+        time.sleep(0.5)
+
+
+def run() -> dict[str, Any]:
+    key = "sk-bench-" + secrets.token_hex(16)
+    with tempfile.TemporaryDirectory(prefix="fluentio-burst-") as tmp, fresh_postgres() as db_url:
+        log_dir = Path(tmp)
+        with running_standin(log_dir) as provider_url:
+            app = start_prod_app(
+                database_url=db_url,
+                log_dir=log_dir,
+                extra_env={
+                    "OPENAI_API_KEY": key,
+                    "OPENAI_BASE_URL": provider_url,
+                    "FLUENTIO_SECRET_KEY": secrets.token_urlsafe(48),
+                },
+            )
+            try:
+                return _measure(app, provider_url)
+            finally:
+                stop_app(app)
+
+
+def _measure(app: RunningApp, provider_url: str) -> dict[str, Any]:
+    learners = [signed_in_user(app, credits=10) for _ in range(LEARNERS)]
+    probe = Probe(app.base_url)
+    with probe.running():
+        time.sleep(3)  # the idle reference
+        probe.phase = "start"
+        start_ms, started = asyncio.run(_burst(app, learners, _start))
+        time.sleep(1)
+        probe.phase = "hold"
+        sessions = {
+            who.user_id: response.headers.get("x-fluentio-session", "")
+            for who, response in zip(learners, started, strict=True)
+            if response.status_code == 201
+        }
+        time.sleep(HOLD_SECONDS)
+        probe.phase = "end"
+        holding = [who for who in learners if who.user_id in sessions]
+        end_ms, ended = asyncio.run(_burst(app, holding, _ender(sessions)))
+        rows = _settled(app, list(sessions.values()))
+        probe.phase = "after"
+    provider = {call["id"]: call for call in httpx.get(provider_url + "/_bench/calls", timeout=30).json()}
+
+    settings = get_settings()
+    errors: list[float] = []
+    tokens_missing = 0
+    cost_missing = 0
+    unbilled = 0
+    for row in rows:
+        call = provider.get(row.provider_call_id or "")
+        if call is None:
+            continue
+        if call["connected_seconds"] is None:
+            unbilled += 1  # never hung up: the provider is still billing it
+            continue
+        errors.append(abs(row.billable_seconds - call["connected_seconds"]))
+        reported = call["tokens"]
+        stored = {name: getattr(row, name) for name in reported}
+        tokens_missing += sum(max(0, reported[name] - stored[name]) for name in reported)
+        expected_cost = cost_estimate_microusd(PracticeSession(**reported, user_id=row.user_id), settings)
+        cost_missing += max(0, expected_cost - row.cost_estimate_microusd)
+
+    refused = {r.status_code for r in started if r.status_code != 201}
+    metrics = {
+        "start_ms": {
+            "app_median": _percentile(start_ms, 0.5),
+            "p99": _percentile(start_ms, 0.99),
+            "target_p99": TARGETS["start_p99_ms"],
+        },
+        "end_ms": {"app_median": _percentile(end_ms, 0.5), "p99": _percentile(end_ms, 0.99)},
+    }
+    for phase in ("start", "hold", "end"):
+        for route, name, target in (
+            ("/robots.txt", "lag", TARGETS["lag_p99_ms"]),
+            ("/healthz", "healthz", TARGETS["healthz_p99_ms"]),
+        ):
+            idle = _percentile(probe.samples.get(("idle", route), []), 0.5)
+            p99 = probe.p99(phase, route)
+            metrics[f"{name}_{phase}_ms"] = {
+                "app_median": p99,
+                "reference_median": idle,
+                "ratio": round(p99 / idle, 2) if p99 and idle else None,
+                "target_p99": target,
+            }
+    return {
+        "learners": LEARNERS,
+        "hold_seconds": HOLD_SECONDS,
+        "started": len(sessions),
+        "refused_statuses": sorted(refused),
+        "ended_ok": sum(1 for r in ended if r.status_code == 204),
+        "charge_error_max_s": round(max(errors), 2) if errors else None,
+        "charge_error_p50_s": _percentile(errors, 0.5),
+        "calls_never_hung_up": unbilled,
+        "tokens_missing": tokens_missing,
+        "cost_missing_microusd": cost_missing,
+        "targets": TARGETS,
+        "metrics": metrics,
+    }
+
+
+def table(result: dict[str, Any]) -> str:
+    """The burst's figures beside their targets."""
+    m = result["metrics"]
+    lines = [
+        f"Start burst: {result['learners']} learners, hold {result['hold_seconds']:.0f} s "
+        f"({result['started']} started, {result['ended_ok']} ended; refused: {result['refused_statuses']})",
+        f"  {'metric':<26}{'p50/p99 or value':>22}{'idle ref':>10}{'target':>10}{'met':>5}",
+    ]
+
+    def row(name: str, value: str, ref: Any, target: Any, met: bool | None) -> None:
+        mark = "-" if met is None else ("yes" if met else "NO")
+        lines.append(
+            f"  {name:<26}{value:>22}{(ref if ref is not None else '-')!s:>10}{target!s:>10}{mark:>5}"
+        )
+
+    start = m["start_ms"]
+    row(
+        "relay answer (ms)",
+        f"{start['app_median']}/{start['p99']}",
+        None,
+        "p99≤1000",
+        _le(start["p99"], 1000),
+    )
+    row("end (ms)", f"{m['end_ms']['app_median']}/{m['end_ms']['p99']}", None, "-", None)
+    for phase in ("start", "hold", "end"):
+        lag, health = m[f"lag_{phase}_ms"], m[f"healthz_{phase}_ms"]
+        row(
+            f"plain route p99, {phase} (ms)",
+            str(lag["app_median"]),
+            lag["reference_median"],
+            "≤50",
+            _le(lag["app_median"], 50),
+        )
+        row(
+            f"/healthz p99, {phase} (ms)",
+            str(health["app_median"]),
+            health["reference_median"],
+            "≤100",
+            _le(health["app_median"], 100),
+        )
+    error = result["charge_error_max_s"]
+    row("charge error max (s)", str(error), None, "≤1", _le(error, 1.0))
+    row(
+        "calls never hung up",
+        str(result["calls_never_hung_up"]),
+        None,
+        "0",
+        result["calls_never_hung_up"] == 0,
+    )
+    row("tokens missing from cost", str(result["tokens_missing"]), None, "0", result["tokens_missing"] == 0)
+    return "\n".join(lines)
+
+
+def _le(value: float | None, limit: float) -> bool | None:
+    return None if value is None else value <= limit
+
+
+if __name__ == "__main__":
+    outcome = run()
+    sys.stdout.write(table(outcome) + "\n")
