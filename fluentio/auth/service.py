@@ -30,6 +30,7 @@ from fluentio.auth.errors import (
     WeakPasswordError,
 )
 from fluentio.auth.passwords import dummy_hash, hash_password, password_problem, verify_and_rehash
+from fluentio.auth.roles import apply_listed_role, role_for
 from fluentio.auth.sessions import revoke_all_login_sessions
 from fluentio.auth.tokens import check_email_token, consume_email_token, issue_email_token
 from fluentio.billing.ledger import ensure_signup_bonus
@@ -45,7 +46,6 @@ from fluentio.models.auth import (
 from fluentio.models.base import utcnow
 from fluentio.models.billing import Payment
 from fluentio.models.tutor import Correction, Feedback, PracticeSession, TranscriptItem
-from fluentio.settings import get_settings
 
 logger = logging.getLogger(__name__)
 
@@ -82,10 +82,6 @@ def _check_password(password: str, *, email: str) -> None:
         raise WeakPasswordError(problem)
 
 
-def _role_for(email: str) -> str:
-    return (Role.ADMIN if email in get_settings().admin_email_set else Role.LEARNER).value
-
-
 def _live_user(session: Session, user_id: uuid.UUID) -> User:
     user = session.get(User, user_id)
     if user is None or user.deleted_at is not None:
@@ -119,7 +115,11 @@ def sign_up(
     ip: str,
     sender: EmailSender | None = None,
 ) -> User:
-    """Create an account, grant the welcome credits and send the verification email."""
+    """Create an account and send the verification email.
+
+    The welcome credits and any admin role wait for the verification (`mark_verified`),
+    so a throw-away or someone else's address earns nothing.
+    """
     email = normalise_email(email)
     name = _clean_display_name(display_name)
     _check_password(password, email=email)
@@ -128,7 +128,12 @@ def sign_up(
     if _user_by_email(session, email) is not None:
         session.commit()  # keep the counted attempt
         raise EmailTakenError()
-    user = User(email=email, display_name=name, role=_role_for(email), password_hash=hash_password(password))
+    user = User(
+        email=email,
+        display_name=name,
+        role=role_for(email, verified=False),
+        password_hash=hash_password(password),
+    )
     session.add(user)
     try:
         session.flush()
@@ -136,7 +141,6 @@ def sign_up(
         # Lost a race with a simultaneous sign-up for the same address.
         session.rollback()
         raise EmailTakenError() from None
-    ensure_signup_bonus(session=session, user_id=user.id)
     token = issue_email_token(session=session, user_id=user.id, purpose=EmailTokenPurpose.VERIFY_EMAIL)
     session.commit()
     logger.info("account %s signed up", user.id)
@@ -170,7 +174,7 @@ def sign_in(*, session: Session, email: str, password: str, ip: str) -> User:
         user.password_hash = upgraded_hash
     # FLUENTIO_ADMIN_EMAILS is the source of truth for admins: adding or removing an
     # address takes effect at that person's next sign-in.
-    user.role = _role_for(email)
+    apply_listed_role(user)
     user.last_login_at = utcnow()
     session.add(user)
     session.commit()
@@ -183,11 +187,20 @@ def sign_in(*, session: Session, email: str, password: str, ip: str) -> User:
 def verify_email(*, session: Session, token: str) -> User:
     """Mark the address of the link's account as verified (InvalidTokenError if not)."""
     user = consume_email_token(session=session, token=token, purpose=EmailTokenPurpose.VERIFY_EMAIL)
-    if user.email_verified_at is None:
-        user.email_verified_at = utcnow()
-        session.add(user)
+    mark_verified(session=session, user=user)
     session.commit()
     return user
+
+
+def mark_verified(*, session: Session, user: User) -> None:
+    """The person proved they own the address: record it, grant the welcome credits
+    (once) and the admin role if the address is listed. Flushes only."""
+    if user.email_verified_at is None:
+        user.email_verified_at = utcnow()
+    apply_listed_role(user)
+    session.add(user)
+    session.flush()
+    ensure_signup_bonus(session=session, user_id=user.id)
 
 
 def resend_verification(*, session: Session, user_id: uuid.UUID, sender: EmailSender | None = None) -> None:
@@ -242,10 +255,8 @@ def reset_password(*, session: Session, token: str, new_password: str) -> User:
     _check_password(new_password, email=user.email)
     consume_email_token(session=session, token=token, purpose=EmailTokenPurpose.RESET_PASSWORD)
     user.password_hash = hash_password(new_password)
-    if user.email_verified_at is None:
-        # Opening the link proves control of the inbox, which is what verification means.
-        user.email_verified_at = utcnow()
-    session.add(user)
+    # Opening the link proves control of the inbox, which is what verification means.
+    mark_verified(session=session, user=user)
     revoke_all_login_sessions(session=session, user_id=user.id)
     # Earlier failed sign-ins were possibly the owner forgetting the password.
     ratelimit.clear_attempts(session=session, scope=ratelimit.SIGN_IN_PER_EMAIL.scope, keys=[user.email])

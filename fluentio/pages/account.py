@@ -408,8 +408,8 @@ def account() -> rx.Component:
                 rx.cond(
                     AccountState.welcome,
                     rx.callout(
-                        "Welcome to Fluentio! Your free credits are ready. Check your inbox to verify "
-                        "your email, then head to the classroom.",
+                        "Welcome to Fluentio! Open the link we emailed you to verify your address: "
+                        "your free credits arrive as soon as you do, then head to the classroom.",
                         icon="party-popper",
                         color_scheme="green",
                     ),

@@ -28,6 +28,7 @@ from fluentio.auth.errors import (
     WeakPasswordError,
 )
 from fluentio.auth.passwords import dummy_hash, hash_password, verify_password
+from fluentio.auth.roles import is_admin
 from fluentio.auth.sessions import create_login_session, resolve_login_session
 from fluentio.billing import ledger
 from fluentio.db import engine_for
@@ -45,6 +46,7 @@ from fluentio.models import (
     User,
 )
 from fluentio.models.billing import Actor, LedgerReason, Payment
+from fluentio.payments import admin as admin_service
 from fluentio.settings import get_settings
 from tests.support.factories import make_user, unique_email
 
@@ -101,26 +103,61 @@ def login(db: Session, user: User) -> str:
 # --- sign_up ---------------------------------------------------------------------------
 
 
-def test_sign_up_creates_account_bonus_and_verification_email(db: Session, outbox: Outbox) -> None:
+def test_sign_up_creates_account_and_verification_email_and_credits_wait_for_it(
+    db: Session, outbox: Outbox
+) -> None:
     email = unique_email()
     user = sign_up(db, outbox, email=f"  {email.upper()} ", display_name="  Ada   Lovelace ")
     assert user.email == email
     assert user.display_name == "Ada Lovelace"
     assert user.role == "learner" and user.email_verified_at is None
     assert user.password_hash and verify_password(PASSWORD, user.password_hash)
-    credits = get_settings().signup_credits
-    assert ledger.balance(session=db, user_id=user.id) == credits * MILLICREDITS_PER_CREDIT
+    # A throw-away address earns nothing until its inbox is proven.
+    assert ledger.balance(session=db, user_id=user.id) == 0
     [message] = outbox.messages
     assert message["To"] == email and message["Subject"] == "Verify your email"
-    assert outbox.token("verify-email")
     assert message.get_body(preferencelist=("html",)) is not None
+    service.verify_email(session=db, token=outbox.token("verify-email"))
+    credits = get_settings().signup_credits
+    assert ledger.balance(session=db, user_id=user.id) == credits * MILLICREDITS_PER_CREDIT
+
+
+def test_a_password_reset_link_also_grants_the_welcome_credits_once(db: Session, outbox: Outbox) -> None:
+    user = sign_up(db, outbox)
+    verify_token = outbox.token("verify-email")
+    service.request_password_reset(session=db, email=user.email, ip=new_ip(), sender=outbox)
+    service.reset_password(
+        session=db, token=outbox.token("reset-password"), new_password="another-long-pass-77"
+    )
+    service.verify_email(session=db, token=verify_token)
+    credits = get_settings().signup_credits
+    assert ledger.balance(session=db, user_id=user.id) == credits * MILLICREDITS_PER_CREDIT
 
 
 def test_sign_up_admin_from_settings(db: Session, outbox: Outbox, monkeypatch: pytest.MonkeyPatch) -> None:
     email = unique_email("boss")
     monkeypatch.setenv("FLUENTIO_ADMIN_EMAILS", f"someone@else.test, {email.upper()}")
     get_settings.cache_clear()
-    assert sign_up(db, outbox, email=email).role == "admin"
+    user = sign_up(db, outbox, email=email)
+    # Whoever registers the owner's address first must not own the back office.
+    assert user.role == "learner" and not is_admin(user)
+    assert service.sign_in(session=db, email=email, password=PASSWORD, ip=new_ip()).role == "learner"
+    service.verify_email(session=db, token=outbox.token("verify-email"))
+    db.refresh(user)
+    assert user.role == "admin" and is_admin(user)
+
+
+def test_an_admin_role_on_an_unverified_account_grants_nothing(db: Session, outbox: Outbox) -> None:
+    user = sign_up(db, outbox)
+    user.role = "admin"  # e.g. written by hand, or left from before verification was required
+    db.add(user)
+    db.flush()
+    assert not is_admin(user)
+    with pytest.raises(admin_service.AdminError):
+        admin_service.require_admin(user)
+    service.verify_email(session=db, token=outbox.token("verify-email"))
+    db.refresh(user)
+    assert user.role == "learner"  # not listed in FLUENTIO_ADMIN_EMAILS
 
 
 @pytest.mark.parametrize("email", ["", "no-at-sign", "two@@example.com", "a@b", "with space@example.com"])
@@ -275,6 +312,7 @@ def test_sign_in_is_limited_per_ip(db: Session, monkeypatch: pytest.MonkeyPatch)
 
 def test_sign_in_refreshes_admin_role(db: Session, outbox: Outbox, monkeypatch: pytest.MonkeyPatch) -> None:
     user = sign_up(db, outbox)
+    service.verify_email(session=db, token=outbox.token("verify-email"))
     monkeypatch.setenv("FLUENTIO_ADMIN_EMAILS", user.email)
     get_settings.cache_clear()
     assert service.sign_in(session=db, email=user.email, password=PASSWORD, ip=new_ip()).role == "admin"
@@ -458,6 +496,7 @@ def _count(db: Session, column: Any, value: object) -> int:
 def test_delete_account_scrubs_person_and_keeps_accounting(db: Session, outbox: Outbox) -> None:
     email = unique_email()
     user = sign_up(db, outbox, email=email)
+    service.verify_email(session=db, token=outbox.token("verify-email"))  # the welcome credits
     token = login(db, user)
     db.add(OAuthIdentity(user_id=user.id, provider="google", subject=f"sub-{uuid.uuid4()}", email=email))
     practice, feedback_id = _practice_with_feedback(db, user)
