@@ -14,10 +14,7 @@ Answers: 401 bad or missing signature, 400 malformed body, 200 processed or dupl
 
 from __future__ import annotations
 
-import base64
 import binascii
-import hashlib
-import hmac
 import json
 import logging
 import time
@@ -61,15 +58,12 @@ class Answer:
 
 
 def signing_key() -> str | None:
-    """DODO_PAYMENTS_WEBHOOK_KEY; with the local stand-in, a key derived from the app secret."""
+    """DODO_PAYMENTS_WEBHOOK_KEY; with the local stand-in, its random per-install key."""
     settings = get_settings()
     if settings.dodo_webhook_key is not None:
         return settings.dodo_webhook_key.get_secret_value()
     if settings.dodo_simulated:
-        digest = hmac.new(
-            settings.secret_key.get_secret_value().encode(), b"fluentio-local-dodo-webhooks", hashlib.sha256
-        ).digest()
-        return "whsec_" + base64.b64encode(digest).decode()
+        return settings.local_dodo_webhook_key
     return None
 
 

@@ -28,7 +28,7 @@ from fluentio.settings import SIMULATOR_OPENAI_KEY, get_settings
 from fluentio.simulator.script import LEARNER_LINES, tutor_lines
 from tests.support.factories import make_user
 from tests.support.fake_learner import FakeLearner
-from tests.support.sim_server import RunningSimulator, running_simulator
+from tests.support.sim_server import LearnerPeer, RunningSimulator, running_simulator
 
 GREETING = tutor_lines()[0].text
 
@@ -297,6 +297,13 @@ async def test_ephemeral_mint_attach_and_end(classroom: RunningSimulator) -> Non
     await learner.connected()
     stored = row(grant.session_id)
     assert stored.signaling == "ephemeral" and stored.provider_call_id == learner.call_id
+    # The secret is spent: a tampered page cannot open a second call the server never follows.
+    sneaky = LearnerPeer()
+    try:
+        reused = await sneaky.call_with_ephemeral_key(classroom, grant.client_secret)
+        assert reused.status_code == 401
+    finally:
+        await sneaky.close()
     # Reporting the same call again is harmless; another lesson cannot take it.
     await calls.attach_call(user_id=user_id, session_id=grant.session_id, call_id=learner.call_id or "")
     other_user = make_learner(10_000)
