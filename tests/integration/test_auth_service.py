@@ -45,6 +45,7 @@ from fluentio.models import (
     TranscriptItem,
     User,
 )
+from fluentio.models.base import utcnow
 from fluentio.models.billing import Actor, LedgerReason, Payment
 from fluentio.payments import admin as admin_service
 from fluentio.settings import get_settings
@@ -285,17 +286,53 @@ def test_account_without_password_cannot_sign_in_with_one(db: Session) -> None:
         service.sign_in(session=db, email=user.email, password="", ip=new_ip())
 
 
-def test_sign_in_is_limited_per_email_and_cleared_by_success(db: Session, outbox: Outbox) -> None:
+def test_failures_from_other_addresses_never_lock_the_owner_out(db: Session, outbox: Outbox) -> None:
     user = sign_up(db, outbox)
-    for _ in range(ratelimit.SIGN_IN_PER_EMAIL.limit - 1):
+    owner_ip, attacker_ip = new_ip(), new_ip()
+    free = ratelimit.SIGN_IN_BACKOFF.free
+    # An attacker hammering the email from one address, then from thirty others.
+    for _ in range(free):
         with pytest.raises(InvalidCredentialsError):
-            service.sign_in(session=db, email=user.email, password="wrong guess", ip=new_ip())
-    service.sign_in(session=db, email=user.email, password=PASSWORD, ip=new_ip())  # clears the count
-    for _ in range(ratelimit.SIGN_IN_PER_EMAIL.limit):
-        with pytest.raises(InvalidCredentialsError):
-            service.sign_in(session=db, email=user.email, password="wrong guess", ip=new_ip())
+            service.sign_in(session=db, email=user.email, password="wrong guess", ip=attacker_ip)
     with pytest.raises(RateLimitedError):
-        service.sign_in(session=db, email=user.email, password=PASSWORD, ip=new_ip())
+        service.sign_in(session=db, email=user.email, password=PASSWORD, ip=attacker_ip)
+    for _ in range(30):
+        with pytest.raises(InvalidCredentialsError):
+            service.sign_in(session=db, email=user.email, password="wrong guess", ip=new_ip())
+    # The owner, from their own address, is let straight in.
+    assert service.sign_in(session=db, email=user.email, password=PASSWORD, ip=owner_ip).id == user.id
+
+
+def test_sign_in_back_off_grows_and_is_cleared_by_success_or_a_reset(db: Session, outbox: Outbox) -> None:
+    user = sign_up(db, outbox)
+    ip = new_ip()
+    rule = ratelimit.SIGN_IN_BACKOFF
+    key = ratelimit.email_ip_key(user.email, ip)
+
+    def fail_at(minutes_ago: float) -> None:
+        db.add(AuthAttempt(scope=rule.scope, key=key, created_at=utcnow() - timedelta(minutes=minutes_ago)))
+        db.flush()
+
+    for _ in range(rule.free - 1):
+        fail_at(60)
+    service.sign_in(session=db, email=user.email, password=PASSWORD, ip=ip)  # under the limit; clears
+    for _ in range(rule.free):
+        fail_at(10)
+    # Ten minutes after the fifth failure the 30 s wait is long over.
+    service.sign_in(session=db, email=user.email, password=PASSWORD, ip=ip)
+    for _ in range(rule.free + 4):  # four failures past the free ones: 30 s × 2⁴ = 8 min
+        fail_at(5)
+    with pytest.raises(RateLimitedError) as waited:
+        service.sign_in(session=db, email=user.email, password=PASSWORD, ip=ip)
+    assert 170 <= waited.value.retry_after_seconds <= 180
+    fail_at(0)  # one more: 16 min from now
+    with pytest.raises(RateLimitedError) as longer:
+        service.sign_in(session=db, email=user.email, password=PASSWORD, ip=ip)
+    assert 950 <= longer.value.retry_after_seconds <= 960
+    # The emailed reset link proves the inbox and lifts the back-off everywhere.
+    service.request_password_reset(session=db, email=user.email, ip=ip, sender=outbox)
+    service.reset_password(session=db, token=outbox.token("reset-password"), new_password=NEW_PASSWORD)
+    assert service.sign_in(session=db, email=user.email, password=NEW_PASSWORD, ip=ip).id == user.id
 
 
 def test_sign_in_is_limited_per_ip(db: Session, monkeypatch: pytest.MonkeyPatch) -> None:
@@ -415,14 +452,27 @@ def test_change_password(db: Session, outbox: Outbox) -> None:
     here, elsewhere = login(db, user), login(db, user)
     with pytest.raises(InvalidCredentialsError, match="current password"):
         service.change_password(
-            session=db, user_id=user.id, current_password="nope nope", new_password=NEW_PASSWORD
+            session=db,
+            ip="10.9.9.9",
+            user_id=user.id,
+            current_password="nope nope",
+            new_password=NEW_PASSWORD,
         )
     with pytest.raises(WeakPasswordError):
-        service.change_password(session=db, user_id=user.id, current_password=PASSWORD, new_password="short")
+        service.change_password(
+            session=db, ip="10.9.9.9", user_id=user.id, current_password=PASSWORD, new_password="short"
+        )
     with pytest.raises(WeakPasswordError, match="different"):
-        service.change_password(session=db, user_id=user.id, current_password=PASSWORD, new_password=PASSWORD)
+        service.change_password(
+            session=db, ip="10.9.9.9", user_id=user.id, current_password=PASSWORD, new_password=PASSWORD
+        )
     service.change_password(
-        session=db, user_id=user.id, current_password=PASSWORD, new_password=NEW_PASSWORD, keep_token=here
+        session=db,
+        ip="10.9.9.9",
+        user_id=user.id,
+        current_password=PASSWORD,
+        new_password=NEW_PASSWORD,
+        keep_token=here,
     )
     assert resolve_login_session(session=db, token=here) is not None
     assert resolve_login_session(session=db, token=elsewhere) is None
@@ -432,7 +482,9 @@ def test_change_password(db: Session, outbox: Outbox) -> None:
 def test_change_password_without_one_points_to_reset(db: Session) -> None:
     user = make_user(db, password_hash=None)
     with pytest.raises(AuthError, match="Forgot password"):
-        service.change_password(session=db, user_id=user.id, current_password="", new_password=NEW_PASSWORD)
+        service.change_password(
+            session=db, ip="10.9.9.9", user_id=user.id, current_password="", new_password=NEW_PASSWORD
+        )
 
 
 # --- profile ------------------------------------------------------------------------------
@@ -550,3 +602,38 @@ def test_reset_request_for_deleted_account_sends_nothing(db: Session, outbox: Ou
     sent = len(outbox.messages)
     service.request_password_reset(session=db, email=email, ip=new_ip(), sender=outbox)
     assert len(outbox.messages) == sent
+
+
+def test_deleting_needs_the_password_or_a_fresh_sign_in(db: Session, outbox: Outbox) -> None:
+    user = sign_up(db, outbox)
+    token = login(db, user)
+    for wrong in ("", "not my password"):
+        with pytest.raises(InvalidCredentialsError):
+            service.confirm_identity(
+                session=db, user_id=user.id, password=wrong, login_token=token, ip=new_ip()
+            )
+    assert (
+        service.confirm_identity(
+            session=db, user_id=user.id, password=PASSWORD, login_token=token, ip=new_ip()
+        ).id
+        == user.id
+    )
+
+    # Google/Apple only: a session cookie is not enough unless it is minutes old.
+    social = make_user(db, password_hash=None)
+    old = login(db, social)
+    login_row = db.exec(select(LoginSession).where(LoginSession.user_id == social.id)).one()
+    login_row.created_at = utcnow() - service.RECENT_SIGN_IN - timedelta(seconds=1)
+    db.add(login_row)
+    db.flush()
+    with pytest.raises(AuthError, match="sign in again"):
+        service.confirm_identity(session=db, user_id=social.id, password="", login_token=old, ip=new_ip())
+    with pytest.raises(AuthError, match="sign in again"):  # someone else's fresh session
+        service.confirm_identity(session=db, user_id=social.id, password="", login_token=token, ip=new_ip())
+    fresh = login(db, social)
+    assert (
+        service.confirm_identity(
+            session=db, user_id=social.id, password="", login_token=fresh, ip=new_ip()
+        ).id
+        == social.id
+    )
