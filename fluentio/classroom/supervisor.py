@@ -239,6 +239,19 @@ def finalise_session(
     return True
 
 
+def store_usage(session_id: uuid.UUID, usage: Usage) -> None:
+    """Keep token counts that arrive after someone else finalised the call (say, a free
+    abandoned start): the admin's cost figure must include every call the provider ran."""
+    with session_scope() as session:
+        row = session.get(PracticeSession, session_id)
+        if row is None:
+            return
+        for name, value in usage.columns().items():
+            setattr(row, name, max(value, getattr(row, name)))
+        row.cost_estimate_microusd = cost_estimate_microusd(row, get_settings())
+        session.add(row)
+
+
 def _charge(session: Session, row: PracticeSession, reason: str, settings: Settings) -> int:
     amount = usage_millicredits(row.billable_seconds, settings)
     if reason == END_OUT_OF_CREDITS:
@@ -493,6 +506,13 @@ class CallSupervisor:
                 await self.task
 
     @property
+    def tutor_spoke(self) -> bool:
+        """True once the tutor has produced any audio in this call."""
+        return self.usage.output_audio_tokens > 0 or any(
+            item.audio_started is not None or item.text for item in self._tutor.values()
+        )
+
+    @property
     def seconds_connected(self) -> float:
         if self._started_mono is None:
             return 0.0
@@ -577,9 +597,11 @@ class CallSupervisor:
                 await asyncio.wait_for(asyncio.shield(self._hangup), HANGUP_TIMEOUT_SECONDS)
             reason = self.end_reason or (END_PEER_LEFT if self.started_at else END_CONNECT_FAILED)
             until = min(t for t in (self._ended_at, self._closed_at) if t is not None)
-            await asyncio.to_thread(
+            won = await asyncio.to_thread(
                 finalise_session, self.session_id, reason=reason, until=until, usage=self.usage
             )
+            if not won:
+                await asyncio.to_thread(store_usage, self.session_id, self.usage)
         except Exception:
             logger.exception("could not finalise call %s", self.session_id)
         finally:
