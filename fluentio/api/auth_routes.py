@@ -49,7 +49,8 @@ async def complete_sign_in(request: Request) -> Response:
 
     token = await run_in_threadpool(redeem)
     response = RedirectResponse(next_path if token else "/login?error=expired", status_code=303)
-    response.delete_cookie(LOGIN_TICKET_COOKIE, path=LOGIN_TICKET_PATH, samesite="strict")
+    if browser_part:
+        response.delete_cookie(LOGIN_TICKET_COOKIE, path=LOGIN_TICKET_PATH, samesite="strict")
     if token is not None:
         response.set_cookie(value=token, **session_cookie_options())
     return response

@@ -8,8 +8,10 @@
 3. Process it in a second transaction that first locks the inbox row, so concurrent
    deliveries of one event queue up and all but the first see it already handled.
 
-Answers: 401 bad or missing signature, 400 malformed body, 200 processed or duplicate,
-500 when processing failed (the event stays in the inbox as `failed`; Dodo retries).
+Answers: 401 bad or missing signature, 400 malformed body (including amounts out of
+range), 413 a body over MAX_BODY_BYTES (refused before it is read or verified), 200
+processed or duplicate, 500 when processing failed (the event stays in the inbox as
+`failed`; Dodo retries).
 """
 
 from __future__ import annotations
@@ -38,6 +40,8 @@ from fluentio.settings import get_settings
 logger = logging.getLogger(__name__)
 
 TOLERANCE_SECONDS = 5 * 60
+# Dodo's events are a few kilobytes; a bigger body is not read, let alone verified.
+MAX_BODY_BYTES = 64 * 1024
 HEADERS = ("webhook-id", "webhook-timestamp", "webhook-signature")
 HANDLED = {WebhookStatus.PROCESSED.value, WebhookStatus.IGNORED.value, WebhookStatus.HELD.value}
 PAYMENT_EVENTS = {"payment.succeeded", "payment.failed", "payment.cancelled", "payment.processing"}

@@ -9,6 +9,7 @@ import asyncio
 import base64
 import hashlib
 import hmac
+import json
 from collections.abc import AsyncIterator
 from pathlib import Path
 
@@ -20,6 +21,7 @@ from fluentio.auth.service import delete_account
 from fluentio.billing.packs import find_pack
 from fluentio.db import session_scope
 from fluentio.models.billing import MILLICREDITS_PER_CREDIT, LedgerReason, PaymentStatus, WebhookStatus
+from fluentio.payments.fake_dodo import signed_headers, webhook_event
 from fluentio.settings import DEV_SECRET_KEY, get_settings
 from tests.support.payments import (
     WEBHOOK_KEY,
@@ -241,3 +243,29 @@ async def test_a_default_install_refuses_webhooks_signed_with_published_values(
     )
     assert genuine.status_code == 200 and genuine.json() == {"status": "processed"}
     assert balance_of(use_database, user_id) == STARTER_MILLI
+
+
+async def test_an_oversized_body_is_refused_before_it_is_read(
+    api: httpx.AsyncClient, use_database: str
+) -> None:
+    user_id = make_committed_user(use_database)
+    data = payment_data(payment_id=new_payment_id(), user_id=user_id)
+    data["padding"] = "x" * (20 * 1024 * 1024)  # 20 MB, correctly signed
+    body = json.dumps(webhook_event("payment.succeeded", data))
+    answer = await api.post("/api/webhooks/dodo", content=body, headers=signed_headers(body, key=WEBHOOK_KEY))
+    assert answer.status_code == 413
+    assert balance_of(use_database, user_id) == 0
+    # The same payment at its real size goes through.
+    del data["padding"]
+    assert (await deliver(api, "payment.succeeded", data)).status_code == 200
+    assert balance_of(use_database, user_id) == STARTER_MILLI
+
+
+@pytest.mark.parametrize("field", ["total_amount", "tax"])
+async def test_an_amount_out_of_range_is_a_400(api: httpx.AsyncClient, use_database: str, field: str) -> None:
+    user_id = make_committed_user(use_database)
+    data = payment_data(payment_id=new_payment_id(), user_id=user_id)
+    data[field] = 2**70
+    answer = await deliver(api, "payment.succeeded", data)
+    assert answer.status_code == 400 and "out of range" in answer.json()["error"]
+    assert balance_of(use_database, user_id) == 0
