@@ -29,6 +29,7 @@ import logging
 import math
 import time
 import uuid
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field, fields
 from datetime import datetime
 from typing import Any
@@ -433,12 +434,35 @@ def start_supervision(*, session_id: uuid.UUID, user_id: uuid.UUID, call_id: str
     return supervisor
 
 
+_SHUTDOWN_HOOKS: list[Callable[[], Awaitable[None]]] = []
+# At shutdown the hang-up may go to our own listener (the built-in simulator), which is
+# closing: do not wait for it as long as during a lesson.
+SHUTDOWN_HANGUP_SECONDS = 1.0
+
+
+def on_shutdown(hook: Callable[[], Awaitable[None]]) -> None:
+    """Run `hook` when the server stops, after every followed call was told to end: a
+    provider running in this process (the simulator) closes its calls there."""
+    _SHUTDOWN_HOOKS.append(hook)
+
+
 async def shutdown_all(reason: str = END_SERVER_SHUTDOWN, wait_seconds: float = 10.0) -> None:
-    """Hang up and finalise every call this process follows (server stopping)."""
+    """Hang up and finalise every call this process follows (server stopping): each is
+    told why first, then an in-process provider closes its side, so the sidebands end at
+    once and every call is finalised once with `reason`."""
     supervisors = list(_REGISTRY.values())
+    if supervisors:
+        logger.info("ending %d live call(s): %s", len(supervisors), reason)
+    for running in supervisors:
+        running.hangup_wait = SHUTDOWN_HANGUP_SECONDS
+        running.request_end(reason)
+    for hook in _SHUTDOWN_HOOKS:
+        try:
+            await asyncio.wait_for(hook(), wait_seconds)
+        except Exception:
+            logger.exception("a shutdown hook failed")
     if not supervisors:
         return
-    logger.info("ending %d live call(s): %s", len(supervisors), reason)
     results = await asyncio.gather(
         *(asyncio.wait_for(s.stop(reason), wait_seconds) for s in supervisors), return_exceptions=True
     )
@@ -460,6 +484,7 @@ class CallSupervisor:
     call_id: str
     task: asyncio.Task[None] | None = None
     usage: Usage = field(default_factory=Usage)
+    hangup_wait: float = HANGUP_TIMEOUT_SECONDS
     finalised: asyncio.Event = field(default_factory=asyncio.Event)
     end_reason: str | None = None
     started_at: datetime | None = None
@@ -594,7 +619,7 @@ class CallSupervisor:
                 # Never leave a call running unsupervised (and unbilled).
                 self._hangup = asyncio.create_task(hangup(self.call_id))
             with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(asyncio.shield(self._hangup), HANGUP_TIMEOUT_SECONDS)
+                await asyncio.wait_for(asyncio.shield(self._hangup), self.hangup_wait)
             reason = self.end_reason or (END_PEER_LEFT if self.started_at else END_CONNECT_FAILED)
             until = min(t for t in (self._ended_at, self._closed_at) if t is not None)
             won = await asyncio.to_thread(

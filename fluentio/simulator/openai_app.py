@@ -91,6 +91,12 @@ class RealtimeSimulator:
         self.calls[call.id] = call
         return call
 
+    async def end_all_calls(self, reason: str = "server_shutdown") -> None:
+        """Close every live call, its sidebands and its peer connection, in this process
+        (at shutdown the app's own HTTP listener may no longer answer a hang-up)."""
+        live = [call for call in self.calls.values() if not call.ended]
+        await asyncio.gather(*(call.end(reason) for call in live), return_exceptions=True)
+
     def _ended(self, call: Call) -> None:
         ended = [c for c in self.calls.values() if c.ended]
         for old in ended[: max(0, len(ended) - ENDED_CALLS_KEPT)]:
