@@ -13,6 +13,10 @@ config = rx.Config(
     db_url=settings.database_url,
     deploy_url=settings.public_url,
     backend_host="127.0.0.1",
+    # Only our own pages may read API answers with the visitor's cookie, and Socket.IO
+    # refuses a websocket whose Origin is anything else: Reflex's default "*" let a page
+    # on another port of the same host drive a signed-in learner's state.
+    cors_allowed_origins=[settings.public_origin],
     telemetry_enabled=False,
     show_built_with_reflex=False,
     default_color_mode="light",

@@ -3,19 +3,36 @@
 Values come from the environment and from `.env`. This module imports nothing else
 from the app so that rxconfig.py, alembic and the tests can all use it. Secrets are
 `SecretStr`, so they never appear in a log line or a repr.
+
+No secret is ever derived from a value published in this repository: when
+FLUENTIO_SECRET_KEY is unset (outside production) a random one is generated on first
+run and kept in the data directory (FLUENTIO_DATA_DIR), and so is the key the local
+Dodo stand-in signs its webhooks with. With a real OpenAI or Dodo key the app refuses
+a weak or published secret whatever FLUENTIO_ENV says.
 """
 
 from __future__ import annotations
 
+import base64
+import contextlib
+import os
+import secrets
 from functools import lru_cache
+from pathlib import Path
 from typing import Literal
 
 from pydantic import Field, SecretStr, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+# The development default of earlier versions: public, so refused wherever it matters.
 DEV_SECRET_KEY = "dev-only-secret-key-change-me-in-production"
-SIMULATOR_OPENAI_KEY = "sk-fluentio-local-simulator"
-PLACEHOLDER_SECRETS = {"changeme", "change-me", "secret", "please-change"}
+# The built-in simulator's server key: random per process, so only the app that mounted
+# it (or the harness that started it and set FLUENTIO_SIMULATOR_KEY) can use it.
+SIMULATOR_OPENAI_KEY = "sk-fluentio-sim-" + secrets.token_urlsafe(24)
+PLACEHOLDER_SECRETS = {"changeme", "change-me", "secret", "please-change", DEV_SECRET_KEY}
+MIN_SECRET_LENGTH = 32
+SECRET_KEY_FILE = "secret_key"
+DODO_WEBHOOK_KEY_FILE = "dodo_webhook_key"
 
 
 def normalise_database_url(url: str) -> str:
@@ -39,10 +56,10 @@ class Settings(BaseSettings):
     public_url: str = Field(default="", alias="FLUENTIO_PUBLIC_URL")
     port: int = Field(default=3000, alias="PORT")
     database_url: str = Field(default="sqlite:///fluentio.db", alias="DATABASE_URL")
-    secret_key: SecretStr = Field(
-        default=SecretStr(DEV_SECRET_KEY),
-        alias="FLUENTIO_SECRET_KEY",
-    )
+    # Where per-install secrets are kept (never committed; see .gitignore).
+    data_dir: str = Field(default="data", alias="FLUENTIO_DATA_DIR")
+    # Unset: the per-install secret in data_dir (filled in by _fill_defaults).
+    secret_key: SecretStr = Field(default=SecretStr(""), alias="FLUENTIO_SECRET_KEY")
 
     # Accounts and credits.
     admin_emails: str = Field(default="", alias="FLUENTIO_ADMIN_EMAILS")
@@ -77,6 +94,8 @@ class Settings(BaseSettings):
     # this app at {public_url}/sim/openai/v1, and OPENAI_BASE_URL defaults to it.
     openai_api_key: SecretStr | None = Field(default=None, alias="OPENAI_API_KEY")
     openai_base_url: str = Field(default="", alias="OPENAI_BASE_URL")
+    # Tests and benchmarks that start the app choose its simulator's key; else random.
+    simulator_key: SecretStr | None = Field(default=None, alias="FLUENTIO_SIMULATOR_KEY")
     realtime_signaling: Literal["relay", "ephemeral"] = Field(
         default="relay", alias="FLUENTIO_REALTIME_SIGNALING"
     )
@@ -124,6 +143,7 @@ class Settings(BaseSettings):
         "openai_api_key",
         "dodo_api_key",
         "dodo_webhook_key",
+        "simulator_key",
         mode="before",
     )
     @classmethod
@@ -139,8 +159,8 @@ class Settings(BaseSettings):
 
     @field_validator("secret_key", mode="before")
     @classmethod
-    def _empty_secret_means_unset(cls, value: object) -> object:
-        return DEV_SECRET_KEY if value in ("", None) else value
+    def _none_secret_means_unset(cls, value: object) -> object:
+        return "" if value is None else value
 
     @model_validator(mode="after")
     def _fill_defaults(self) -> Settings:
@@ -149,15 +169,33 @@ class Settings(BaseSettings):
         return self
 
     @model_validator(mode="after")
-    def _refuse_placeholder_secrets_in_production(self) -> Settings:
-        if self.environment == "production":
-            key = self.secret_key.get_secret_value()
-            if len(key) < 32 or key == DEV_SECRET_KEY or key.lower() in PLACEHOLDER_SECRETS:
-                raise ValueError(
-                    "FLUENTIO_SECRET_KEY must be set to a random value of at least 32 "
-                    "characters in production (e.g. `python -c 'import secrets; "
-                    "print(secrets.token_urlsafe(48))'`)."
-                )
+    def _refuse_weak_secrets(self) -> Settings:
+        """Production, or any real provider key, needs a strong FLUENTIO_SECRET_KEY; a
+        local install without one gets its own random secret."""
+        key = self.secret_key.get_secret_value().strip()
+        real_money = self.environment == "production" or not self.openai_simulated or not self.dodo_simulated
+        if not key and self.environment != "production":
+            self.secret_key = SecretStr(install_secret(self.data_dir, SECRET_KEY_FILE))
+            return self
+        weak = len(key) < MIN_SECRET_LENGTH or key.lower() in PLACEHOLDER_SECRETS
+        if weak and real_money:
+            raise ValueError(
+                f"FLUENTIO_SECRET_KEY must be a random value of at least {MIN_SECRET_LENGTH} characters "
+                "in production and whenever OPENAI_API_KEY or DODO_PAYMENTS_API_KEY is set "
+                "(make one with `python -c 'import secrets; print(secrets.token_urlsafe(48))'`)."
+            )
+        return self
+
+    @model_validator(mode="after")
+    def _refuse_ephemeral_with_a_real_key(self) -> Settings:
+        # A client secret opens as many calls as the browser likes until it expires, and
+        # OpenAI cannot tell us which calls a secret opened: a tampered page could talk
+        # unmetered. The simulator allows one call per secret, so ephemeral stays for it.
+        if self.realtime_signaling == "ephemeral" and not self.openai_simulated:
+            raise ValueError(
+                "FLUENTIO_REALTIME_SIGNALING=ephemeral is only for the built-in simulator: with "
+                "OPENAI_API_KEY set, use relay (the default), where the server opens every call."
+            )
         return self
 
     @property
@@ -176,15 +214,28 @@ class Settings(BaseSettings):
 
     @property
     def openai_key(self) -> str:
-        """The server's OpenAI key; the simulator accepts a fixed local one."""
-        if self.openai_api_key is None:
-            return SIMULATOR_OPENAI_KEY
-        return self.openai_api_key.get_secret_value()
+        """The server's OpenAI key; without one, the simulator's key for this process."""
+        if self.openai_api_key is not None:
+            return self.openai_api_key.get_secret_value()
+        if self.simulator_key is not None:
+            return self.simulator_key.get_secret_value()
+        return SIMULATOR_OPENAI_KEY
+
+    @property
+    def local_dodo_webhook_key(self) -> str:
+        """The key the local Dodo stand-in signs its webhooks with: random per install."""
+        return install_secret(self.data_dir, DODO_WEBHOOK_KEY_FILE, prefix="whsec_")
 
     @property
     def dodo_simulated(self) -> bool:
         """True when no Dodo key is set: the local test checkout stands in."""
         return self.dodo_api_key is None
+
+    @property
+    def public_origin(self) -> str:
+        """scheme://host[:port] of FLUENTIO_PUBLIC_URL: the only origin browsers may call from."""
+        scheme, _, rest = self.public_url.partition("://")
+        return f"{scheme}://{rest.split('/', 1)[0]}".lower()
 
     @property
     def is_sqlite(self) -> bool:
@@ -193,6 +244,33 @@ class Settings(BaseSettings):
     @property
     def admin_email_set(self) -> frozenset[str]:
         return frozenset(e.strip().lower() for e in self.admin_emails.split(",") if e.strip())
+
+
+def install_secret(data_dir: str, name: str, *, prefix: str = "") -> str:
+    """The random secret stored as `data_dir/name`, created (mode 0600) on first use.
+
+    Several workers may start at once: the file is written under a temporary name and
+    hard-linked into place, which fails if another worker got there first, so every
+    worker ends up reading the same complete value.
+    """
+    path = Path(data_dir) / name
+    with contextlib.suppress(FileNotFoundError):
+        value = path.read_text().strip()
+        if value:
+            return value
+    path.parent.mkdir(parents=True, exist_ok=True)
+    value = prefix + base64.b64encode(secrets.token_bytes(32)).decode()
+    temporary = path.with_name(f".{name}.{os.getpid()}.{secrets.token_hex(4)}")
+    descriptor = os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    with os.fdopen(descriptor, "w") as handle:
+        handle.write(value + "\n")
+    try:
+        os.link(temporary, path)
+    except FileExistsError:
+        value = path.read_text().strip()
+    finally:
+        temporary.unlink()
+    return value
 
 
 @lru_cache

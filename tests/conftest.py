@@ -10,6 +10,7 @@
 
 from __future__ import annotations
 
+import os
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -48,6 +49,11 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
         return next((rank for name, rank in SUITE_ORDER.items() if name in parts), 1)
 
     items.sort(key=suite)
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    # Per-install secrets made by tests go with the other artefacts, not into the checkout.
+    os.environ.setdefault("FLUENTIO_DATA_DIR", str(ARTIFACTS / "data"))
 
 
 def pytest_sessionstart(session: pytest.Session) -> None:

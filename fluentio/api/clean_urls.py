@@ -1,4 +1,5 @@
-"""Serve prerendered pages at their clean URL (`/pricing`) with 200, not a redirect.
+"""Serve prerendered pages at their clean URL (`/pricing`) with 200, not a redirect, and
+answer absurdly long paths with a plain 404.
 
 Reflex's production build writes each page twice, as `pricing.html` and
 `pricing/index.html`, and serves the build with Starlette's StaticFiles. For `/pricing`
@@ -13,6 +14,7 @@ from __future__ import annotations
 from functools import lru_cache
 from pathlib import Path
 
+from starlette.responses import PlainTextResponse
 from starlette.types import ASGIApp, Receive, Scope, Send
 
 
@@ -24,6 +26,17 @@ def _static_dir() -> Path:
     from reflex_base.config import get_config
 
     return prerequisites.get_web_dir() / constants.Dirs.STATIC / get_config().frontend_path.strip("/")
+
+
+# No page, file or route of ours is this long. Longer paths are answered 404 here, before
+# the file system sees them: a name over the OS limit (255 bytes) made the static file
+# lookup raise, a 500 with a large traceback per request.
+MAX_PATH_LENGTH = 2048
+MAX_SEGMENT_LENGTH = 255
+
+
+def _too_long(path: str) -> bool:
+    return len(path) > MAX_PATH_LENGTH or any(len(s.encode()) > MAX_SEGMENT_LENGTH for s in path.split("/"))
 
 
 @lru_cache(maxsize=1024)
@@ -41,6 +54,9 @@ class CleanPageUrls:
         self.app = app
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] == "http" and _too_long(scope["path"]):
+            await PlainTextResponse("Page not found.", status_code=404)(scope, receive, send)
+            return
         if (
             scope["type"] == "http"
             and scope["method"] in ("GET", "HEAD")

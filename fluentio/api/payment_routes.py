@@ -10,6 +10,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, PlainTextResponse, Response
 from starlette.routing import Route
 
+from fluentio.api.bodies import BodyIncompleteError, BodyTooLargeError, read_limited
 from fluentio.api.request_user import request_user
 from fluentio.db import session_scope
 from fluentio.models.billing import Payment
@@ -19,7 +20,13 @@ logger = logging.getLogger(__name__)
 
 
 async def dodo_webhook(request: Request) -> Response:
-    body = await request.body()
+    try:
+        body = await read_limited(request, webhooks.MAX_BODY_BYTES)
+    except BodyTooLargeError:
+        logger.warning("Dodo webhook refused: body over %d bytes", webhooks.MAX_BODY_BYTES)
+        return JSONResponse({"error": "body too large"}, status_code=413)
+    except BodyIncompleteError:
+        return JSONResponse({"error": "incomplete body"}, status_code=400)
     answer = await run_in_threadpool(webhooks.handle_delivery, body, dict(request.headers))
     return JSONResponse(answer.body, status_code=answer.status_code)
 

@@ -9,25 +9,21 @@ from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
 
 from fluentio.auth.cookies import SESSION_COOKIE, read_cookie
+from fluentio.auth.roles import is_admin
 from fluentio.auth.sessions import resolve_login_session
 from fluentio.db import session_scope
-from fluentio.models import Role
 
 
 @dataclass(frozen=True)
 class RequestUser:
     id: uuid.UUID
-    role: str
-
-    @property
-    def is_admin(self) -> bool:
-        return self.role == Role.ADMIN.value
+    is_admin: bool
 
 
 def _resolve(token: str) -> RequestUser | None:
     with session_scope() as session:
         found = resolve_login_session(session=session, token=token)
-        return RequestUser(found[0].id, found[0].role) if found is not None else None
+        return RequestUser(found[0].id, is_admin(found[0])) if found is not None else None
 
 
 async def request_user(request: Request) -> RequestUser | None:

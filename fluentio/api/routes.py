@@ -14,12 +14,16 @@ from fluentio.api.payment_routes import payment_routes
 from fluentio.api.realtime_routes import realtime_routes
 from fluentio.api.robots import robots_txt
 from fluentio.api.speech_routes import correction_speech
+from fluentio.classroom import supervisor
 from fluentio.payments.fake_dodo import build_fake_dodo
 from fluentio.settings import get_settings
 from fluentio.simulator.openai_app import build_openai_simulator
 
 
 def build_api() -> Starlette:
+    simulator = build_openai_simulator() if get_settings().openai_simulated else None
+    if simulator is not None:
+        supervisor.on_shutdown(simulator.state.realtime.end_all_calls)
     return Starlette(
         routes=[
             Route("/healthz", healthz, methods=["GET", "HEAD"]),
@@ -32,11 +36,7 @@ def build_api() -> Starlette:
             *payment_routes(),
             *realtime_routes(),
             *([Mount("/sim/dodo", app=build_fake_dodo())] if get_settings().dodo_simulated else []),
-            *(
-                [Mount("/sim/openai", app=build_openai_simulator())]
-                if get_settings().openai_simulated
-                else []
-            ),
+            *([Mount("/sim/openai", app=simulator)] if simulator is not None else []),
         ],
         middleware=[Middleware(CleanPageUrls)],
     )

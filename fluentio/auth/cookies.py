@@ -6,12 +6,16 @@ it from the websocket handshake's Cookie header (`state.router.headers.cookie`).
 
 from __future__ import annotations
 
+import json
 from http.cookies import CookieError, SimpleCookie
 from typing import Any
 
 from fluentio.settings import get_settings
 
 SESSION_COOKIE = "fluentio_session"
+# The browser's half of a login ticket (see login_flow.py); lives one minute.
+LOGIN_TICKET_COOKIE = "fluentio_login_ticket"
+LOGIN_TICKET_PATH = "/auth/complete"
 
 
 def read_cookie(cookie_header: str | None, name: str = SESSION_COOKIE) -> str | None:
@@ -36,6 +40,16 @@ def session_cookie_options() -> dict[str, Any]:
         "path": "/",
         "max_age": settings.session_days * 24 * 3600,
     }
+
+
+def login_ticket_cookie_script(browser_part: str) -> str:
+    """JavaScript that stores the ticket's browser half for the one navigation to
+    LOGIN_TICKET_PATH (Reflex handlers can only set cookies through the page)."""
+    secure = "; Secure" if get_settings().public_url.startswith("https://") else ""
+    cookie = (
+        f"{LOGIN_TICKET_COOKIE}={browser_part}; Path={LOGIN_TICKET_PATH}; Max-Age=60; SameSite=Strict{secure}"
+    )
+    return f"document.cookie = {json.dumps(cookie)};"
 
 
 def safe_next_path(value: str | None, default: str = "/classroom") -> str:

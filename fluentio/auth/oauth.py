@@ -39,7 +39,8 @@ from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, select
 
 from fluentio.auth.errors import AuthError, InvalidInputError
-from fluentio.auth.service import _role_for, _user_by_email, normalise_email
+from fluentio.auth.roles import apply_listed_role, role_for
+from fluentio.auth.service import _user_by_email, mark_verified, normalise_email
 from fluentio.auth.sessions import revoke_all_login_sessions
 from fluentio.billing.ledger import ensure_signup_bonus
 from fluentio.models.auth import OAuthIdentity, User
@@ -423,14 +424,15 @@ def sign_in_with_provider(*, session: Session, profile: Profile) -> tuple[User, 
       ended: the verified owner takes the account, a squatter loses it.
     - An unverified email never takes over an account, and does not create one either
       (a squatter could otherwise claim someone's address before they sign up).
-    - A new account gets the welcome credits through the ledger's once-only grant.
+    - A new account, and an unverified one the provider's verified email takes over,
+      gets the welcome credits through the ledger's once-only grant.
 
     Admin rights follow FLUENTIO_ADMIN_EMAILS at every sign-in, as with passwords.
     """
     for attempt in range(2):
         try:
             user, created = _link_or_create(session, profile)
-            user.role = _role_for(user.email)
+            apply_listed_role(user)
             user.last_login_at = utcnow()
             session.add(user)
             session.commit()
@@ -473,8 +475,8 @@ def _link_or_create(session: Session, profile: Profile) -> tuple[User, bool]:
             raise OAuthFlowError("oauth_unverified", name)
         if user.email_verified_at is None:
             user.password_hash = None
-            user.email_verified_at = utcnow()
             revoke_all_login_sessions(session=session, user_id=user.id)
+            mark_verified(session=session, user=user)
         if not user.display_name and profile.name:
             user.display_name = " ".join(profile.name.split())[:100]
         logger.info("linked %s to existing account %s", name, user.id)
@@ -484,7 +486,7 @@ def _link_or_create(session: Session, profile: Profile) -> tuple[User, bool]:
         user = User(
             email=email,
             display_name=" ".join(profile.name.split())[:100],
-            role=_role_for(email),
+            role=role_for(email, verified=True),
             email_verified_at=utcnow(),
         )
         session.add(user)

@@ -13,6 +13,7 @@ from __future__ import annotations
 import logging
 import re
 import uuid
+from datetime import timedelta
 from email.message import EmailMessage
 
 from sqlalchemy.exc import IntegrityError
@@ -30,7 +31,8 @@ from fluentio.auth.errors import (
     WeakPasswordError,
 )
 from fluentio.auth.passwords import dummy_hash, hash_password, password_problem, verify_and_rehash
-from fluentio.auth.sessions import revoke_all_login_sessions
+from fluentio.auth.roles import apply_listed_role, role_for
+from fluentio.auth.sessions import resolve_login_session, revoke_all_login_sessions
 from fluentio.auth.tokens import check_email_token, consume_email_token, issue_email_token
 from fluentio.billing.ledger import ensure_signup_bonus
 from fluentio.models.auth import (
@@ -45,7 +47,6 @@ from fluentio.models.auth import (
 from fluentio.models.base import utcnow
 from fluentio.models.billing import Payment
 from fluentio.models.tutor import Correction, Feedback, PracticeSession, TranscriptItem
-from fluentio.settings import get_settings
 
 logger = logging.getLogger(__name__)
 
@@ -54,6 +55,8 @@ logger = logging.getLogger(__name__)
 _EMAIL_SHAPE = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s.]+$")
 MAX_EMAIL_LENGTH = 320
 MAX_DISPLAY_NAME_LENGTH = 100
+# How fresh a sign-in must be to stand in for the password (accounts without one).
+RECENT_SIGN_IN = timedelta(minutes=5)
 
 
 # --- Validation -------------------------------------------------------------------
@@ -80,10 +83,6 @@ def _check_password(password: str, *, email: str) -> None:
     problem = password_problem(password, email=email)
     if problem:
         raise WeakPasswordError(problem)
-
-
-def _role_for(email: str) -> str:
-    return (Role.ADMIN if email in get_settings().admin_email_set else Role.LEARNER).value
 
 
 def _live_user(session: Session, user_id: uuid.UUID) -> User:
@@ -119,7 +118,11 @@ def sign_up(
     ip: str,
     sender: EmailSender | None = None,
 ) -> User:
-    """Create an account, grant the welcome credits and send the verification email."""
+    """Create an account and send the verification email.
+
+    The welcome credits and any admin role wait for the verification (`mark_verified`),
+    so a throw-away or someone else's address earns nothing.
+    """
     email = normalise_email(email)
     name = _clean_display_name(display_name)
     _check_password(password, email=email)
@@ -128,7 +131,12 @@ def sign_up(
     if _user_by_email(session, email) is not None:
         session.commit()  # keep the counted attempt
         raise EmailTakenError()
-    user = User(email=email, display_name=name, role=_role_for(email), password_hash=hash_password(password))
+    user = User(
+        email=email,
+        display_name=name,
+        role=role_for(email, verified=False),
+        password_hash=hash_password(password),
+    )
     session.add(user)
     try:
         session.flush()
@@ -136,7 +144,6 @@ def sign_up(
         # Lost a race with a simultaneous sign-up for the same address.
         session.rollback()
         raise EmailTakenError() from None
-    ensure_signup_bonus(session=session, user_id=user.id)
     token = issue_email_token(session=session, user_id=user.id, purpose=EmailTokenPurpose.VERIFY_EMAIL)
     session.commit()
     logger.info("account %s signed up", user.id)
@@ -152,7 +159,8 @@ def sign_in(*, session: Session, email: str, password: str, ip: str) -> User:
     not reveal which emails have accounts.
     """
     email = normalise_email(email)
-    ratelimit.check_limit(session=session, rule=ratelimit.SIGN_IN_PER_EMAIL, key=email)
+    backoff_key = ratelimit.email_ip_key(email, ip)
+    ratelimit.check_backoff(session=session, rule=ratelimit.SIGN_IN_BACKOFF, key=backoff_key)
     ratelimit.check_limit(session=session, rule=ratelimit.SIGN_IN_PER_IP, key=ip)
     user = _user_by_email(session, email)
     if user is not None and user.password_hash:
@@ -161,16 +169,16 @@ def sign_in(*, session: Session, email: str, password: str, ip: str) -> User:
         verify_and_rehash(password, dummy_hash())
         ok, upgraded_hash = False, None
     if not ok or user is None:
-        ratelimit.record_attempt(session=session, scope=ratelimit.SIGN_IN_PER_EMAIL.scope, keys=[email])
+        ratelimit.record_attempt(session=session, scope=ratelimit.SIGN_IN_BACKOFF.scope, keys=[backoff_key])
         ratelimit.record_attempt(session=session, scope=ratelimit.SIGN_IN_PER_IP.scope, keys=[ip])
         session.commit()
         raise InvalidCredentialsError()
-    ratelimit.clear_attempts(session=session, scope=ratelimit.SIGN_IN_PER_EMAIL.scope, keys=[email])
+    ratelimit.clear_attempts(session=session, scope=ratelimit.SIGN_IN_BACKOFF.scope, keys=[backoff_key])
     if upgraded_hash:
         user.password_hash = upgraded_hash
     # FLUENTIO_ADMIN_EMAILS is the source of truth for admins: adding or removing an
     # address takes effect at that person's next sign-in.
-    user.role = _role_for(email)
+    apply_listed_role(user)
     user.last_login_at = utcnow()
     session.add(user)
     session.commit()
@@ -183,11 +191,20 @@ def sign_in(*, session: Session, email: str, password: str, ip: str) -> User:
 def verify_email(*, session: Session, token: str) -> User:
     """Mark the address of the link's account as verified (InvalidTokenError if not)."""
     user = consume_email_token(session=session, token=token, purpose=EmailTokenPurpose.VERIFY_EMAIL)
-    if user.email_verified_at is None:
-        user.email_verified_at = utcnow()
-        session.add(user)
+    mark_verified(session=session, user=user)
     session.commit()
     return user
+
+
+def mark_verified(*, session: Session, user: User) -> None:
+    """The person proved they own the address: record it, grant the welcome credits
+    (once) and the admin role if the address is listed. Flushes only."""
+    if user.email_verified_at is None:
+        user.email_verified_at = utcnow()
+    apply_listed_role(user)
+    session.add(user)
+    session.flush()
+    ensure_signup_bonus(session=session, user_id=user.id)
 
 
 def resend_verification(*, session: Session, user_id: uuid.UUID, sender: EmailSender | None = None) -> None:
@@ -242,13 +259,11 @@ def reset_password(*, session: Session, token: str, new_password: str) -> User:
     _check_password(new_password, email=user.email)
     consume_email_token(session=session, token=token, purpose=EmailTokenPurpose.RESET_PASSWORD)
     user.password_hash = hash_password(new_password)
-    if user.email_verified_at is None:
-        # Opening the link proves control of the inbox, which is what verification means.
-        user.email_verified_at = utcnow()
-    session.add(user)
+    # Opening the link proves control of the inbox, which is what verification means.
+    mark_verified(session=session, user=user)
     revoke_all_login_sessions(session=session, user_id=user.id)
     # Earlier failed sign-ins were possibly the owner forgetting the password.
-    ratelimit.clear_attempts(session=session, scope=ratelimit.SIGN_IN_PER_EMAIL.scope, keys=[user.email])
+    ratelimit.clear_email_everywhere(session=session, scope=ratelimit.SIGN_IN_BACKOFF.scope, email=user.email)
     session.commit()
     logger.info("account %s reset its password", user.id)
     return user
@@ -260,6 +275,7 @@ def change_password(
     user_id: uuid.UUID,
     current_password: str,
     new_password: str,
+    ip: str,
     keep_token: str | None = None,
 ) -> None:
     """Replace the password after checking the current one; every other browser is
@@ -269,13 +285,7 @@ def change_password(
         raise AuthError(
             "Your account has no password yet. Use “Forgot password” on the login page to set one."
         )
-    # A wrong current password counts like a failed sign-in, so a borrowed session
-    # cannot be used to guess it at leisure.
-    ratelimit.check_limit(session=session, rule=ratelimit.SIGN_IN_PER_EMAIL, key=user.email)
-    if not verify_and_rehash(current_password, user.password_hash)[0]:
-        ratelimit.record_attempt(session=session, scope=ratelimit.SIGN_IN_PER_EMAIL.scope, keys=[user.email])
-        session.commit()
-        raise InvalidCredentialsError("Your current password is incorrect.")
+    check_current_password(session=session, user=user, password=current_password, ip=ip)
     _check_password(new_password, email=user.email)
     if new_password == current_password:
         raise WeakPasswordError("Choose a new password that is different from your current one.")
@@ -284,6 +294,38 @@ def change_password(
     revoke_all_login_sessions(session=session, user_id=user.id, except_token=keep_token)
     session.commit()
     logger.info("account %s changed its password", user.id)
+
+
+def check_current_password(*, session: Session, user: User, password: str, ip: str) -> None:
+    """InvalidCredentialsError unless `password` is the user's. A wrong one counts like a
+    failed sign-in from this address, so a borrowed session cannot guess it at leisure."""
+    key = ratelimit.email_ip_key(user.email, ip)
+    ratelimit.check_backoff(session=session, rule=ratelimit.SIGN_IN_BACKOFF, key=key)
+    if not user.password_hash or not verify_and_rehash(password, user.password_hash)[0]:
+        ratelimit.record_attempt(session=session, scope=ratelimit.SIGN_IN_BACKOFF.scope, keys=[key])
+        session.commit()
+        raise InvalidCredentialsError("Your current password is incorrect.")
+
+
+def confirm_identity(
+    *, session: Session, user_id: uuid.UUID, password: str, login_token: str | None, ip: str
+) -> User:
+    """Ask again before an account-wide change (deleting it): the password when the
+    account has one, else a sign-in (Google or Apple) within the last few minutes. A
+    session cookie alone is not enough: a page that drives someone's open tab, or a
+    borrowed laptop, must not be able to erase the account."""
+    user = _live_user(session, user_id)
+    if user.password_hash:
+        check_current_password(session=session, user=user, password=password, ip=ip)
+        return user
+    resolved = resolve_login_session(session=session, token=login_token or "")
+    if resolved is None or resolved[0].id != user.id or utcnow() - resolved[1].created_at > RECENT_SIGN_IN:
+        minutes = int(RECENT_SIGN_IN.total_seconds() // 60)
+        raise AuthError(
+            "For your safety, log out and sign in again with Google or Apple, then do this "
+            f"within {minutes} minutes."
+        )
+    return user
 
 
 # --- Profile and deletion ------------------------------------------------------------------
@@ -334,6 +376,7 @@ def delete_account(*, session: Session, user_id: uuid.UUID) -> None:
     session.exec(delete(OAuthIdentity).where(col(OAuthIdentity.user_id) == user_id))
     session.exec(delete(EmailToken).where(col(EmailToken.user_id) == user_id))
     ratelimit.clear_attempts_for_key(session=session, key=old_email)
+    ratelimit.clear_email_everywhere(session=session, scope=ratelimit.SIGN_IN_BACKOFF.scope, email=old_email)
     user.email = f"deleted-{user.id}@deleted.invalid"
     user.display_name = ""
     user.password_hash = None

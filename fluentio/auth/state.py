@@ -13,9 +13,10 @@ import reflex as rx
 
 from fluentio.auth.cookies import read_cookie
 from fluentio.auth.login_flow import sign_out
+from fluentio.auth.roles import is_admin
 from fluentio.auth.sessions import resolve_login_session
 from fluentio.db import session_scope
-from fluentio.models import Role, User
+from fluentio.models import User
 
 
 def signed_in_user(state: rx.State) -> User | None:
@@ -48,7 +49,7 @@ class AuthState(rx.State):
         self.signed_in = user is not None
         self.user_name = (user.display_name or user.email.split("@")[0]) if user else ""
         self.user_email = user.email if user else ""
-        self.is_admin = bool(user and user.role == Role.ADMIN)
+        self.is_admin = is_admin(user)
         self.email_verified = bool(user and user.email_verified_at)
 
     @rx.event
@@ -71,7 +72,7 @@ class AuthState(rx.State):
         self._show(user)
         if user is None:
             return login_redirect(self)
-        self.forbidden = user.role != Role.ADMIN
+        self.forbidden = not is_admin(user)
         return None
 
     @rx.event

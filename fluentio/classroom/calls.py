@@ -42,7 +42,7 @@ from fluentio.classroom.scenarios import DEFAULT_SCENARIO_ID, LEVELS, get_scenar
 from fluentio.clock import format_duration
 from fluentio.db import session_scope
 from fluentio.feedback.patterns import recurring_patterns
-from fluentio.models import PracticeSession, SessionStatus, Speaker, TranscriptItem, User
+from fluentio.models import PracticeSession, SessionStatus, TranscriptItem, User
 from fluentio.models.base import utcnow
 from fluentio.models.billing import MILLICREDITS_PER_CREDIT
 from fluentio.settings import Settings, get_settings
@@ -52,9 +52,13 @@ logger = logging.getLogger(__name__)
 MAX_SDP_BYTES = 64 * 1024
 MAX_WORD_LENGTH = 40
 EPHEMERAL_TTL_SECONDS = 60
-# A learner whose browser gave up within this long of connecting, before saying
-# anything, is not charged (the call never really started for them).
+# A learner whose browser gave up within this long of connecting, before either side
+# said anything, is not charged (the call never really started for them).
 ABANDON_GRACE_SECONDS = 10
+# Starts per learner per hour: every start opens a provider call (and costs us tokens
+# even when it ends for free), so an endless loop of starts is refused.
+MAX_STARTS_PER_HOUR = 20
+START_WINDOW = timedelta(hours=1)
 _CALL_ID = re.compile(r"^[A-Za-z0-9_-]{1,100}$")
 _SDP_LINE = re.compile(r"^[a-z]=[^\x00-\x08\x0b-\x1f\x7f]*$")
 _REASON = re.compile(r"[^a-z0-9_]+")
@@ -242,10 +246,11 @@ def abandon_start(*, user_id: uuid.UUID | None, session_id: uuid.UUID | str, rea
     """The browser failed before the call connected (microphone refused, offer failed,
     answer unusable): end the session without charging. Idempotent.
 
-    A call that has been connected for longer than a few seconds, or in which the
-    learner has already spoken, is ended normally instead (and charged), so this cannot
-    be used to talk for free. Synchronous: the hang-up, if one is needed, runs in the
-    background on the running event loop.
+    Free only while nobody has said anything: once the tutor has produced audio (or the
+    learner has spoken), or the call has been connected for longer than a few seconds,
+    it is ended normally instead and charged, so a browser reporting an error cannot be
+    used to be tutored for free. Token usage is stored either way. Synchronous: the
+    hang-up, if one is needed, runs in the background on the running event loop.
     """
     if user_id is None:
         raise errors.not_signed_in()
@@ -254,19 +259,16 @@ def abandon_start(*, user_id: uuid.UUID | None, session_id: uuid.UUID | str, rea
     with session_scope() as session:
         row = _owned_row(session, user_id, sid)
         status, call_id, started_at = row.status, row.provider_call_id, row.started_at
-        learner_spoke = (
-            session.exec(
-                select(TranscriptItem.id).where(
-                    TranscriptItem.session_id == sid, TranscriptItem.speaker == Speaker.LEARNER.value
-                )
-            ).first()
-            is not None
+        tutor_tokens = row.output_audio_tokens
+        speakers = set(
+            session.exec(select(TranscriptItem.speaker).where(TranscriptItem.session_id == sid).distinct())
         )
     if status not in supervisor.OPEN_STATUSES:
         return
     running = supervisor.get_supervisor(sid)
+    someone_spoke = bool(speakers) or tutor_tokens > 0 or (running is not None and running.tutor_spoke)
     too_late = started_at is not None and (
-        learner_spoke or utcnow() - started_at > timedelta(seconds=ABANDON_GRACE_SECONDS)
+        someone_spoke or utcnow() - started_at > timedelta(seconds=ABANDON_GRACE_SECONDS)
     )
     if too_late:
         if running is not None:
@@ -274,7 +276,8 @@ def abandon_start(*, user_id: uuid.UUID | None, session_id: uuid.UUID | str, rea
         else:
             supervisor.finalise_session(sid, reason=reason)
         return
-    supervisor.finalise_session(sid, reason=reason, charge=False)
+    # The running supervisor stores any usage that arrives after this (store_usage).
+    supervisor.finalise_session(sid, reason=reason, charge=False, usage=running.usage if running else None)
     if running is not None:
         running.request_end(reason)  # hangs up; its own finalisation then finds nothing to do
     elif call_id is not None:
@@ -436,6 +439,7 @@ def _open_session(
     with session_scope() as session:
         if ledger.balance(session=session, user_id=user_id) <= 0:
             raise errors.no_credits()
+        _check_start_rate(session, user_id)
         level = level or (user.english_level if user.english_level in LEVELS else "B1")
         patterns = recurring_patterns(session=session, user_id=user_id)
 
@@ -459,6 +463,24 @@ def _open_session(
     except IntegrityError:
         raise errors.already_in_call() from None
     return row.id, config
+
+
+def _check_start_rate(session: Session, user_id: uuid.UUID) -> None:
+    """429 once the learner has started MAX_STARTS_PER_HOUR lessons within the hour."""
+    now = utcnow()
+    recent = session.exec(
+        select(PracticeSession.created_at)
+        .where(PracticeSession.user_id == user_id, col(PracticeSession.created_at) > now - START_WINDOW)
+        .order_by(col(PracticeSession.created_at).desc())
+        .limit(MAX_STARTS_PER_HOUR)
+    ).all()
+    if len(recent) < MAX_STARTS_PER_HOUR:
+        return
+    oldest = min(recent)
+    if oldest.tzinfo is None:  # SQLite
+        oldest = oldest.replace(tzinfo=now.tzinfo)
+    free_in = oldest + START_WINDOW - now
+    raise errors.too_many_starts(MAX_STARTS_PER_HOUR, max(1, math.ceil(free_in.total_seconds() / 60)))
 
 
 def _record_call_id(session_id: uuid.UUID, call_id: str) -> None:

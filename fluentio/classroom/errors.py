@@ -11,7 +11,7 @@ class CallRefused(Exception):
     """A refusal with a machine code, a plain-language message and the HTTP status.
 
     Codes: not_signed_in (401), no_credits (402), not_found (404), already_in_call (409),
-    call_id_used (409), not_startable (409), bad_request (400), bad_sdp (400),
+    call_id_used (409), not_startable (409), too_many_starts (429), bad_request (400), bad_sdp (400),
     sdp_too_large (413), unsupported_media_type (415), provider_busy (503),
     provider_unreachable (503), provider_error (502), provider_timeout (504).
     """
@@ -48,3 +48,12 @@ def already_in_call() -> CallRefused:
 
 def session_not_found() -> CallRefused:
     return CallRefused("not_found", "That lesson was not found. Start a new one from the classroom.", 404)
+
+
+def too_many_starts(limit: int, minutes: int) -> CallRefused:
+    return CallRefused(
+        "too_many_starts",
+        f"You have started {limit} lessons in the last hour, the most we allow. "
+        f"Take a short break and start again in about {minutes} minute{'s' if minutes != 1 else ''}.",
+        429,
+    )

@@ -35,7 +35,6 @@ STALE_AFTER_SECONDS = 30.0
 # used its ephemeral secret, which lasts 60 s).
 STARTING_TTL_SECONDS = 90.0
 SWEEP_SECONDS = 15.0
-SHUTDOWN_HANGUP_TIMEOUT = 3.0
 
 END_NEVER_CONNECTED = "never_connected"
 

@@ -28,6 +28,7 @@ import json
 import logging
 import time
 import uuid
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
@@ -176,6 +177,19 @@ def finalise_session(
         row.charged_millicredits,
     )
     return True
+
+
+def store_usage(session_id: uuid.UUID, usage: Usage) -> None:
+    """Keep token counts that arrive after someone else finalised the call (say, a free
+    abandoned start): the admin's cost figure must include every call the provider ran."""
+    with session_scope() as session:
+        row = session.get(PracticeSession, session_id)
+        if row is None:
+            return
+        for name, value in usage.columns().items():
+            setattr(row, name, max(value, getattr(row, name)))
+        row.cost_estimate_microusd = cost_estimate_microusd(row, get_settings())
+        session.add(row)
 
 
 def _charge(session: Session, row: PracticeSession, reason: str, settings: Settings) -> int:
@@ -359,12 +373,35 @@ def start_supervision(*, session_id: uuid.UUID, user_id: uuid.UUID, call_id: str
     return supervisor
 
 
+_SHUTDOWN_HOOKS: list[Callable[[], Awaitable[None]]] = []
+# At shutdown the hang-up may go to our own listener (the built-in simulator), which is
+# closing: do not wait for it as long as during a lesson.
+SHUTDOWN_HANGUP_SECONDS = 1.0
+
+
+def on_shutdown(hook: Callable[[], Awaitable[None]]) -> None:
+    """Run `hook` when the server stops, after every followed call was told to end: a
+    provider running in this process (the simulator) closes its calls there."""
+    _SHUTDOWN_HOOKS.append(hook)
+
+
 async def shutdown_all(reason: str = END_SERVER_SHUTDOWN, wait_seconds: float = 10.0) -> None:
-    """Hang up and finalise every call this process follows (server stopping)."""
+    """Hang up and finalise every call this process follows (server stopping): each is
+    told why first, then an in-process provider closes its side, so the sidebands end at
+    once and every call is finalised once with `reason`."""
     supervisors = list(_REGISTRY.values())
+    if supervisors:
+        logger.info("ending %d live call(s): %s", len(supervisors), reason)
+    for running in supervisors:
+        running.hangup_wait = SHUTDOWN_HANGUP_SECONDS
+        running.request_end(reason)
+    for hook in _SHUTDOWN_HOOKS:
+        try:
+            await asyncio.wait_for(hook(), wait_seconds)
+        except Exception:
+            logger.exception("a shutdown hook failed")
     if not supervisors:
         return
-    logger.info("ending %d live call(s): %s", len(supervisors), reason)
     results = await asyncio.gather(
         *(asyncio.wait_for(s.stop(reason), wait_seconds) for s in supervisors), return_exceptions=True
     )
@@ -386,6 +423,7 @@ class CallSupervisor:
     call_id: str
     task: asyncio.Task[None] | None = None
     usage: Usage = field(default_factory=Usage)
+    hangup_wait: float = HANGUP_TIMEOUT_SECONDS
     finalised: asyncio.Event = field(default_factory=asyncio.Event)
     end_reason: str | None = None
     started_at: datetime | None = None
@@ -430,6 +468,13 @@ class CallSupervisor:
             self.task.cancel()
             with contextlib.suppress(BaseException):
                 await self.task
+
+    @property
+    def tutor_spoke(self) -> bool:
+        """True once the tutor has produced any audio in this call."""
+        return self.usage.output_audio_tokens > 0 or any(
+            item.audio_started is not None or item.text for item in self._tutor.values()
+        )
 
     @property
     def seconds_connected(self) -> float:
@@ -513,12 +558,14 @@ class CallSupervisor:
                 # Never leave a call running unsupervised (and unbilled).
                 self._hangup = asyncio.create_task(hangup(self.call_id))
             with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(asyncio.shield(self._hangup), HANGUP_TIMEOUT_SECONDS)
+                await asyncio.wait_for(asyncio.shield(self._hangup), self.hangup_wait)
             reason = self.end_reason or (END_PEER_LEFT if self.started_at else END_CONNECT_FAILED)
             until = min(t for t in (self._ended_at, self._closed_at) if t is not None)
-            await asyncio.to_thread(
+            won = await asyncio.to_thread(
                 finalise_session, self.session_id, reason=reason, until=until, usage=self.usage
             )
+            if not won:
+                await asyncio.to_thread(store_usage, self.session_id, self.usage)
         except Exception:
             logger.exception("could not finalise call %s", self.session_id)
         finally:

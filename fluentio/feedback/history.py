@@ -16,6 +16,7 @@ from sqlmodel import Session, col, select
 
 from fluentio.billing.ledger import format_credits
 from fluentio.clock import week_start
+from fluentio.feedback import jobs
 from fluentio.feedback.fluency import Line
 from fluentio.feedback.highlight import Span, find_span, locate, segments
 from fluentio.feedback.patterns import count_patterns
@@ -50,11 +51,16 @@ def topic_title(topic: str | None) -> str:
     return scenario.title if scenario else topic
 
 
-def status_label(feedback_status: str | None, session_status: str) -> str:
+RETRIES_USED_UP = "Feedback could not be made for this session (tried several times)"
+
+
+def status_label(feedback_status: str | None, session_status: str, retries: int = 0) -> str:
     if session_status == SessionStatus.LIVE.value:
         return "In progress"
     if feedback_status is None:
         return "No feedback"
+    if feedback_status == FeedbackStatus.FAILED.value and not jobs.retries_left(feedback_status, retries):
+        return RETRIES_USED_UP
     return STATUS_LABELS.get(feedback_status, feedback_status)
 
 
@@ -95,6 +101,7 @@ def list_sessions(
             col(PracticeSession.billable_seconds),
             col(PracticeSession.charged_millicredits),
             col(Feedback.status),
+            col(Feedback.retries),
         )
         .outerjoin(Feedback, col(Feedback.session_id) == col(PracticeSession.id))
         .where(_listed(user_id))
@@ -110,11 +117,11 @@ def list_sessions(
             topic=topic_title(topic),
             minutes=minutes(seconds),
             credits=format_credits(millicredits),
-            feedback=status_label(feedback, status),
-            can_retry=feedback == FeedbackStatus.FAILED.value
+            feedback=status_label(feedback, status, retries or 0),
+            can_retry=jobs.retries_left(feedback, retries or 0)
             or (feedback is None and status == SessionStatus.ENDED.value),
         )
-        for sid, created, topic, status, seconds, millicredits, feedback in rows[:page_size]
+        for sid, created, topic, status, seconds, millicredits, feedback, retries in rows[:page_size]
     ]
     return listed, len(rows) > page_size
 
@@ -310,7 +317,9 @@ def session_detail(
     )
     job = session.exec(select(Feedback).where(Feedback.session_id == practice.id)).first()
     detail.feedback_status = job.status if job else ""
-    detail.feedback_label = status_label(job.status if job else None, practice.status)
+    detail.feedback_label = status_label(
+        job.status if job else None, practice.status, job.retries if job else 0
+    )
     corrections: list[Correction] = []
     if job is not None:
         if job.status in (FeedbackStatus.SKIPPED.value, FeedbackStatus.FAILED.value):
@@ -318,6 +327,9 @@ def session_detail(
                 job.last_error or ""
                 if job.status == FeedbackStatus.SKIPPED.value
                 else "Your transcript is saved. Press Retry to try the analysis again."
+                if jobs.retries_left(job.status, job.retries)
+                else "Your transcript is saved, but the analysis failed every time we tried. "
+                "Contact us if you need feedback on this session."
             )
         if job.status == FeedbackStatus.DONE.value:
             corrections = list(

@@ -282,9 +282,20 @@ def record_failure(
     return status if result.rowcount else "lost"
 
 
+# Each "Retry" runs a full set of attempts against the analysis service; after this many
+# the history says the analysis could not be made instead of offering another.
+MAX_LEARNER_RETRIES = 3
+
+
+def retries_left(feedback_status: str | None, retries: int) -> bool:
+    """Whether the learner may press "Retry" on a failed analysis."""
+    return feedback_status == FeedbackStatus.FAILED.value and retries < MAX_LEARNER_RETRIES
+
+
 def request_retry(*, session: Session, user_id: uuid.UUID, practice_session_id: uuid.UUID) -> bool:
     """The learner's "Retry": a failed analysis (or an ended session never queued) is
-    queued again. Only the session's owner can; returns whether anything was queued."""
+    queued again, at most MAX_LEARNER_RETRIES times. Only the session's owner can;
+    returns whether anything was queued."""
     practice = session.get(PracticeSession, practice_session_id)
     if practice is None or practice.user_id != user_id:
         return False
@@ -298,10 +309,15 @@ def request_retry(*, session: Session, user_id: uuid.UUID, practice_session_id: 
     result = session.exec(
         sa.update(Feedback)
         .execution_options(synchronize_session=False)
-        .where(col(Feedback.id) == job.id, col(Feedback.status) == FeedbackStatus.FAILED.value)
+        .where(
+            col(Feedback.id) == job.id,
+            col(Feedback.status) == FeedbackStatus.FAILED.value,
+            col(Feedback.retries) < MAX_LEARNER_RETRIES,
+        )
         .values(
             status=FeedbackStatus.PENDING.value,
             attempts=0,
+            retries=col(Feedback.retries) + 1,
             last_error=None,
             next_attempt_at=None,
             lease_until=None,

@@ -113,6 +113,7 @@ class Feedback(SQLModel, table=True):
     session_id: uuid.UUID = Field(foreign_key="practice_sessions.id", ondelete="CASCADE", unique=True)
     status: str = string(16, default=FeedbackStatus.PENDING.value, index=True)
     attempts: int = Field(default=0)
+    retries: int = Field(default=0)  # the learner's "Retry" presses (capped in feedback/jobs.py)
     last_error: str | None = long_text(default=None, nullable=True)
     next_attempt_at: datetime | None = utc_timestamp()
     model: str = string(64, default="")

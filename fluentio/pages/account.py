@@ -27,6 +27,7 @@ from fluentio.payments.purchase_state import buy_button, purchase_error, table_c
 LEVELS = [level.value for level in EnglishLevel]
 PROVIDER_NAMES = {"google": "Google", "apple": "Apple"}
 DELETE_CONFIRMATION = "DELETE"
+RECENT_SIGN_IN_MINUTES = int(service.RECENT_SIGN_IN.total_seconds() // 60)
 
 
 class AccountState(rx.State):
@@ -35,6 +36,7 @@ class AccountState(rx.State):
     email: str = ""
     email_verified: bool = False
     sign_in_methods: list[str] = []
+    has_password: bool = False
     balance: str = ""
     history: list[dict[str, str]] = []
     payments: list[dict[str, str]] = []
@@ -57,6 +59,7 @@ class AccountState(rx.State):
         self.english_level = user.english_level
         self.email = user.email
         self.email_verified = user.email_verified_at is not None
+        self.has_password = bool(user.password_hash)
         methods = ["Email and password"] if user.password_hash else []
         methods += [PROVIDER_NAMES.get(i.provider, i.provider.title()) for i in identities]
         self.sign_in_methods = methods
@@ -131,6 +134,7 @@ class AccountState(rx.State):
                     user_id=user.id,
                     current_password=form.get("current_password", ""),
                     new_password=form.get("new_password", ""),
+                    ip=self.router.session.client_ip,
                     keep_token=read_cookie(self.router.headers.cookie),
                 )
         except AuthError as exc:
@@ -149,6 +153,18 @@ class AccountState(rx.State):
             self.delete_error = (
                 f"Type {DELETE_CONFIRMATION} in capitals to confirm, then press the button again."
             )
+            return None
+        try:
+            with session_scope() as session:
+                service.confirm_identity(
+                    session=session,
+                    user_id=user.id,
+                    password=form.get("password", ""),
+                    login_token=read_cookie(self.router.headers.cookie),
+                    ip=self.router.session.client_ip,
+                )
+        except AuthError as exc:
+            self.delete_error = exc.message
             return None
         # A lesson still running in another tab is hung up and charged first.
         await calls.end_open_calls(user_id=user.id, reason="account_deleted")
@@ -384,6 +400,17 @@ def delete_panel() -> rx.Component:
         rx.form(
             rx.vstack(
                 field(f"Type {DELETE_CONFIRMATION} to confirm", name="confirm", auto_complete="off"),
+                rx.cond(
+                    AccountState.has_password,
+                    field(
+                        "Your password", name="password", type_="password", auto_complete="current-password"
+                    ),
+                    rx.text(
+                        f"For your safety, this works within {RECENT_SIGN_IN_MINUTES} minutes of "
+                        "signing in: log out and sign in again with Google or Apple first.",
+                        color="var(--gray-11)",
+                    ),
+                ),
                 rx.button("Delete my account", type="submit", color_scheme="red"),
                 spacing="3",
                 width="100%",
@@ -408,8 +435,8 @@ def account() -> rx.Component:
                 rx.cond(
                     AccountState.welcome,
                     rx.callout(
-                        "Welcome to Fluentio! Your free credits are ready. Check your inbox to verify "
-                        "your email, then head to the classroom.",
+                        "Welcome to Fluentio! Open the link we emailed you to verify your address: "
+                        "your free credits arrive as soon as you do, then head to the classroom.",
                         icon="party-popper",
                         color_scheme="green",
                     ),

@@ -16,13 +16,14 @@ from typing import Any, TypeVar
 import reflex as rx
 from sqlmodel import Session
 
+from fluentio.auth.roles import is_admin
 from fluentio.auth.state import AuthState, signed_in_user
 from fluentio.components.forms import error_callout, field, info_callout
 from fluentio.components.guards import admins_only
 from fluentio.components.layout import page, shell
 from fluentio.components.theme import ACCENT
 from fluentio.db import session_scope
-from fluentio.models import Role, User
+from fluentio.models import User
 from fluentio.payments import admin as service
 from fluentio.payments.purchase_state import table_caption
 
@@ -57,7 +58,7 @@ class AdminState(rx.State):
     def _admin(self) -> User | None:
         """The signed-in admin, or None after clearing the page and saying why."""
         user = signed_in_user(self)
-        if user is None or user.role != Role.ADMIN:
+        if not is_admin(user):
             self._clear()
             self.notice, self.error = "", NOT_ALLOWED
             return None

@@ -7,9 +7,9 @@ from urllib.parse import quote
 
 import reflex as rx
 
-from fluentio.auth.cookies import safe_next_path
+from fluentio.auth.cookies import LOGIN_TICKET_PATH, login_ticket_cookie_script, safe_next_path
 from fluentio.auth.errors import AuthError
-from fluentio.auth.login_flow import issue_login_ticket
+from fluentio.auth.login_flow import LoginTicket, issue_login_ticket
 from fluentio.auth.oauth import PROVIDER_LABELS, configured_providers, error_message
 from fluentio.auth.service import sign_in
 from fluentio.components.forms import (
@@ -24,15 +24,19 @@ from fluentio.db import session_scope
 
 NOTICES = {
     "expired": "That sign-in took too long. Please log in again.",
+    "cross_site": "For your safety, sign-in links only work from this site. Please log in here.",
     "verified": "Your email is verified. Log in to continue.",
     "reset": "Your password was changed. Log in with the new one.",
 }
 
 
-def complete_sign_in_script(ticket: str, next_path: str) -> rx.event.EventSpec:
-    """A full page load (not client-side routing) so the route can set the HttpOnly cookie."""
-    url = f"/auth/complete?ticket={quote(ticket)}&next={quote(next_path, safe='')}"
-    return rx.call_script(f"window.location.assign({json.dumps(url)})")
+def complete_sign_in_script(ticket: LoginTicket, next_path: str) -> rx.event.EventSpec:
+    """A full page load (not client-side routing) so the route can set the HttpOnly cookie;
+    the ticket's browser half goes in a cookie first, binding it to this browser."""
+    url = f"{LOGIN_TICKET_PATH}?ticket={quote(ticket.url_part)}&next={quote(next_path, safe='')}"
+    return rx.call_script(
+        login_ticket_cookie_script(ticket.browser_part) + f"window.location.assign({json.dumps(url)})"
+    )
 
 
 def provider_buttons(next_query: rx.Var[str] | str = "") -> rx.Component:

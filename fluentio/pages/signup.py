@@ -49,7 +49,10 @@ class SignupState(rx.State):
 
 def free_credits_line() -> str:
     credits = get_settings().signup_credits
-    return f"Get {credits} free credits — about {credits} minutes of conversation. No card needed."
+    return (
+        f"Get {credits} free credits — about {credits} minutes of conversation — once you verify "
+        "your email. No card needed."
+    )
 
 
 @page(

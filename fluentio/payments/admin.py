@@ -18,6 +18,7 @@ from typing import Any
 import sqlalchemy as sa
 from sqlmodel import Session, col, func, or_, select
 
+from fluentio.auth.roles import is_admin
 from fluentio.billing import ledger
 from fluentio.billing.packs import credit_packs, find_pack
 from fluentio.clock import week_start
@@ -41,8 +42,9 @@ class AdminError(Exception):
 
 
 def require_admin(user: User | None) -> User:
-    if user is None or user.role != Role.ADMIN or user.deleted_at is not None:
+    if not is_admin(user):
         raise AdminError("Only administrators can do this. Log in with an admin account.")
+    assert user is not None
     return user
 
 
@@ -197,6 +199,8 @@ def set_role(session: Session, *, admin: User | None, user_id: uuid.UUID, role: 
     user = session.get(User, user_id)
     if user is None or user.deleted_at is not None:
         raise AdminError("This account was deleted; its role can't change.")
+    if role == Role.ADMIN and user.email_verified_at is None:
+        raise AdminError(f"{_display(user)} has not verified their email yet, so they can't be an admin.")
     if user.role == role:
         return f"{_display(user)} is already {'an admin' if role == Role.ADMIN else 'a learner'}."
     if role == Role.LEARNER and len([a for a in admins if a.deleted_at is None]) <= 1:

@@ -53,6 +53,10 @@ class ProviderPayment:
     created_at: datetime | None = None
 
 
+MAX_AMOUNT = 2**31 - 1  # cents
+MAX_QUANTITY = 1000
+
+
 def parse_payment(data: Mapping[str, Any]) -> ProviderPayment:
     """Read a payment object (webhook `data` or API response). Raises ValueError if unusable."""
     payment_id = data.get("payment_id")
@@ -61,15 +65,22 @@ def parse_payment(data: Mapping[str, Any]) -> ProviderPayment:
     total = data.get("total_amount")
     if isinstance(total, bool) or not isinstance(total, int):
         raise ValueError("the payment has no integer total_amount")
+    # Stored in 32-bit columns; anything outside is a forged or broken event, not a payment.
+    if not 0 <= total <= MAX_AMOUNT:
+        raise ValueError("the payment's total_amount is out of range")
     customer: Mapping[str, Any] = data["customer"] if isinstance(data.get("customer"), Mapping) else {}
     cart = []
     for item in data.get("product_cart") or []:
         if isinstance(item, Mapping) and isinstance(item.get("product_id"), str):
             quantity = item.get("quantity")
+            if isinstance(quantity, int) and not 1 <= quantity <= MAX_QUANTITY:
+                raise ValueError("a product_cart quantity is out of range")
             cart.append((item["product_id"], quantity if isinstance(quantity, int) else 1))
     metadata: Mapping[str, Any] = data["metadata"] if isinstance(data.get("metadata"), Mapping) else {}
     created = data.get("created_at")
     tax = data.get("tax")
+    if isinstance(tax, int) and not 0 <= tax <= MAX_AMOUNT:
+        raise ValueError("the payment's tax is out of range")
     return ProviderPayment(
         payment_id=payment_id,
         status=str(data.get("status") or ""),

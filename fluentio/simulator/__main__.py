@@ -1,13 +1,17 @@
 """Run the simulator alone: `python -m fluentio.simulator --port 8765` (binds 127.0.0.1).
 
-Used by the benchmark and by tests (tests/support/sim_server.py). The OpenAI base URL is
-then `http://127.0.0.1:{port}/v1` with the key `fluentio.settings.SIMULATOR_OPENAI_KEY`.
+Used by tests (tests/support/sim_server.py). The OpenAI base URL is then
+`http://127.0.0.1:{port}/v1`; the server key is OPENAI_API_KEY if set, else a random
+key printed at start (only whoever started it can call it).
 """
 
 from __future__ import annotations
 
 import argparse
 import copy
+import os
+import secrets
+import sys
 from typing import Any
 
 from granian import Granian
@@ -39,6 +43,10 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--host", default="127.0.0.1")
     parser.add_argument("--log-level", default="info", choices=["debug", "info", "warning", "error"])
     args = parser.parse_args(argv)
+    if not os.environ.get("OPENAI_API_KEY", "").strip():
+        # Set before the worker process starts, so it reads the same key.
+        os.environ["OPENAI_API_KEY"] = "sk-fluentio-sim-" + secrets.token_urlsafe(24)
+        sys.stderr.write(f"Simulator server key: {os.environ['OPENAI_API_KEY']}\n")
     Granian(
         "fluentio.simulator.openai_app:build_openai_simulator",
         address=args.host,

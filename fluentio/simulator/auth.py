@@ -1,9 +1,10 @@
 """API keys as the simulator checks them, with OpenAI's 401 bodies.
 
-The simulator accepts one server key, `Settings.openai_key`: `SIMULATOR_OPENAI_KEY` when no
+The simulator accepts one server key, `Settings.openai_key`: the random per-process
+`SIMULATOR_OPENAI_KEY` (or FLUENTIO_SIMULATOR_KEY, set by whoever started the app) when no
 OPENAI_API_KEY is set, or that key when the standalone simulator is started with one (so
 tests can run the app in a production-like set-up, with a real-looking secret key and
-OPENAI_BASE_URL pointing here) — and the ephemeral `ek_…` keys it minted itself.
+OPENAI_BASE_URL pointing here) — and the ephemeral `ek_…` keys it minted itself, once each.
 Modules adding routes to the simulator (responses.py, speech.py) use `server_key_error`.
 """
 
@@ -44,7 +45,8 @@ def unauthorized(token: str | None, message: str | None = None) -> JSONResponse:
         body = openai_error(
             message
             or f"Incorrect API key provided: {_masked(token)}. This is Fluentio's local simulator: "
-            "use the server key it was started with (fluentio.settings.SIMULATOR_OPENAI_KEY by default).",
+            "use the server key it was started with (OPENAI_API_KEY or FLUENTIO_SIMULATOR_KEY; "
+            "without either, a random key printed when it started).",
             code="invalid_api_key",
         )
     return JSONResponse(body, status_code=401)

@@ -11,8 +11,14 @@ Realtime (this module):
 - `POST /v1/realtime/calls/{call_id}/hangup` (server key)
 - WebSocket `/v1/realtime?call_id=…` (server key): the sideband, what
   `AsyncOpenAI().realtime.connect(call_id=…)` opens
-- `GET /v1/_debug/calls` and `/v1/_debug/calls/{call_id}/events` (server key, tests only):
-  every server event sent and client event received, with its validation result
+- `GET /v1/_debug/calls` and `/v1/_debug/calls/{call_id}/events` (server key; mounted
+  only when FLUENTIO_ENV=test): every server event sent and client event received, with
+  its validation result — learner transcripts and tutor instructions, so never in a
+  running app
+
+It answers only the app that started it: the server key is random per process (see
+`Settings.openai_key`), an ephemeral secret opens one call and is then spent, and
+browsers may call it only from FLUENTIO_PUBLIC_URL's origin.
 
 Other OpenAI endpoints live in their own modules, each exposing `routes` (a list of
 Starlette routes with full `/v1/…` paths); EXTRA_ROUTE_MODULES lists the ones included.
@@ -40,6 +46,7 @@ from starlette.responses import JSONResponse, Response
 from starlette.routing import BaseRoute, Route, WebSocketRoute
 from starlette.websockets import WebSocket, WebSocketDisconnect
 
+from fluentio.settings import get_settings
 from fluentio.simulator import session as sessions
 from fluentio.simulator.auth import bearer_token, is_server_key, server_key_error, unauthorized
 from fluentio.simulator.call import Call
@@ -83,6 +90,12 @@ class RealtimeSimulator:
         call = Call(call_id="rtc_" + secrets.token_hex(16), session=session, on_end=self._ended)
         self.calls[call.id] = call
         return call
+
+    async def end_all_calls(self, reason: str = "server_shutdown") -> None:
+        """Close every live call, its sidebands and its peer connection, in this process
+        (at shutdown the app's own HTTP listener may no longer answer a hang-up)."""
+        live = [call for call in self.calls.values() if not call.ended]
+        await asyncio.gather(*(call.end(reason) for call in live), return_exceptions=True)
 
     def _ended(self, call: Call) -> None:
         ended = [c for c in self.calls.values() if c.ended]
@@ -171,6 +184,11 @@ def build_openai_simulator() -> Starlette:
             )
         if not _looks_like_sdp_offer(offer):
             return _bad_request("The SDP offer is malformed.", code="invalid_offer", param="sdp")
+        # An ephemeral secret is spent by the call it opens (no await between this check
+        # and the call's creation, so two racing offers cannot both use it): the app
+        # follows every call a secret opened.
+        if not is_server_key(token) and sim.secrets.pop(token or "", None) is None:
+            return unauthorized(token, "This ephemeral client secret has already opened a call.")
         tutor_lines()  # loaded once per process, before the first frame is due
         call = sim.new_call(session)
         try:
@@ -262,17 +280,21 @@ def build_openai_simulator() -> Starlette:
         Route("/v1/realtime/calls", create_call, methods=["POST"]),
         Route("/v1/realtime/calls/{call_id}/hangup", hangup, methods=["POST"]),
         WebSocketRoute("/v1/realtime", sideband),
-        Route("/v1/_debug/calls", debug_calls, methods=["GET"]),
-        Route("/v1/_debug/calls/{call_id}/events", debug_events, methods=["GET"]),
         *_extra_routes(),
     ]
+    settings = get_settings()
+    if settings.environment == "test":
+        routes += [
+            Route("/v1/_debug/calls", debug_calls, methods=["GET"]),
+            Route("/v1/_debug/calls/{call_id}/events", debug_events, methods=["GET"]),
+        ]
     app = Starlette(
         routes=routes,
         middleware=[
             # The browser posts the offer here itself in "ephemeral" mode, from the app's origin.
             Middleware(
                 CORSMiddleware,
-                allow_origins=["*"],
+                allow_origins=[settings.public_origin],
                 allow_methods=["GET", "POST", "OPTIONS"],
                 allow_headers=["*"],
                 expose_headers=["Location"],

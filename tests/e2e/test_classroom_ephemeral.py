@@ -1,7 +1,9 @@
 """The classroom in a production-like set-up: a real-looking secret OPENAI_API_KEY, and
 OPENAI_BASE_URL pointing at the Realtime simulator running as its own process (as
-OpenAI would be), with ephemeral signalling — the browser posts its offer to
-`$OPENAI_BASE_URL/realtime/calls` itself with a short-lived client secret.
+OpenAI would be). With a key, signalling is relay: ephemeral is refused at start-up
+(tests/unit/test_settings.py), because a client secret could open calls the server
+never follows; ephemeral itself is covered against the simulator, which spends a
+secret on its first call (tests/integration/test_classroom_calls.py).
 
 One credit buys 8 seconds here, so running out of credits takes seconds, not a minute.
 """
@@ -40,7 +42,8 @@ def keyed_app(artifacts_dir: Path, tmp_path_factory: pytest.TempPathFactory) -> 
             extra_env={
                 "OPENAI_API_KEY": SECRET_KEY,
                 "OPENAI_BASE_URL": sim.base_url,
-                "FLUENTIO_REALTIME_SIGNALING": "ephemeral",
+                # A strong secret: the app refuses a weak one once a provider key is set.
+                "FLUENTIO_SECRET_KEY": secrets.token_urlsafe(48),
                 "FLUENTIO_SECONDS_PER_CREDIT": str(SECONDS_PER_CREDIT),
                 "FLUENTIO_OUTBOX_DIR": str(outbox),
             },
@@ -77,7 +80,7 @@ def record_traffic(page: Page) -> list[str]:
     return seen
 
 
-def test_ephemeral_lesson_and_the_key_never_reaches_the_browser(
+def test_keyed_lesson_and_the_key_never_reaches_the_browser(
     keyed_app: RunningApp, mic_browser: Browser
 ) -> None:
     who = signed_in_user(keyed_app, credits=100)
@@ -94,7 +97,7 @@ def test_ephemeral_lesson_and_the_key_never_reaches_the_browser(
     expect(page.get_by_test_id("call-summary")).to_contain_text("Lesson saved", timeout=15_000)
 
     practice, items, usage = stored_session(keyed_app, who.user_id)
-    assert practice.signaling == "ephemeral"
+    assert practice.signaling == "relay"
     assert practice.provider_call_id == metrics["callId"]
     assert practice.simulated is False
     assert {i.speaker for i in items} == {"learner", "tutor"}

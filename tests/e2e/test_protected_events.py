@@ -149,8 +149,17 @@ def test_the_same_events_work_for_the_signed_in_owner(app_server: RunningApp, vi
         "a-new-password-42", after["password_hash"]
     )
 
+    # The victim's own live session is not enough to erase the account: it takes the password.
+    for form in ({"confirm": "DELETE"}, {"confirm": "DELETE", "password": PASSWORD}):
+        refused = send_event(app_server, AccountState.delete_account, {"form": form}, cookies=victim.cookies)
+        assert not refused.scripts
+        assert "password" in str(refused.values(AccountState).get("delete_error", "")).lower()
+        assert snapshot(app_server, victim.user_id)["deleted_at"] is None
     reply = send_event(
-        app_server, AccountState.delete_account, {"form": {"confirm": "DELETE"}}, cookies=victim.cookies
+        app_server,
+        AccountState.delete_account,
+        {"form": {"confirm": "DELETE", "password": "a-new-password-42"}},
+        cookies=victim.cookies,
     )
     assert any("account_deleted" in s for s in reply.scripts)
     assert snapshot(app_server, victim.user_id)["deleted_at"] is not None

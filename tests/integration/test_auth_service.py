@@ -28,6 +28,7 @@ from fluentio.auth.errors import (
     WeakPasswordError,
 )
 from fluentio.auth.passwords import dummy_hash, hash_password, verify_password
+from fluentio.auth.roles import is_admin
 from fluentio.auth.sessions import create_login_session, resolve_login_session
 from fluentio.billing import ledger
 from fluentio.db import engine_for
@@ -44,7 +45,9 @@ from fluentio.models import (
     TranscriptItem,
     User,
 )
+from fluentio.models.base import utcnow
 from fluentio.models.billing import Actor, LedgerReason, Payment
+from fluentio.payments import admin as admin_service
 from fluentio.settings import get_settings
 from tests.support.factories import make_user, unique_email
 
@@ -101,26 +104,61 @@ def login(db: Session, user: User) -> str:
 # --- sign_up ---------------------------------------------------------------------------
 
 
-def test_sign_up_creates_account_bonus_and_verification_email(db: Session, outbox: Outbox) -> None:
+def test_sign_up_creates_account_and_verification_email_and_credits_wait_for_it(
+    db: Session, outbox: Outbox
+) -> None:
     email = unique_email()
     user = sign_up(db, outbox, email=f"  {email.upper()} ", display_name="  Ada   Lovelace ")
     assert user.email == email
     assert user.display_name == "Ada Lovelace"
     assert user.role == "learner" and user.email_verified_at is None
     assert user.password_hash and verify_password(PASSWORD, user.password_hash)
-    credits = get_settings().signup_credits
-    assert ledger.balance(session=db, user_id=user.id) == credits * MILLICREDITS_PER_CREDIT
+    # A throw-away address earns nothing until its inbox is proven.
+    assert ledger.balance(session=db, user_id=user.id) == 0
     [message] = outbox.messages
     assert message["To"] == email and message["Subject"] == "Verify your email"
-    assert outbox.token("verify-email")
     assert message.get_body(preferencelist=("html",)) is not None
+    service.verify_email(session=db, token=outbox.token("verify-email"))
+    credits = get_settings().signup_credits
+    assert ledger.balance(session=db, user_id=user.id) == credits * MILLICREDITS_PER_CREDIT
+
+
+def test_a_password_reset_link_also_grants_the_welcome_credits_once(db: Session, outbox: Outbox) -> None:
+    user = sign_up(db, outbox)
+    verify_token = outbox.token("verify-email")
+    service.request_password_reset(session=db, email=user.email, ip=new_ip(), sender=outbox)
+    service.reset_password(
+        session=db, token=outbox.token("reset-password"), new_password="another-long-pass-77"
+    )
+    service.verify_email(session=db, token=verify_token)
+    credits = get_settings().signup_credits
+    assert ledger.balance(session=db, user_id=user.id) == credits * MILLICREDITS_PER_CREDIT
 
 
 def test_sign_up_admin_from_settings(db: Session, outbox: Outbox, monkeypatch: pytest.MonkeyPatch) -> None:
     email = unique_email("boss")
     monkeypatch.setenv("FLUENTIO_ADMIN_EMAILS", f"someone@else.test, {email.upper()}")
     get_settings.cache_clear()
-    assert sign_up(db, outbox, email=email).role == "admin"
+    user = sign_up(db, outbox, email=email)
+    # Whoever registers the owner's address first must not own the back office.
+    assert user.role == "learner" and not is_admin(user)
+    assert service.sign_in(session=db, email=email, password=PASSWORD, ip=new_ip()).role == "learner"
+    service.verify_email(session=db, token=outbox.token("verify-email"))
+    db.refresh(user)
+    assert user.role == "admin" and is_admin(user)
+
+
+def test_an_admin_role_on_an_unverified_account_grants_nothing(db: Session, outbox: Outbox) -> None:
+    user = sign_up(db, outbox)
+    user.role = "admin"  # e.g. written by hand, or left from before verification was required
+    db.add(user)
+    db.flush()
+    assert not is_admin(user)
+    with pytest.raises(admin_service.AdminError):
+        admin_service.require_admin(user)
+    service.verify_email(session=db, token=outbox.token("verify-email"))
+    db.refresh(user)
+    assert user.role == "learner"  # not listed in FLUENTIO_ADMIN_EMAILS
 
 
 @pytest.mark.parametrize("email", ["", "no-at-sign", "two@@example.com", "a@b", "with space@example.com"])
@@ -248,17 +286,53 @@ def test_account_without_password_cannot_sign_in_with_one(db: Session) -> None:
         service.sign_in(session=db, email=user.email, password="", ip=new_ip())
 
 
-def test_sign_in_is_limited_per_email_and_cleared_by_success(db: Session, outbox: Outbox) -> None:
+def test_failures_from_other_addresses_never_lock_the_owner_out(db: Session, outbox: Outbox) -> None:
     user = sign_up(db, outbox)
-    for _ in range(ratelimit.SIGN_IN_PER_EMAIL.limit - 1):
+    owner_ip, attacker_ip = new_ip(), new_ip()
+    free = ratelimit.SIGN_IN_BACKOFF.free
+    # An attacker hammering the email from one address, then from thirty others.
+    for _ in range(free):
         with pytest.raises(InvalidCredentialsError):
-            service.sign_in(session=db, email=user.email, password="wrong guess", ip=new_ip())
-    service.sign_in(session=db, email=user.email, password=PASSWORD, ip=new_ip())  # clears the count
-    for _ in range(ratelimit.SIGN_IN_PER_EMAIL.limit):
-        with pytest.raises(InvalidCredentialsError):
-            service.sign_in(session=db, email=user.email, password="wrong guess", ip=new_ip())
+            service.sign_in(session=db, email=user.email, password="wrong guess", ip=attacker_ip)
     with pytest.raises(RateLimitedError):
-        service.sign_in(session=db, email=user.email, password=PASSWORD, ip=new_ip())
+        service.sign_in(session=db, email=user.email, password=PASSWORD, ip=attacker_ip)
+    for _ in range(30):
+        with pytest.raises(InvalidCredentialsError):
+            service.sign_in(session=db, email=user.email, password="wrong guess", ip=new_ip())
+    # The owner, from their own address, is let straight in.
+    assert service.sign_in(session=db, email=user.email, password=PASSWORD, ip=owner_ip).id == user.id
+
+
+def test_sign_in_back_off_grows_and_is_cleared_by_success_or_a_reset(db: Session, outbox: Outbox) -> None:
+    user = sign_up(db, outbox)
+    ip = new_ip()
+    rule = ratelimit.SIGN_IN_BACKOFF
+    key = ratelimit.email_ip_key(user.email, ip)
+
+    def fail_at(minutes_ago: float) -> None:
+        db.add(AuthAttempt(scope=rule.scope, key=key, created_at=utcnow() - timedelta(minutes=minutes_ago)))
+        db.flush()
+
+    for _ in range(rule.free - 1):
+        fail_at(60)
+    service.sign_in(session=db, email=user.email, password=PASSWORD, ip=ip)  # under the limit; clears
+    for _ in range(rule.free):
+        fail_at(10)
+    # Ten minutes after the fifth failure the 30 s wait is long over.
+    service.sign_in(session=db, email=user.email, password=PASSWORD, ip=ip)
+    for _ in range(rule.free + 4):  # four failures past the free ones: 30 s × 2⁴ = 8 min
+        fail_at(5)
+    with pytest.raises(RateLimitedError) as waited:
+        service.sign_in(session=db, email=user.email, password=PASSWORD, ip=ip)
+    assert 170 <= waited.value.retry_after_seconds <= 180
+    fail_at(0)  # one more: 16 min from now
+    with pytest.raises(RateLimitedError) as longer:
+        service.sign_in(session=db, email=user.email, password=PASSWORD, ip=ip)
+    assert 950 <= longer.value.retry_after_seconds <= 960
+    # The emailed reset link proves the inbox and lifts the back-off everywhere.
+    service.request_password_reset(session=db, email=user.email, ip=ip, sender=outbox)
+    service.reset_password(session=db, token=outbox.token("reset-password"), new_password=NEW_PASSWORD)
+    assert service.sign_in(session=db, email=user.email, password=NEW_PASSWORD, ip=ip).id == user.id
 
 
 def test_sign_in_is_limited_per_ip(db: Session, monkeypatch: pytest.MonkeyPatch) -> None:
@@ -275,6 +349,7 @@ def test_sign_in_is_limited_per_ip(db: Session, monkeypatch: pytest.MonkeyPatch)
 
 def test_sign_in_refreshes_admin_role(db: Session, outbox: Outbox, monkeypatch: pytest.MonkeyPatch) -> None:
     user = sign_up(db, outbox)
+    service.verify_email(session=db, token=outbox.token("verify-email"))
     monkeypatch.setenv("FLUENTIO_ADMIN_EMAILS", user.email)
     get_settings.cache_clear()
     assert service.sign_in(session=db, email=user.email, password=PASSWORD, ip=new_ip()).role == "admin"
@@ -377,14 +452,27 @@ def test_change_password(db: Session, outbox: Outbox) -> None:
     here, elsewhere = login(db, user), login(db, user)
     with pytest.raises(InvalidCredentialsError, match="current password"):
         service.change_password(
-            session=db, user_id=user.id, current_password="nope nope", new_password=NEW_PASSWORD
+            session=db,
+            ip="10.9.9.9",
+            user_id=user.id,
+            current_password="nope nope",
+            new_password=NEW_PASSWORD,
         )
     with pytest.raises(WeakPasswordError):
-        service.change_password(session=db, user_id=user.id, current_password=PASSWORD, new_password="short")
+        service.change_password(
+            session=db, ip="10.9.9.9", user_id=user.id, current_password=PASSWORD, new_password="short"
+        )
     with pytest.raises(WeakPasswordError, match="different"):
-        service.change_password(session=db, user_id=user.id, current_password=PASSWORD, new_password=PASSWORD)
+        service.change_password(
+            session=db, ip="10.9.9.9", user_id=user.id, current_password=PASSWORD, new_password=PASSWORD
+        )
     service.change_password(
-        session=db, user_id=user.id, current_password=PASSWORD, new_password=NEW_PASSWORD, keep_token=here
+        session=db,
+        ip="10.9.9.9",
+        user_id=user.id,
+        current_password=PASSWORD,
+        new_password=NEW_PASSWORD,
+        keep_token=here,
     )
     assert resolve_login_session(session=db, token=here) is not None
     assert resolve_login_session(session=db, token=elsewhere) is None
@@ -394,7 +482,9 @@ def test_change_password(db: Session, outbox: Outbox) -> None:
 def test_change_password_without_one_points_to_reset(db: Session) -> None:
     user = make_user(db, password_hash=None)
     with pytest.raises(AuthError, match="Forgot password"):
-        service.change_password(session=db, user_id=user.id, current_password="", new_password=NEW_PASSWORD)
+        service.change_password(
+            session=db, ip="10.9.9.9", user_id=user.id, current_password="", new_password=NEW_PASSWORD
+        )
 
 
 # --- profile ------------------------------------------------------------------------------
@@ -458,6 +548,7 @@ def _count(db: Session, column: Any, value: object) -> int:
 def test_delete_account_scrubs_person_and_keeps_accounting(db: Session, outbox: Outbox) -> None:
     email = unique_email()
     user = sign_up(db, outbox, email=email)
+    service.verify_email(session=db, token=outbox.token("verify-email"))  # the welcome credits
     token = login(db, user)
     db.add(OAuthIdentity(user_id=user.id, provider="google", subject=f"sub-{uuid.uuid4()}", email=email))
     practice, feedback_id = _practice_with_feedback(db, user)
@@ -511,3 +602,38 @@ def test_reset_request_for_deleted_account_sends_nothing(db: Session, outbox: Ou
     sent = len(outbox.messages)
     service.request_password_reset(session=db, email=email, ip=new_ip(), sender=outbox)
     assert len(outbox.messages) == sent
+
+
+def test_deleting_needs_the_password_or_a_fresh_sign_in(db: Session, outbox: Outbox) -> None:
+    user = sign_up(db, outbox)
+    token = login(db, user)
+    for wrong in ("", "not my password"):
+        with pytest.raises(InvalidCredentialsError):
+            service.confirm_identity(
+                session=db, user_id=user.id, password=wrong, login_token=token, ip=new_ip()
+            )
+    assert (
+        service.confirm_identity(
+            session=db, user_id=user.id, password=PASSWORD, login_token=token, ip=new_ip()
+        ).id
+        == user.id
+    )
+
+    # Google/Apple only: a session cookie is not enough unless it is minutes old.
+    social = make_user(db, password_hash=None)
+    old = login(db, social)
+    login_row = db.exec(select(LoginSession).where(LoginSession.user_id == social.id)).one()
+    login_row.created_at = utcnow() - service.RECENT_SIGN_IN - timedelta(seconds=1)
+    db.add(login_row)
+    db.flush()
+    with pytest.raises(AuthError, match="sign in again"):
+        service.confirm_identity(session=db, user_id=social.id, password="", login_token=old, ip=new_ip())
+    with pytest.raises(AuthError, match="sign in again"):  # someone else's fresh session
+        service.confirm_identity(session=db, user_id=social.id, password="", login_token=token, ip=new_ip())
+    fresh = login(db, social)
+    assert (
+        service.confirm_identity(
+            session=db, user_id=social.id, password="", login_token=fresh, ip=new_ip()
+        ).id
+        == social.id
+    )

@@ -8,6 +8,7 @@ import asyncio
 import time
 import uuid
 from collections.abc import AsyncIterator, Iterator
+from datetime import timedelta
 from pathlib import Path
 
 import httpx
@@ -23,12 +24,13 @@ from fluentio.classroom import calls, recovery, supervisor
 from fluentio.classroom.errors import CallRefused
 from fluentio.db import session_scope
 from fluentio.models import Feedback, PracticeSession, TranscriptItem
+from fluentio.models.base import utcnow
 from fluentio.models.billing import Actor, LedgerEntry, LedgerReason
 from fluentio.settings import SIMULATOR_OPENAI_KEY, get_settings
 from fluentio.simulator.script import LEARNER_LINES, tutor_lines
 from tests.support.factories import make_user
 from tests.support.fake_learner import FakeLearner
-from tests.support.sim_server import RunningSimulator, running_simulator
+from tests.support.sim_server import LearnerPeer, RunningSimulator, running_simulator
 
 GREETING = tutor_lines()[0].text
 
@@ -297,6 +299,13 @@ async def test_ephemeral_mint_attach_and_end(classroom: RunningSimulator) -> Non
     await learner.connected()
     stored = row(grant.session_id)
     assert stored.signaling == "ephemeral" and stored.provider_call_id == learner.call_id
+    # The secret is spent: a tampered page cannot open a second call the server never follows.
+    sneaky = LearnerPeer()
+    try:
+        reused = await sneaky.call_with_ephemeral_key(classroom, grant.client_secret)
+        assert reused.status_code == 401
+    finally:
+        await sneaky.close()
     # Reporting the same call again is harmless; another lesson cannot take it.
     await calls.attach_call(user_id=user_id, session_id=grant.session_id, call_id=learner.call_id or "")
     other_user = make_learner(10_000)
@@ -415,6 +424,54 @@ async def test_end_button_racing_the_sideband_close_charges_once(classroom: Runn
     await wait_until(lambda: supervisor.get_supervisor(uuid.UUID(started.session_id)) is None, what="stopped")
     final = assert_charged_once(started.session_id, user_id, 10_000)
     assert final.status == "ended" and 1 <= final.billable_seconds <= 4
+
+
+async def test_an_error_report_after_the_tutor_spoke_is_charged_and_its_usage_kept(
+    classroom: RunningSimulator,
+) -> None:
+    user_id = make_learner(10_000)
+    learner = new_learner()
+    started = await learner.start_relay(user_id=user_id)
+    await learner.connected()
+    sid = uuid.UUID(started.session_id)
+    await learner.wait_for("response.output_audio_transcript.done", within=20)
+    running = supervisor.get_supervisor(sid)
+    assert running is not None
+    await wait_until(lambda: running.tutor_spoke, what="the supervisor heard the greeting")
+    # Well inside the grace period, but the tutor has talked: not a free lesson.
+    calls.abandon_start(user_id=user_id, session_id=started.session_id, reason="network_error")
+    await wait_until(lambda: supervisor.get_supervisor(sid) is None, what="stopped")
+    final = assert_charged_once(started.session_id, user_id, 10_000)
+    assert final.status == "ended" and final.billable_seconds >= 1 and final.charged_millicredits > 0
+    assert final.output_audio_tokens > 0 and final.cost_estimate_microusd > 0
+
+
+async def test_starts_are_limited_per_learner_per_hour(classroom: RunningSimulator) -> None:
+    user_id = make_learner(10_000)
+    with session_scope() as session:
+        for _ in range(calls.MAX_STARTS_PER_HOUR):
+            session.add(
+                PracticeSession(
+                    user_id=user_id,
+                    status="failed",
+                    topic="travel",
+                    level="B1",
+                    signaling="relay",
+                    created_at=utcnow() - timedelta(minutes=40),
+                )
+            )
+    with pytest.raises(CallRefused) as refused:
+        await calls.mint_ephemeral(user_id=user_id, level="B1", topic="travel", vocabulary=None)
+    assert (refused.value.code, refused.value.http_status) == ("too_many_starts", 429)
+    assert "about 20 minutes" in refused.value.message
+    assert open_rows(user_id) == []
+    # An hour after those starts the learner may start again.
+    with session_scope() as session:
+        for old in session.exec(select(PracticeSession).where(PracticeSession.user_id == user_id)):
+            old.created_at = utcnow() - calls.START_WINDOW - timedelta(minutes=1)
+            session.add(old)
+    grant = await calls.mint_ephemeral(user_id=user_id, level="B1", topic="travel", vocabulary=None)
+    calls.abandon_start(user_id=user_id, session_id=grant.session_id, reason="test_done")
 
 
 async def test_abandon_before_connecting_costs_nothing(classroom: RunningSimulator) -> None:

@@ -15,7 +15,7 @@ import sqlalchemy as sa
 from sqlmodel import Session, select
 
 from fluentio.db import engine_for
-from fluentio.feedback import jobs
+from fluentio.feedback import history, jobs
 from fluentio.feedback.schema import FeedbackAnswer
 from fluentio.feedback.worker import AnalysisWorker
 from fluentio.models import Feedback, FeedbackStatus
@@ -318,3 +318,31 @@ async def test_the_worker_runs_on_sqlite_too(
         job = job_row(url, feedback_id)
         assert (job.status, job.attempts) == ("done", 3)
         assert correction_count(url, feedback_id) >= 3
+
+
+async def test_the_learners_retries_of_a_failing_analysis_are_capped_with_a_message(
+    fake: FakeOpenAI, jobs_db: str
+) -> None:
+    fake.script = [Reply(401)] * (jobs.MAX_LEARNER_RETRIES + 1)
+    practice_id, feedback_id = new_job(jobs_db)
+    worker = AnalysisWorker(policy=FAST)
+    with Session(engine_for(jobs_db)) as session:
+        owner = session.exec(
+            sa.select(sa.column("user_id"))
+            .select_from(sa.table("practice_sessions"))
+            .where(sa.column("id") == practice_id)
+        ).one()[0]
+    await run_until(worker, finished(jobs_db, feedback_id))
+    for _ in range(jobs.MAX_LEARNER_RETRIES):
+        with Session(engine_for(jobs_db)) as session:
+            assert history.list_sessions(session=session, user_id=owner)[0][0].can_retry
+            assert jobs.request_retry(session=session, user_id=owner, practice_session_id=practice_id)
+        await run_until(worker, finished(jobs_db, feedback_id))
+        assert job_row(jobs_db, feedback_id).status == "failed"
+    # The service was asked once per press, and no more presses are accepted.
+    assert len(fake.calls(RESPONSES)) == jobs.MAX_LEARNER_RETRIES + 1
+    with Session(engine_for(jobs_db)) as session:
+        assert not jobs.request_retry(session=session, user_id=owner, practice_session_id=practice_id)
+        [row], _more = history.list_sessions(session=session, user_id=owner)
+    assert not row.can_retry and row.feedback == history.RETRIES_USED_UP
+    assert job_row(jobs_db, feedback_id).status == "failed"

@@ -6,7 +6,12 @@ Runs on PostgreSQL and SQLite. The route commits for real, so every test uses fr
 from __future__ import annotations
 
 import asyncio
+import base64
+import hashlib
+import hmac
+import json
 from collections.abc import AsyncIterator
+from pathlib import Path
 
 import httpx
 import pytest
@@ -16,6 +21,8 @@ from fluentio.auth.service import delete_account
 from fluentio.billing.packs import find_pack
 from fluentio.db import session_scope
 from fluentio.models.billing import MILLICREDITS_PER_CREDIT, LedgerReason, PaymentStatus, WebhookStatus
+from fluentio.payments.fake_dodo import signed_headers, webhook_event
+from fluentio.settings import DEV_SECRET_KEY, get_settings
 from tests.support.payments import (
     WEBHOOK_KEY,
     balance_of,
@@ -193,3 +200,72 @@ async def test_unsigned_and_malformed_deliveries_store_nothing(
     bad = await deliver(api, "payment.succeeded", {"payment_id": pay_id}, msg_id=f"msg_{pay_id}")
     assert bad.status_code == 400
     assert inbox_row(use_database, f"msg_{pay_id}") is None
+
+
+@pytest.fixture
+async def default_install(
+    use_database: str, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> AsyncIterator[httpx.AsyncClient]:
+    """A fresh `make run`: no Dodo key, no webhook key, no FLUENTIO_SECRET_KEY."""
+    for name in ("DODO_PAYMENTS_API_KEY", "DODO_PAYMENTS_WEBHOOK_KEY", "FLUENTIO_SECRET_KEY", "FLUENTIO_ENV"):
+        monkeypatch.delenv(name, raising=False)
+    monkeypatch.setenv("FLUENTIO_DATA_DIR", str(tmp_path / "data"))
+    get_settings.cache_clear()
+    transport = httpx.ASGITransport(app=build_api())
+    async with httpx.AsyncClient(transport=transport, base_url="http://fluentio.test") as client:
+        yield client
+
+
+async def test_a_default_install_refuses_webhooks_signed_with_published_values(
+    default_install: httpx.AsyncClient, use_database: str, tmp_path: Path
+) -> None:
+    user_id = make_committed_user(use_database)
+    # What earlier versions signed with: derived from the development secret in the repo.
+    digest = hmac.new(DEV_SECRET_KEY.encode(), b"fluentio-local-dodo-webhooks", hashlib.sha256).digest()
+    forged_key = "whsec_" + base64.b64encode(digest).decode()
+    forged = await deliver(
+        default_install,
+        "payment.succeeded",
+        payment_data(payment_id=new_payment_id(), user_id=user_id),
+        key=forged_key,
+    )
+    assert forged.status_code == 401
+    assert balance_of(use_database, user_id) == 0
+
+    # The stand-in's own key is random and kept in this install's data directory only.
+    install_key = (tmp_path / "data" / "dodo_webhook_key").read_text().strip()
+    assert install_key.startswith("whsec_") and install_key != forged_key
+    genuine = await deliver(
+        default_install,
+        "payment.succeeded",
+        payment_data(payment_id=new_payment_id(), user_id=user_id),
+        key=install_key,
+    )
+    assert genuine.status_code == 200 and genuine.json() == {"status": "processed"}
+    assert balance_of(use_database, user_id) == STARTER_MILLI
+
+
+async def test_an_oversized_body_is_refused_before_it_is_read(
+    api: httpx.AsyncClient, use_database: str
+) -> None:
+    user_id = make_committed_user(use_database)
+    data = payment_data(payment_id=new_payment_id(), user_id=user_id)
+    data["padding"] = "x" * (20 * 1024 * 1024)  # 20 MB, correctly signed
+    body = json.dumps(webhook_event("payment.succeeded", data))
+    answer = await api.post("/api/webhooks/dodo", content=body, headers=signed_headers(body, key=WEBHOOK_KEY))
+    assert answer.status_code == 413
+    assert balance_of(use_database, user_id) == 0
+    # The same payment at its real size goes through.
+    del data["padding"]
+    assert (await deliver(api, "payment.succeeded", data)).status_code == 200
+    assert balance_of(use_database, user_id) == STARTER_MILLI
+
+
+@pytest.mark.parametrize("field", ["total_amount", "tax"])
+async def test_an_amount_out_of_range_is_a_400(api: httpx.AsyncClient, use_database: str, field: str) -> None:
+    user_id = make_committed_user(use_database)
+    data = payment_data(payment_id=new_payment_id(), user_id=user_id)
+    data[field] = 2**70
+    answer = await deliver(api, "payment.succeeded", data)
+    assert answer.status_code == 400 and "out of range" in answer.json()["error"]
+    assert balance_of(use_database, user_id) == 0

@@ -16,6 +16,7 @@ from openai import AsyncOpenAI
 from websockets.exceptions import InvalidStatus
 
 from fluentio.settings import SIMULATOR_OPENAI_KEY, Settings
+from fluentio.simulator.openai_app import build_openai_simulator
 from fluentio.simulator.script import LEARNER_LINES, tutor_lines, tutor_reply
 from fluentio.simulator.validation import InvalidEventError, validate_client_event, validate_server_event
 from tests.support.sim_server import LearnerPeer, RunningSimulator, running_simulator
@@ -200,3 +201,54 @@ def test_voices_are_real_speech_with_their_texts() -> None:
     assert tutor_reply(0).id == "greeting"
     assert tutor_reply(12).id == tutor_reply(1).id
     assert len(LEARNER_LINES) >= 10
+
+
+async def test_an_ephemeral_secret_opens_one_call_only(sim: RunningSimulator) -> None:
+    client = AsyncOpenAI(base_url=sim.base_url, api_key=sim.api_key)
+    secret = await client.realtime.client_secrets.create(session={"type": "realtime"})
+    first, second = LearnerPeer(), LearnerPeer()
+    try:
+        opened = await first.call_with_ephemeral_key(sim, secret.value)
+        assert opened.status_code == 201
+        # A tampered page re-using the secret gets nothing: the app follows every call.
+        reused = await second.call_with_ephemeral_key(sim, secret.value)
+        assert reused.status_code == 401
+        assert reused.json()["error"]["code"] == "invalid_api_key"
+    finally:
+        await client.realtime.calls.hangup(first.call_id)
+        await first.close()
+        await second.close()
+
+
+@pytest.fixture
+def mounted(monkeypatch: pytest.MonkeyPatch) -> Iterator[httpx.AsyncClient]:
+    """The simulator as `make run` mounts it: no key configured, a development app."""
+    for name in ("OPENAI_API_KEY", "FLUENTIO_SIMULATOR_KEY"):
+        monkeypatch.delenv(name, raising=False)
+    monkeypatch.setenv("FLUENTIO_ENV", "development")
+    monkeypatch.setenv("FLUENTIO_PUBLIC_URL", "http://127.0.0.1:3000")
+    transport = httpx.ASGITransport(app=build_openai_simulator())
+    yield httpx.AsyncClient(transport=transport, base_url="http://127.0.0.1:3000")
+
+
+async def test_the_mounted_simulator_answers_only_its_own_app(mounted: httpx.AsyncClient) -> None:
+    async with mounted as http:
+        # The key every earlier install shared is public: refused.
+        for public_key in ("sk-fluentio-local-simulator", "sk-wrong"):
+            refused = await http.post("/v1/realtime/client_secrets", json={}, headers=_headers(public_key))
+            assert refused.status_code == 401
+        # Call records (transcripts, tutor instructions) are not served outside tests,
+        # even with the right key.
+        for path in ("/v1/_debug/calls", "/v1/_debug/calls/rtc_x/events"):
+            assert (await http.get(path, headers=_headers(SIMULATOR_OPENAI_KEY))).status_code == 404
+        # A page on another origin may not drive it from a browser.
+        preflight = await http.options(
+            "/v1/realtime/calls",
+            headers={"Origin": "http://127.0.0.1:4000", "Access-Control-Request-Method": "POST"},
+        )
+        assert "access-control-allow-origin" not in preflight.headers
+        # The app that mounted it (this process's key) is served.
+        minted = await http.post(
+            "/v1/realtime/client_secrets", json={}, headers=_headers(Settings(_env_file=None).openai_key)
+        )
+        assert minted.status_code == 200 and minted.json()["value"].startswith("ek_")

@@ -13,6 +13,8 @@ from pathlib import Path
 
 import httpx
 
+from fluentio.settings import SIMULATOR_OPENAI_KEY
+
 ROOT = Path(__file__).resolve().parents[2]
 
 
@@ -54,6 +56,10 @@ def start_prod_app(
         "DATABASE_URL": database_url,
         "FLUENTIO_PUBLIC_URL": base_url,
         "FLUENTIO_ENV": "test",
+        # Its own install: a fresh random secret and Dodo stand-in key, as on first run.
+        "FLUENTIO_DATA_DIR": str(workdir / "data"),
+        # Its built-in simulator answers this test process (tests read its call records).
+        "FLUENTIO_SIMULATOR_KEY": SIMULATOR_OPENAI_KEY,
         "PORT": str(port),
         "PATH": f"{ROOT / '.tools' / 'bin'}:{ROOT / '.venv' / 'bin'}:{os.environ.get('PATH', '')}",
         "REFLEX_TELEMETRY_ENABLED": "false",

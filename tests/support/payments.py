@@ -77,10 +77,15 @@ def refund_data(
 
 
 async def deliver(
-    client: httpx.AsyncClient, event_type: str, data: dict[str, Any], *, msg_id: str | None = None
+    client: httpx.AsyncClient,
+    event_type: str,
+    data: dict[str, Any],
+    *,
+    msg_id: str | None = None,
+    key: str = WEBHOOK_KEY,
 ) -> httpx.Response:
     body = json.dumps(webhook_event(event_type, data))
-    headers = signed_headers(body, key=WEBHOOK_KEY, msg_id=msg_id)
+    headers = signed_headers(body, key=key, msg_id=msg_id)
     return await client.post("/api/webhooks/dodo", content=body, headers=headers)
 
 

@@ -110,10 +110,18 @@ def send_event(
     path: str = "/",
     query: dict[str, str] | None = None,
     timeout: float = 20.0,
+    origin: str | None = None,
 ) -> Reply:
-    """Send one event as a fresh tab and return what came back (see the module doc)."""
+    """Send one event as a fresh tab and return what came back (see the module doc).
+    `origin` sets the handshake's Origin header, as a page on that origin would."""
     return send_events(
-        app, [(handler, payload or {})], cookies=cookies, path=path, query=query, timeout=timeout
+        app,
+        [(handler, payload or {})],
+        cookies=cookies,
+        path=path,
+        query=query,
+        timeout=timeout,
+        origin=origin,
     )
 
 
@@ -125,11 +133,12 @@ def send_events(
     path: str = "/",
     query: dict[str, str] | None = None,
     timeout: float = 20.0,
+    origin: str | None = None,
 ) -> Reply:
     """Send several events in order from one fresh tab (one connection, one state)."""
     # Its own thread and event loop, so it also works beside Playwright's sync API.
     with ThreadPoolExecutor(max_workers=1) as pool:
-        exchange = _exchange(app.base_url, events, cookies or {}, path, query or {})
+        exchange = _exchange(app.base_url, events, cookies or {}, path, query or {}, origin)
         return pool.submit(asyncio.run, asyncio.wait_for(exchange, timeout)).result()
 
 
@@ -151,6 +160,7 @@ async def _exchange(
     cookies: dict[str, str],
     path: str,
     query: dict[str, str],
+    origin: str | None,
 ) -> Reply:
     client = socketio.AsyncClient(reconnection=False)
     inbox: asyncio.Queue[dict[str, Any]] = asyncio.Queue()
@@ -160,6 +170,8 @@ async def _exchange(
 
     client.on("event", on_event, namespace=EVENT_PATH)
     headers = {"Cookie": "; ".join(f"{k}={v}" for k, v in cookies.items())} if cookies else {}
+    if origin:
+        headers["Origin"] = origin
     await client.connect(
         f"{base_url}?token={uuid.uuid4()}",
         headers=headers,

@@ -91,7 +91,9 @@ def running_simulator(
             env={
                 **os.environ,
                 "PYTHONUNBUFFERED": "1",
-                **({"OPENAI_API_KEY": api_key} if api_key != SIMULATOR_OPENAI_KEY else {}),
+                "OPENAI_API_KEY": api_key,
+                # Its debug routes (call records) exist only in tests.
+                "FLUENTIO_ENV": "test",
             },
             start_new_session=True,
         )

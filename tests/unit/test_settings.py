@@ -1,7 +1,10 @@
+import stat
+from pathlib import Path
+
 import pytest
 from pydantic import ValidationError
 
-from fluentio.settings import Settings, normalise_database_url
+from fluentio.settings import DEV_SECRET_KEY, Settings, normalise_database_url
 
 
 @pytest.mark.parametrize(
@@ -67,3 +70,66 @@ def test_other_databases_are_refused_with_the_urls_that_work(monkeypatch: pytest
     monkeypatch.setenv("DATABASE_URL", "mysql://user@localhost/fluentio")
     with pytest.raises(ValidationError, match=r"must be a PostgreSQL .* or SQLite"):
         Settings()
+
+
+@pytest.fixture
+def fresh_install(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> Path:
+    for name in ("FLUENTIO_SECRET_KEY", "FLUENTIO_ENV", "OPENAI_API_KEY", "DODO_PAYMENTS_API_KEY"):
+        monkeypatch.delenv(name, raising=False)
+    monkeypatch.delenv("FLUENTIO_REALTIME_SIGNALING", raising=False)
+    data = tmp_path / "data"
+    monkeypatch.setenv("FLUENTIO_DATA_DIR", str(data))
+    return data
+
+
+def test_an_install_without_a_secret_gets_its_own_random_one(
+    fresh_install: Path, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    first = Settings(_env_file=None)
+    key = first.secret_key.get_secret_value()
+    assert len(key) >= 32 and key != DEV_SECRET_KEY
+    stored = fresh_install / "secret_key"
+    assert stored.read_text().strip() == key
+    assert stat.S_IMODE(stored.stat().st_mode) == 0o600
+    # Kept across restarts, different on another install.
+    assert Settings(_env_file=None).secret_key.get_secret_value() == key
+    monkeypatch.setenv("FLUENTIO_DATA_DIR", str(tmp_path / "other-install"))
+    assert Settings(_env_file=None).secret_key.get_secret_value() != key
+
+
+def test_the_dodo_stand_in_key_is_random_per_install_and_not_derived(
+    fresh_install: Path, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    monkeypatch.setenv("FLUENTIO_SECRET_KEY", DEV_SECRET_KEY)
+    key = Settings(_env_file=None).local_dodo_webhook_key
+    assert key.startswith("whsec_") and key == Settings(_env_file=None).local_dodo_webhook_key
+    monkeypatch.setenv("FLUENTIO_DATA_DIR", str(tmp_path / "other-install"))
+    assert Settings(_env_file=None).local_dodo_webhook_key != key
+
+
+@pytest.mark.parametrize("provider_key", ["OPENAI_API_KEY", "DODO_PAYMENTS_API_KEY"])
+@pytest.mark.parametrize("weak", [DEV_SECRET_KEY, "changeme", "short-secret"])
+def test_a_real_provider_key_refuses_weak_secrets_in_any_environment(
+    fresh_install: Path, monkeypatch: pytest.MonkeyPatch, provider_key: str, weak: str
+) -> None:
+    monkeypatch.setenv("FLUENTIO_ENV", "development")
+    monkeypatch.setenv("FLUENTIO_SECRET_KEY", weak)
+    assert Settings(_env_file=None).secret_key.get_secret_value() == weak  # simulators only: allowed
+    monkeypatch.setenv(provider_key, "sk-live-looking-key")
+    with pytest.raises(ValidationError, match="FLUENTIO_SECRET_KEY"):
+        Settings(_env_file=None)
+    monkeypatch.setenv("FLUENTIO_SECRET_KEY", "k" * 48)
+    assert Settings(_env_file=None).secret_key.get_secret_value() == "k" * 48
+
+
+def test_ephemeral_signalling_is_refused_with_a_real_openai_key(
+    fresh_install: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("FLUENTIO_REALTIME_SIGNALING", "ephemeral")
+    assert Settings(_env_file=None).realtime_signaling == "ephemeral"  # the simulator allows it
+    monkeypatch.setenv("OPENAI_API_KEY", "sk-live-looking-key")
+    monkeypatch.setenv("FLUENTIO_SECRET_KEY", "k" * 48)
+    with pytest.raises(ValidationError, match="relay"):
+        Settings(_env_file=None)
+    monkeypatch.setenv("FLUENTIO_REALTIME_SIGNALING", "relay")
+    assert Settings(_env_file=None).realtime_signaling == "relay"
