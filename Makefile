@@ -31,6 +31,7 @@ $(VENV)/.installed-dev: $(VENV)/.installed requirements-dev.txt
 
 setup: $(VENV)/.installed .tools/bin/bun
 	@scripts/ensure-espeak.sh
+	@scripts/ensure-vad.sh
 
 setup-dev: setup $(VENV)/.installed-dev
 	@scripts/ensure-chromium.sh

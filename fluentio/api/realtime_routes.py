@@ -38,7 +38,7 @@ def refusal_response(refused: CallRefused) -> JSONResponse:
 
 
 async def start_call(request: Request) -> Response:
-    """POST /api/realtime/calls?level=B1&topic=small_talk&vocabulary=a,b (body: SDP offer)."""
+    """POST /api/realtime/calls?level=B1&topic=small_talk&vocabulary=a,b&setup=speakers (body: SDP offer)."""
     try:
         _check_origin(request)
         user_id = await _signed_in_user_id(request)
@@ -52,6 +52,7 @@ async def start_call(request: Request) -> Response:
             level=request.query_params.get("level"),
             topic=request.query_params.get("topic"),
             vocabulary=request.query_params.get("vocabulary"),
+            audio_setup=request.query_params.get("setup"),
         )
     except CallRefused as refused:
         return refusal_response(refused)

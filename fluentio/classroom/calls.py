@@ -37,7 +37,7 @@ from fluentio.billing.ledger import format_credits
 from fluentio.classroom import errors, recovery, supervisor
 from fluentio.classroom.errors import CallRefused
 from fluentio.classroom.instructions import MAX_VOCABULARY, build_instructions
-from fluentio.classroom.realtime_config import build_session_config
+from fluentio.classroom.realtime_config import AudioSetup, build_session_config
 from fluentio.classroom.scenarios import DEFAULT_SCENARIO_ID, LEVELS, get_scenario
 from fluentio.clock import format_duration
 from fluentio.db import session_scope
@@ -108,12 +108,19 @@ async def start_relay_call(
     level: str | None,
     topic: str | None,
     vocabulary: str | Sequence[str] | None,
+    audio_setup: str | None = None,
 ) -> StartedCall:
     """Relay the browser's offer to the provider and return its answer (see module doc)."""
     offer = check_offer_sdp(offer_sdp)
     settings = get_settings()
     session_id, config = _open_session(
-        user_id=user_id, level=level, topic=topic, vocabulary=vocabulary, signaling="relay", settings=settings
+        user_id=user_id,
+        level=level,
+        topic=topic,
+        vocabulary=vocabulary,
+        audio_setup=audio_setup,
+        signaling="relay",
+        settings=settings,
     )
     try:
         client = supervisor.provider_client(settings=settings)
@@ -145,6 +152,7 @@ async def mint_ephemeral(
     level: str | None,
     topic: str | None,
     vocabulary: str | Sequence[str] | None,
+    audio_setup: str | None = None,
 ) -> EphemeralGrant:
     """Check the learner, open a session and mint a one-minute client secret for it."""
     settings = get_settings()
@@ -153,6 +161,7 @@ async def mint_ephemeral(
         level=level,
         topic=topic,
         vocabulary=vocabulary,
+        audio_setup=audio_setup,
         signaling="ephemeral",
         settings=settings,
     )
@@ -415,6 +424,7 @@ def _open_session(
     level: str | None,
     topic: str | None,
     vocabulary: str | Sequence[str] | None,
+    audio_setup: str | None,
     signaling: str,
     settings: Settings,
 ) -> tuple[uuid.UUID, Any]:
@@ -444,7 +454,9 @@ def _open_session(
         patterns = recurring_patterns(session=session, user_id=user_id)
 
     instructions = build_instructions(level, topic, words, patterns)
-    config = build_session_config(settings=settings, instructions=instructions)
+    config = build_session_config(
+        settings=settings, instructions=instructions, audio_setup=AudioSetup.parse(audio_setup)
+    )
     row = PracticeSession(
         user_id=user_id,
         status=SessionStatus.STARTING.value,

@@ -1,33 +1,72 @@
 // The browser's half of a live lesson: microphone, WebRTC peer connection to the
-// Realtime API (or the local simulator), the remote audio, and the `oai-events` data
-// channel. It makes no decisions about users, credits or sessions: it acts on the
-// `command` its Python state sets and reports what happens through event props.
+// Realtime API (or the local simulator), the remote audio, the `oai-events` data
+// channel, and the speech model that decides barge-in. It makes no decisions about
+// users, credits or sessions: it acts on the `command` its Python state sets and
+// reports what happens through event props.
 //
-// Interrupt-anytime: the client does not wait for the server. When the learner starts
-// speaking over the tutor (a local mic-level detector, or the server's
-// `input_audio_buffer.speech_started`, whichever comes first) the tutor's audio is
-// silenced at once (gain 0), `response.cancel` and `output_audio_buffer.clear` are
-// sent, and if the server does not truncate the tutor's item itself within 400 ms the
-// client sends `conversation.item.truncate` with what the learner actually heard.
+// Barge-in (README, "Barge-in"): a level is not speech. A keyboard, a cough, a fan or the
+// tutor's own echo must never cut the tutor, so:
+//   1. a sound that rises over the room's noise floor *ducks* the tutor (-20 dB) at once,
+//      so the learner feels heard;
+//   2. Silero VAD (onnxruntime-web, served from our own origin) judges every 32 ms frame;
+//      speech it confirms, loud enough to be the learner and not an echo, *silences* the
+//      tutor; if the speech goes on past a backchannel ("mm-hm") the tutor is *cut*:
+//      `response.cancel`, `output_audio_buffer.clear` and a truncate to what was heard;
+//   3. anything the model does not confirm brings the tutor back to full volume:
+//      nothing was cancelled. A backchannel resumes the tutor too (unless the learner
+//      chose "stop on any word").
+// The provider never cuts or answers on its own (see realtime_config.py): after a turn
+// with confirmed speech this component sends `response.create`.
 //
 // For tests and the benchmark, timings are kept on `window.__fluentioCall`.
 import { useEffect, useRef } from "react";
 
 const TRANSCRIPT_FLUSH_MS = 120;
 const SAMPLE_MS = 5;
+// Tutor output above this RMS is "audible" (for the metrics and the echo estimate).
 const AUDIBLE_RMS = 0.004;
-const BARGE_IN_HOLD_MS = 40;
 const SILENT_HOLD_MS = 150;
+
+// Ducking: the gain while a sound is being judged, and how long a level-only onset may
+// hold it before the tutor comes back. An onset must last ONSET_HOLD_MS (a key click or
+// a knock's transient is shorter) and rise above the room's noise floor.
+const DUCK_GAIN = 0.1; // -20 dB
+const ONSET_RMS = 0.02;
+const ONSET_OVER_FLOOR = 3;
+const ONSET_HOLD_MS = 20;
+const DUCK_HOLD_MS = 300;
+// After a duck the model did not confirm, a steady noise may not duck again at once.
+const LEVEL_REFRACTORY_MS = 1000;
+const RESUME_RAMP_S = 0.08;
+
+// The speech model's decision, per 32 ms frame of 16 kHz audio.
+const SPEECH_PROB = 0.5;
+const SILENCE_PROB = 0.35;
+// Near-field speech with auto gain off: a distant TV or the tutor's echo after the
+// browser's echo cancellation stays below this frame RMS (-34 dBFS).
+const SPEECH_MIN_RMS = 0.02;
+// Speech must also be louder than this share of the tutor's own output level (echo).
+const ECHO_RATIO = 0.25;
+const CONFIRM_FRAMES = 3; // ~96 ms of confirmed speech silences the tutor
+const END_FRAMES = 8; // ~256 ms without speech ends a segment
+// Speech over the tutor shorter than this is a backchannel ("mm-hm", "yeah", "okay").
+const BACKCHANNEL_MAX_MS = 700;
+const VAD_FRAME_MS = 32;
 
 function newMetrics() {
   return {
     startedAt: null,
+    micAt: null,
     liveAt: null,
     callId: null,
     sessionId: null,
+    vad: "loading",
+    vadFrames: 0,
     speechStopped: [],
     replies: [],
     bargeIns: [],
+    ducks: [],
+    responses: {},
     sent: [],
     received: 0,
     tutorAudibleFrames: 0,
@@ -36,9 +75,13 @@ function newMetrics() {
 
 function rms(analyser, buffer) {
   analyser.getFloatTimeDomainData(buffer);
+  return rmsOf(buffer);
+}
+
+function rmsOf(samples) {
   let sum = 0;
-  for (let i = 0; i < buffer.length; i++) sum += buffer[i] * buffer[i];
-  return Math.sqrt(sum / buffer.length);
+  for (let i = 0; i < samples.length; i++) sum += samples[i] * samples[i];
+  return Math.sqrt(sum / samples.length);
 }
 
 function errorFromMedia(err) {
@@ -50,11 +93,82 @@ function errorFromMedia(err) {
   return "mic_error";
 }
 
+// What a live call needs from the browser, checked before the microphone is asked for.
+function missingCapability() {
+  if (!window.isSecureContext) return "insecure_context";
+  if (typeof window.RTCPeerConnection !== "function") return "unsupported_browser";
+  if (!navigator.mediaDevices || typeof navigator.mediaDevices.getUserMedia !== "function") {
+    return "unsupported_browser";
+  }
+  if (typeof (window.AudioContext || window.webkitAudioContext) !== "function") return "unsupported_browser";
+  return "";
+}
+
+// ----- the speech model (one runtime per page, one model instance per call) -----
+
+let vadRuntime = null;
+let spareVad = null;
+
+function loadScript(src) {
+  return new Promise((resolve, reject) => {
+    const el = document.createElement("script");
+    el.src = src;
+    el.async = true;
+    el.onload = () => resolve();
+    el.onerror = () => reject(new Error(`could not load ${src}`));
+    document.head.appendChild(el);
+  });
+}
+
+function loadVadRuntime(base) {
+  if (!vadRuntime) {
+    vadRuntime = (async () => {
+      if (typeof WebAssembly !== "object") throw new Error("no WebAssembly");
+      if (!window.ort) await loadScript(`${base}ort.wasm.min.js`);
+      if (!window.vad) await loadScript(`${base}bundle.min.js`);
+      // Threads need cross-origin isolation; one thread runs a 32 ms frame in ~1 ms.
+      window.ort.env.wasm.numThreads = 1;
+      return window.vad;
+    })();
+    vadRuntime.catch(() => { vadRuntime = null; });
+  }
+  return vadRuntime;
+}
+
+// A model instance loaded ahead of time, so a call's first turn pays nothing. Its
+// callbacks and audio graph are set when a call takes it.
+function prepareVad(base) {
+  if (!spareVad) {
+    spareVad = loadVadRuntime(base).then((vad) => {
+      const target = { frame: null };
+      return vad.MicVAD.new({
+        model: "v5",
+        baseAssetPath: base,
+        onnxWASMBasePath: base,
+        startOnLoad: false,
+        ortConfig: (ort) => { ort.env.logLevel = "error"; },
+        getStream: async () => { throw new Error("no call"); },
+        pauseStream: async () => {},
+        onFrameProcessed: (probs, frame) => { if (target.frame) target.frame(probs, frame); },
+      }).then((instance) => ({ instance, target }));
+    });
+    spareVad.catch(() => { spareVad = null; });
+  }
+  return spareVad;
+}
+
+function takeVad(base) {
+  const ready = prepareVad(base);
+  spareVad = null;
+  return ready;
+}
+
 export function RealtimeCall(props) {
   const latest = useRef(props);
   latest.current = props;
   const call = useRef(null);
   const meterRef = useRef(null);
+  const vadBase = props.vadUrl || "/vad/";
 
   const emit = (name, ...args) => {
     const handler = latest.current[name];
@@ -71,6 +185,10 @@ export function RealtimeCall(props) {
     clearTimeout(c.truncateTimer);
     window.removeEventListener("offline", c.onOffline);
     window.removeEventListener("online", c.onOnline);
+    if (c.vad) {
+      c.vad.target.frame = null;
+      c.vad.instance.destroy().catch(() => {});
+    }
     try { c.dc && c.dc.close(); } catch (e) { /* already closed */ }
     try { c.pc && c.pc.close(); } catch (e) { /* already closed */ }
     if (c.stream) c.stream.getTracks().forEach((t) => t.stop());
@@ -80,6 +198,15 @@ export function RealtimeCall(props) {
     if (report) emit("onStatus", "ended", reason || "");
   };
 
+  // Any failure while setting up: release everything (the microphone first), tell the
+  // server the call is over if it had started, and show the learner a plain message.
+  const fail = (c, code, detail) => {
+    if (c.closed) return;
+    if (c.sessionId) navigator.sendBeacon(`/api/realtime/calls/${c.sessionId}/end`);
+    stop("", false);
+    emit("onError", code, detail || "");
+  };
+
   const send = (c, event) => {
     if (c.dc && c.dc.readyState === "open") {
       c.dc.send(JSON.stringify(event));
@@ -87,18 +214,66 @@ export function RealtimeCall(props) {
     }
   };
 
-  const bargeIn = (c, source) => {
-    if (!c.tutorSpeaking || c.interrupted === c.responseId) return;
-    const onsetAt = performance.now();
+  const micLive = () => !latest.current.muted;
+
+  // ----- ducking, silencing and cutting the tutor -----
+
+  const setGain = (c, value, ramp) => {
+    const g = c.gain.gain;
+    const t = c.ctx.currentTime;
+    g.cancelScheduledValues(t);
+    if (ramp) {
+      g.setValueAtTime(g.value, t);
+      g.linearRampToValueAtTime(value, t + ramp);
+    } else {
+      g.value = value; // takes effect in the next 128-sample render quantum (~3 ms)
+    }
+  };
+
+  const duck = (c, source, onsetAt) => {
+    if (c.tutor !== "playing") return;
+    const now = performance.now();
+    c.tutor = "ducked";
+    setGain(c, DUCK_GAIN);
+    c.duck = { source, onsetAt, duckedAt: now, silencedAt: null, outcome: null };
+    window.__fluentioCall.ducks.push(c.duck);
+  };
+
+  const resume = (c, outcome) => {
+    if (c.tutor !== "ducked" && c.tutor !== "silenced") return;
+    c.tutor = "playing";
+    setGain(c, 1, RESUME_RAMP_S);
+    if (c.duck) { c.duck.outcome = outcome; c.duck.resumedAt = performance.now(); }
+    c.resumedAt = performance.now();
+  };
+
+  const silence = (c) => {
+    if (c.tutor === "playing") duck(c, "model", c.voice.since);
+    if (c.tutor !== "ducked") return;
+    c.tutor = "silenced";
+    setGain(c, 0);
+    c.duck.silencedAt = performance.now();
+  };
+
+  // Stop the tutor's reply for good: the learner has the floor.
+  const cut = (c, source) => {
+    if (c.tutor === "idle" || c.interrupted === c.responseId) return;
+    const now = performance.now();
+    if (c.tutor === "playing") duck(c, source, now);
+    silence(c);
+    const d = c.duck;
+    d.outcome = "cut";
     c.interrupted = c.responseId;
-    c.gain.gain.value = 0; // silent now, before any network round trip
-    c.tutorSpeaking = false;
+    c.tutor = "idle";
     emit("onSpeaking", false);
-    window.__fluentioCall.bargeIns.push({ source, onsetAt: c.voiceOnsetAt || onsetAt, silencedAt: onsetAt, silentAt: null });
+    window.__fluentioCall.bargeIns.push({
+      source, onsetAt: d.onsetAt, duckedAt: d.duckedAt, silencedAt: d.silencedAt, cutAt: now, silentAt: null,
+    });
     send(c, { type: "response.cancel" });
     send(c, { type: "output_audio_buffer.clear" });
     const itemId = c.itemId;
-    const heardMs = Math.max(0, Math.round(onsetAt - (c.itemAudioStartedAt || onsetAt)));
+    // What the learner heard: the tutor's audio up to the moment it was silenced.
+    const heardMs = Math.max(0, Math.round(d.silencedAt - (c.itemAudioStartedAt || d.silencedAt)));
     if (itemId) {
       clearTimeout(c.truncateTimer);
       c.truncateTimer = setTimeout(() => {
@@ -107,6 +282,56 @@ export function RealtimeCall(props) {
         }
       }, 400);
     }
+  };
+
+  // One 32 ms frame judged by the speech model.
+  const onVadFrame = (c, probs, frame) => {
+    if (c.closed) return;
+    window.__fluentioCall.vadFrames += 1;
+    const now = performance.now();
+    const v = c.voice;
+    if (!micLive()) { c.voice = { since: null, frames: 0, quiet: 0, confirmed: false }; return; }
+    const level = rmsOf(frame);
+    const gate = Math.max(SPEECH_MIN_RMS, c.tutorPeak * ECHO_RATIO);
+    if (probs.isSpeech >= SPEECH_PROB && level >= gate) {
+      if (!v.since) v.since = now - VAD_FRAME_MS;
+      v.frames += 1;
+      v.quiet = 0;
+      if (c.tutor === "playing") duck(c, "model", v.since);
+      if (v.frames >= CONFIRM_FRAMES) {
+        v.confirmed = true;
+        if (c.tutor === "ducked") silence(c);
+        const backchannelOver = now - v.since >= BACKCHANNEL_MAX_MS;
+        if (c.tutor === "silenced" && (latest.current.backchannel === "stop" || backchannelOver)) cut(c, "model");
+        if (c.tutor === "idle" || backchannelOver) c.turnHasSpeech = true;
+      }
+    } else if (v.since) {
+      if (probs.isSpeech < SILENCE_PROB || level < gate / 2) v.quiet += 1;
+      if (v.quiet >= END_FRAMES) {
+        // The segment is over: a backchannel (or a sound) lets the tutor go on.
+        if (c.tutor === "silenced") resume(c, "backchannel");
+        c.voice = { since: null, frames: 0, quiet: 0, confirmed: false };
+      }
+    }
+  };
+
+  const attachVad = async (c) => {
+    let vad;
+    try {
+      vad = await takeVad(vadBase);
+      if (c.closed) { vad.instance.destroy().catch(() => {}); return; }
+      vad.instance.options.audioContext = c.ctx;
+      vad.instance.options.getStream = async () => c.stream;
+      vad.target.frame = (probs, frame) => onVadFrame(c, probs, frame);
+      await vad.instance.start();
+      c.vad = vad;
+      window.__fluentioCall.vad = "ready";
+    } catch (err) {
+      // Without the model the provider's VAD decides turns; see onServerEvent.
+      window.__fluentioCall.vad = "unavailable";
+      if (vad) vad.target.frame = null;
+    }
+    prepareVad(vadBase).catch(() => {});
   };
 
   const caption = (c, id, speaker, text, final) => {
@@ -118,17 +343,24 @@ export function RealtimeCall(props) {
   const onServerEvent = (c, raw) => {
     let ev;
     try { ev = JSON.parse(raw); } catch (e) { return; }
-    window.__fluentioCall.received += 1;
+    const m = window.__fluentioCall;
+    m.received += 1;
     const now = performance.now();
     switch (ev.type) {
       case "input_audio_buffer.speech_started":
-        bargeIn(c, "server");
+        // Without the speech model the provider's VAD is the only judge of speech.
+        if (m.vad !== "ready") cut(c, "server");
         emit("onListening", true);
         break;
       case "input_audio_buffer.speech_stopped":
-        window.__fluentioCall.speechStopped.push(now);
+        m.speechStopped.push(now);
         c.awaitingReplySince = now;
         emit("onListening", false);
+        break;
+      case "input_audio_buffer.committed":
+        // The tutor answers a turn that held speech; a cough or a keyboard gets nothing.
+        if (c.turnHasSpeech || m.vad !== "ready") send(c, { type: "response.create" });
+        c.turnHasSpeech = false;
         break;
       case "conversation.item.input_audio_transcription.delta": {
         const prev = c.captions.get(ev.item_id);
@@ -141,6 +373,9 @@ export function RealtimeCall(props) {
       case "response.created":
         c.responseId = ev.response && ev.response.id;
         break;
+      case "response.done":
+        if (ev.response && ev.response.id) m.responses[ev.response.id] = ev.response.status;
+        break;
       case "response.output_item.added":
         if (ev.item && ev.item.type === "message") c.itemId = ev.item.id;
         break;
@@ -152,21 +387,25 @@ export function RealtimeCall(props) {
       }
       case "response.output_audio_transcript.done": {
         const prev = c.captions.get(ev.item_id);
-        const cut = c.interrupted && c.interrupted === ev.response_id;
-        caption(c, ev.item_id, "tutor", cut ? ((prev && prev.text) || "") + " …" : ev.transcript || "", true);
+        const wasCut = c.interrupted && c.interrupted === ev.response_id;
+        caption(c, ev.item_id, "tutor", wasCut ? ((prev && prev.text) || "") + " …" : ev.transcript || "", true);
         break;
       }
       case "output_audio_buffer.started":
         if (ev.response_id && ev.response_id === c.interrupted) break;
         c.responseId = ev.response_id || c.responseId;
-        c.gain.gain.value = 1;
-        c.tutorSpeaking = true;
+        setGain(c, 1);
+        c.tutor = "playing";
         c.itemAudioStartedAt = now;
         emit("onSpeaking", true);
         break;
       case "output_audio_buffer.stopped":
       case "output_audio_buffer.cleared":
-        if (c.tutorSpeaking) { c.tutorSpeaking = false; emit("onSpeaking", false); }
+        if (c.tutor !== "idle") {
+          if (c.tutor !== "playing") setGain(c, 1);
+          c.tutor = "idle";
+          emit("onSpeaking", false);
+        }
         break;
       case "conversation.item.truncated":
         c.truncated.add(ev.item_id);
@@ -193,15 +432,24 @@ export function RealtimeCall(props) {
       meterRef.current.style.width = `${level}%`;
       meterRef.current.parentElement.setAttribute("aria-valuenow", String(level));
     }
-    // Local speech detector: an adaptive noise floor and a short hold.
+    // The tutor's own level at full volume (peak-held), for the echo guard.
+    const gain = c.gain.gain.value;
+    if (gain > 0.05) c.tutorPeak = Math.max(out / gain, c.tutorPeak * 0.995);
+    else c.tutorPeak *= 0.995;
+    // Fast onset: a rise over the room's noise floor that lasts ducks the tutor while
+    // the model judges it.
     c.noiseFloor = mic < c.noiseFloor ? mic : c.noiseFloor * 0.999 + mic * 0.001;
-    const voiced = mic > Math.max(0.02, c.noiseFloor * 4) && !latest.current.muted;
-    if (voiced) {
-      if (!c.voiceSince) { c.voiceSince = now; c.voiceOnsetAt = now; }
-      if (now - c.voiceSince >= BARGE_IN_HOLD_MS) bargeIn(c, "local");
+    const loud = micLive() && mic > Math.max(ONSET_RMS, c.noiseFloor * ONSET_OVER_FLOOR, c.tutorPeak * ECHO_RATIO);
+    if (loud) {
+      if (!c.loudSince) c.loudSince = now;
+      const settled = now - (c.resumedAt || 0) >= LEVEL_REFRACTORY_MS;
+      if (c.tutor === "playing" && settled && now - c.loudSince >= ONSET_HOLD_MS) duck(c, "level", c.loudSince);
     } else {
-      c.voiceSince = null;
+      c.loudSince = null;
     }
+    // A duck the model has not backed with speech ends: the tutor comes back.
+    if (c.tutor === "ducked" && !c.voice.since && now - c.duck.duckedAt >= DUCK_HOLD_MS) resume(c, "resumed");
+
     const m = window.__fluentioCall;
     const audible = out > AUDIBLE_RMS;
     if (audible) m.tutorAudibleFrames += 1;
@@ -232,23 +480,41 @@ export function RealtimeCall(props) {
     window.__fluentioCall.startedAt = performance.now();
     const c = {
       closed: false, captions: new Map(), dirty: new Set(), truncated: new Set(),
-      tutorSpeaking: false, interrupted: null, responseId: null, itemId: null,
-      noiseFloor: 0.01, voiceSince: null, live: false,
+      tutor: "idle", interrupted: null, responseId: null, itemId: null, duck: null,
+      voice: { since: null, frames: 0, quiet: 0, confirmed: false }, turnHasSpeech: false,
+      noiseFloor: 0.01, tutorPeak: 0, loudSince: null, resumedAt: 0, live: false, sessionId: "",
     };
     call.current = c;
+    const missing = missingCapability();
+    if (missing) {
+      stop("", false);
+      emit("onError", missing, "");
+      return;
+    }
     emit("onStatus", "connecting", "");
     try {
+      // Auto gain stays off: a steady level lets the speech gate tell the learner's
+      // voice from a distant TV or the tutor's echo.
       c.stream = await navigator.mediaDevices.getUserMedia({
-        audio: { echoCancellation: true, noiseSuppression: true, autoGainControl: true },
+        audio: { echoCancellation: true, noiseSuppression: true, autoGainControl: false },
       });
     } catch (err) {
       stop("", false);
       emit("onError", errorFromMedia(err), String((err && err.message) || err));
       return;
     }
-    if (c.closed) return;
+    if (c.closed) { c.stream.getTracks().forEach((t) => t.stop()); return; }
+    window.__fluentioCall.micAt = performance.now();
+    try {
+      await connect(c, p);
+    } catch (err) {
+      fail(c, "call_failed", String((err && err.message) || err));
+    }
+  };
+
+  const connect = async (c, p) => {
     const track = c.stream.getAudioTracks()[0];
-    track.enabled = !p.muted;
+    track.enabled = micLive();
     c.ctx = new (window.AudioContext || window.webkitAudioContext)();
     c.ctx.resume().catch(() => {});
     c.micAnalyser = c.ctx.createAnalyser();
@@ -261,6 +527,7 @@ export function RealtimeCall(props) {
     c.outBuf = new Float32Array(c.outAnalyser.fftSize);
     c.gain.connect(c.outAnalyser);
     c.outAnalyser.connect(c.ctx.destination);
+    attachVad(c);
 
     c.pc = new RTCPeerConnection();
     c.pc.ontrack = (e) => {
@@ -322,9 +589,7 @@ export function RealtimeCall(props) {
         });
       }
     } catch (err) {
-      if (c.closed) return;
-      stop("", false);
-      emit("onError", "network", "Could not reach the tutor service.");
+      fail(c, "network", "Could not reach the tutor service.");
       return;
     }
     if (c.closed) return;
@@ -337,8 +602,7 @@ export function RealtimeCall(props) {
         if (err.code && p.signaling !== "ephemeral") code = err.code;
         message = err.message || "";
       } catch (e) { /* not JSON */ }
-      stop("", false);
-      emit("onError", code, message);
+      fail(c, code, message);
       return;
     }
     const answer = await response.text();
@@ -349,21 +613,28 @@ export function RealtimeCall(props) {
     } else {
       callId = response.headers.get("X-Fluentio-Call") || "";
       sessionId = response.headers.get("X-Fluentio-Session") || "";
+      c.sessionId = sessionId;
     }
-    c.sessionId = sessionId;
     window.__fluentioCall.callId = callId;
     window.__fluentioCall.sessionId = sessionId;
     try {
       await c.pc.setRemoteDescription({ type: "answer", sdp: answer });
     } catch (err) {
-      stop("", false);
-      emit("onError", "provider", "The tutor service sent an answer the browser could not use.");
+      fail(c, "provider", "The tutor service sent an answer the browser could not use.");
       return;
     }
+    c.sessionId = sessionId;
     emit("onCallStarted", callId, sessionId);
     c.sampler = setInterval(() => sample(c), SAMPLE_MS);
     c.flusher = setInterval(() => flush(c), TRANSCRIPT_FLUSH_MS);
   };
+
+  // Load the speech model while the learner picks a topic, so Start pays nothing.
+  useEffect(() => {
+    if (missingCapability()) return;
+    prepareVad(vadBase).catch(() => {});
+    // eslint-disable-next-line react-hooks/exhaustive-deps
+  }, []);
 
   // Act on each new command from the state.
   useEffect(() => {

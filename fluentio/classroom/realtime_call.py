@@ -33,6 +33,11 @@ class RealtimeCall(rx.Component):
     client_secret: rx.Var[str]
     session_id: rx.Var[str]
     muted: rx.Var[bool]
+    # Where the speech model's files are served (our own origin; see scripts/ensure-vad.sh).
+    vad_url: rx.Var[str]
+    # Speech over the tutor shorter than a backchannel: "continue" (the tutor goes on) or
+    # "stop" (any confirmed word cuts the tutor).
+    backchannel: rx.Var[str]
 
     # status ("connecting", "live", "reconnecting", "ended"), detail
     on_status: rx.EventHandler[passthrough_event_spec(str, str)]

@@ -2,10 +2,18 @@
 
 The same dict goes to `realtime.calls.create(session=…)` (relay) and to
 `realtime.client_secrets.create(session=…)` (ephemeral), so both modes behave alike.
+
+Who decides what (README, "Barge-in"): the provider's server VAD only finds the ends of
+the learner's turns. It never cuts the tutor (`interrupt_response: false`) and never
+answers on its own (`create_response: false`): the page runs a speech model on the
+microphone, cuts the tutor only for speech it has confirmed, and sends `response.create`
+after a turn that held real speech. So a cough, a keyboard or a fan neither stops the
+tutor nor gets an answer, and the browser and the provider can never disagree.
 """
 
 from __future__ import annotations
 
+from enum import StrEnum
 from functools import cache
 from typing import Any
 
@@ -14,10 +22,31 @@ from pydantic import TypeAdapter
 
 from fluentio.settings import Settings
 
-# Server VAD: the learner can interrupt the tutor at any moment (interrupt_response),
-# and the tutor answers after half a second of silence.
+# The tutor answers after half a second of silence; 300 ms of audio before the detected
+# start of speech are kept so the first syllable is transcribed.
 SILENCE_DURATION_MS = 500
 PREFIX_PADDING_MS = 300
+
+
+class AudioSetup(StrEnum):
+    """How the learner hears the tutor; it picks the provider's noise reduction."""
+
+    # Laptop or phone speakers: the microphone is an arm's length away and also hears
+    # the room and the tutor's own voice.
+    SPEAKERS = "speakers"
+    # A headset or earbuds: the microphone is close to the mouth.
+    HEADPHONES = "headphones"
+
+    @classmethod
+    def parse(cls, value: str | None) -> AudioSetup:
+        """The setup named by `value`; speakers (the common case) when unknown."""
+        try:
+            return cls(str(value or "").strip().lower())
+        except ValueError:
+            return cls.SPEAKERS
+
+
+NOISE_REDUCTION = {AudioSetup.SPEAKERS: "far_field", AudioSetup.HEADPHONES: "near_field"}
 
 
 class InvalidSessionConfigError(ValueError):
@@ -29,7 +58,9 @@ def _adapter() -> TypeAdapter[RealtimeSessionCreateRequestParam]:
     return TypeAdapter(RealtimeSessionCreateRequestParam)
 
 
-def build_session_config(*, settings: Settings, instructions: str) -> RealtimeSessionCreateRequestParam:
+def build_session_config(
+    *, settings: Settings, instructions: str, audio_setup: AudioSetup = AudioSetup.SPEAKERS
+) -> RealtimeSessionCreateRequestParam:
     """The `session` for a new call: model, instructions, transcription, VAD and voice."""
     config: dict[str, Any] = {
         "type": "realtime",
@@ -41,13 +72,12 @@ def build_session_config(*, settings: Settings, instructions: str) -> RealtimeSe
                 "transcription": {"model": settings.transcribe_model, "language": "en"},
                 "turn_detection": {
                     "type": "server_vad",
-                    "create_response": True,
-                    "interrupt_response": True,
+                    "create_response": False,
+                    "interrupt_response": False,
                     "silence_duration_ms": SILENCE_DURATION_MS,
                     "prefix_padding_ms": PREFIX_PADDING_MS,
                 },
-                # Browsers on laptops and phones: the microphone is close to the mouth.
-                "noise_reduction": {"type": "near_field"},
+                "noise_reduction": {"type": NOISE_REDUCTION[audio_setup]},
             },
             "output": {"voice": settings.realtime_voice},
         },

@@ -52,6 +52,18 @@ ERROR_MESSAGES: dict[str, str] = {
         "for the time you talked. Check your connection, then press Start session to continue."
     ),
     "not_signed_in": "Your sign-in has expired. Log in again to start a lesson.",
+    "unsupported_browser": (
+        "Your browser can't make live calls. Use a recent Safari, Chrome, Edge or Firefox. "
+        "Your microphone was not used and no credits were used."
+    ),
+    "insecure_context": (
+        "Live calls need a secure connection. Open Fluentio at its https:// address, then press "
+        "Start session again."
+    ),
+    "call_failed": (
+        "Your browser could not set up the call, so it was stopped and your microphone turned off. "
+        "No credits were used. Reload the page and try again, or use a recent Safari, Chrome, Edge or Firefox."
+    ),
 }
 
 

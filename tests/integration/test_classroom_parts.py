@@ -76,12 +76,12 @@ def test_session_config_matches_the_sdk_types(monkeypatch: pytest.MonkeyPatch) -
     assert audio["input"]["transcription"]["model"] == "gpt-4o-mini-transcribe"
     assert audio["input"]["turn_detection"] == {
         "type": "server_vad",
-        "create_response": True,
-        "interrupt_response": True,
+        "create_response": False,
+        "interrupt_response": False,
         "silence_duration_ms": 500,
         "prefix_padding_ms": 300,
     }
-    assert audio["input"]["noise_reduction"] == {"type": "near_field"}
+    assert audio["input"]["noise_reduction"] == {"type": "far_field"}
     assert audio["output"]["voice"] == "marin"
 
 

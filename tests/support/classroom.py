@@ -4,11 +4,13 @@ microphone plays a recorded learner, and a signed-in classroom page."""
 from __future__ import annotations
 
 import uuid
+import wave
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 from playwright.sync_api import Browser, Page, expect
 from sqlmodel import col, select
 
@@ -22,6 +24,34 @@ ROOT = Path(__file__).resolve().parents[2]
 # 6 s of silence (the tutor greets), a sentence with mistakes, a short pause (the tutor
 # starts answering), a second sentence spoken over the tutor (barge-in), then silence.
 LEARNER_WAV = ROOT / "tests" / "assets" / "audio" / "classroom_learner.wav"
+# Sounds a learner's room makes that must never cut the tutor (scripts/make-noise-corpus.sh).
+NOISE_DIR = ROOT / "tests" / "assets" / "audio" / "noise"
+NOISE_CLIPS = ("typing", "cough", "knock", "fan", "music", "tv", "echo", "mmhm")
+# Sounds that last the whole call rather than starting partway through.
+UNDER_EVERYTHING = ("fan",)
+
+
+def place_clip(clip: Path, out: Path, *, at_s: float, total_s: float) -> Path:
+    """A fake-microphone WAV: silence, `clip` starting `at_s` seconds in, silence to `total_s`."""
+    with wave.open(str(clip)) as src:
+        rate = src.getframerate()
+        samples = np.frombuffer(src.readframes(src.getnframes()), dtype=np.int16)
+    track = np.zeros(int(total_s * rate), dtype=np.int16)
+    start = int(at_s * rate)
+    part = samples[: max(0, len(track) - start)]
+    track[start : start + len(part)] = part
+    with wave.open(str(out), "wb") as dst:
+        dst.setnchannels(1)
+        dst.setsampwidth(2)
+        dst.setframerate(rate)
+        dst.writeframes(track.tobytes())
+    return out
+
+
+def noise_mic_wav(name: str, out_dir: Path) -> Path:
+    """The noise clip `name` as the fake microphone, landing while the tutor greets."""
+    at_s = 0.0 if name in UNDER_EVERYTHING else 2.0
+    return place_clip(NOISE_DIR / f"{name}.wav", out_dir / f"mic-{name}.wav", at_s=at_s, total_s=14.0)
 
 
 def fake_mic_args(wav: Path = LEARNER_WAV) -> list[str]:

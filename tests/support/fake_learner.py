@@ -11,11 +11,18 @@ received events and tutor audio levels) and adds Fluentio's two signalling paths
     await learner.say("learner_hello.wav")
     await learner.wait_for("conversation.item.input_audio_transcription.completed")
     await learner.leave()                                          # the tab is closed
+
+Like the page without its speech model (realtime_call.jsx's fallback), it takes the
+provider's `speech_started` as the learner's voice: over the tutor it sends
+`response.cancel`, `output_audio_buffer.clear` and the truncate to what was heard, and
+after each committed turn it asks for the answer with `response.create` (the session
+leaves both to the client: realtime_config.py).
 """
 
 from __future__ import annotations
 
 import asyncio
+import json
 import time
 import uuid
 from collections.abc import Sequence
@@ -35,6 +42,9 @@ class FakeLearner:
     peer: LearnerPeer = field(default_factory=LearnerPeer)
     session_id: str | None = None
     call_id: str | None = None
+    # The tutor's audio item now playing and when it started (monotonic seconds).
+    _playing: tuple[str, float] | None = None
+    _item_id: str | None = None
 
     @property
     def events(self) -> list[dict[str, Any]]:
@@ -48,13 +58,19 @@ class FakeLearner:
         level: str | None = "B1",
         topic: str | None = "small_talk",
         vocabulary: Sequence[str] | str | None = None,
+        audio_setup: str | None = None,
     ) -> Any:
         """Relay signalling through the service (what /api/realtime/calls does)."""
         from fluentio.classroom import calls
 
-        offer = await self.peer.offer()
+        offer = await self._offer()
         started = await calls.start_relay_call(
-            user_id=user_id, offer_sdp=offer, level=level, topic=topic, vocabulary=vocabulary
+            user_id=user_id,
+            offer_sdp=offer,
+            level=level,
+            topic=topic,
+            vocabulary=vocabulary,
+            audio_setup=audio_setup,
         )
         self.session_id, self.call_id = started.session_id, started.call_id
         await self._accept(started.answer_sdp)
@@ -62,7 +78,7 @@ class FakeLearner:
 
     async def post_offer(self, http: httpx.AsyncClient, url: str) -> httpx.Response:
         """Relay signalling over HTTP, as the page does (`http` carries the cookie)."""
-        offer = await self.peer.offer()
+        offer = await self._offer()
         response = await http.post(url, content=offer, headers={"Content-Type": "application/sdp"})
         if response.status_code == 201:
             self.session_id = response.headers["X-Fluentio-Session"]
@@ -71,15 +87,22 @@ class FakeLearner:
         return response
 
     async def start_ephemeral(
-        self, *, user_id: uuid.UUID, level: str | None = "B1", topic: str | None = "small_talk"
+        self,
+        *,
+        user_id: uuid.UUID,
+        level: str | None = "B1",
+        topic: str | None = "small_talk",
+        audio_setup: str | None = None,
     ) -> Any:
         """Ephemeral signalling: mint, post the offer to the provider with the client
         secret (as the browser does), then report the call id."""
         from fluentio.classroom import calls
 
-        grant = await calls.mint_ephemeral(user_id=user_id, level=level, topic=topic, vocabulary=None)
+        grant = await calls.mint_ephemeral(
+            user_id=user_id, level=level, topic=topic, vocabulary=None, audio_setup=audio_setup
+        )
         self.session_id = grant.session_id
-        offer = await self.peer.offer()
+        offer = await self._offer()
         async with httpx.AsyncClient(timeout=15) as http:
             response = await http.post(
                 grant.calls_url,
@@ -91,6 +114,37 @@ class FakeLearner:
         await self._accept(response.text)
         await calls.attach_call(user_id=user_id, session_id=grant.session_id, call_id=self.call_id)
         return grant
+
+    async def _offer(self) -> str:
+        offer = await self.peer.offer()
+        self.peer.channel.on("message", self._act_as_page)
+        return offer
+
+    def _act_as_page(self, message: str) -> None:
+        event = json.loads(message)
+        kind = event.get("type")
+        if kind == "response.output_item.added" and event["item"].get("type") == "message":
+            self._item_id = event["item"]["id"]
+        elif kind == "output_audio_buffer.started" and self._item_id:
+            self._playing = (self._item_id, time.monotonic())
+        elif kind in ("output_audio_buffer.stopped", "output_audio_buffer.cleared"):
+            self._playing = None
+        elif kind == "input_audio_buffer.speech_started" and self._playing:
+            item_id, since = self._playing
+            self._playing = None
+            heard_ms = int((time.monotonic() - since) * 1000)
+            self.peer.send({"type": "response.cancel"})
+            self.peer.send({"type": "output_audio_buffer.clear"})
+            self.peer.send(
+                {
+                    "type": "conversation.item.truncate",
+                    "item_id": item_id,
+                    "content_index": 0,
+                    "audio_end_ms": heard_ms,
+                }
+            )
+        elif kind == "input_audio_buffer.committed":
+            self.peer.send({"type": "response.create"})
 
     async def _accept(self, answer_sdp: str) -> None:
         self.peer.call_id = self.call_id
