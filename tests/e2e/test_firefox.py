@@ -15,11 +15,15 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from sqlmodel import col, delete
 
+from fluentio.auth.ratelimit import SIGN_UP_PER_IP
+from fluentio.models import AuthAttempt
 from tests.e2e.test_accounts import PASSWORD, unique_email
 from tests.e2e.test_public_pages import PUBLIC_PAGES
 from tests.support.app_server import RunningApp
 from tests.support.classroom import stored_session
+from tests.support.databases import session_on
 from tests.support.firefox import Firefox, firefox_path, firefox_session, pulse_audio
 from tests.support.sessions import signed_in_user
 
@@ -61,6 +65,10 @@ def test_public_pages_render_and_come_alive(app_server: RunningApp, ff: Firefox,
 
 
 def test_sign_up_log_out_and_log_in(app_server: RunningApp, ff: Firefox) -> None:
+    # Every browser test signs up from 127.0.0.1: start this one under the per-IP limit.
+    with session_on(app_server.database_url) as s:
+        s.exec(delete(AuthAttempt).where(col(AuthAttempt.scope) == SIGN_UP_PER_IP.scope))
+        s.commit()
     email = unique_email("firefox")
     ff.goto(app_server.url("/signup"))
     ff.hydrated()
@@ -124,3 +132,21 @@ def test_a_lesson_with_firefox_fake_microphone(app_server: RunningApp, ff: Firef
     # The tutor greets (a barge-in may cut the greeting short, never its first caption).
     ff.element("[data-testid=captions] [data-speaker=tutor]", timeout=20)
     _end_lesson_and_check_the_charge(ff, app_server, who.user_id)
+
+
+def test_leaving_the_classroom_ends_the_call(app_server: RunningApp, ff: Firefox) -> None:
+    who = signed_in_user(app_server, credits=30)
+    ff.sign_in_as(app_server, who)
+    with ff.marionette.using_prefs({"media.navigator.streams.fake": False}):
+        _start_lesson(ff, app_server)
+        ff.wait_for_js("(window.__fluentioCall || {}).tutorAudibleFrames > 5", timeout=20)
+        ff.goto(app_server.url("/account"))
+        ff.wait_for_text("h1", "Your account")
+
+        def ended(_: object) -> bool:
+            practice, _items, _usage = stored_session(app_server, who.user_id)
+            return practice.status == "ended"
+
+        ff.wait_until(ended, timeout=15, message="the call was still open after leaving the page")
+    practice, _, usage = stored_session(app_server, who.user_id)
+    assert [entry.millicredits for entry in usage] == [-practice.charged_millicredits]

@@ -10,7 +10,7 @@ from playwright.sync_api import Browser, expect
 from fluentio.components.platform_help import INSTALL_HELP, MICROPHONE_HELP, Platform
 from tests.support.app_server import RunningApp
 from tests.support.sessions import add_session_cookie, signed_in_user
-from tests.unit.test_platform_help import USER_AGENTS
+from tests.support.user_agents import USER_AGENTS
 
 pytestmark = pytest.mark.e2e
 
