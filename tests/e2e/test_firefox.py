@@ -15,10 +15,11 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from sqlmodel import col, delete
+from sqlmodel import col, delete, select
 
 from fluentio.auth.ratelimit import SIGN_UP_PER_IP
-from fluentio.models import AuthAttempt
+from fluentio.components.platform_help import INSTALL_HELP, MICROPHONE_HELP, Platform
+from fluentio.models import AuthAttempt, PracticeSession
 from tests.e2e.test_accounts import PASSWORD, unique_email
 from tests.e2e.test_public_pages import PUBLIC_PAGES
 from tests.support.app_server import RunningApp
@@ -78,6 +79,8 @@ def test_sign_up_log_out_and_log_in(app_server: RunningApp, ff: Firefox) -> None
     ff.button("Sign up").click()
     ff.wait_for_url(lambda url: url.endswith("/account?welcome=1"), timeout=30)
     ff.wait_for_text("#credit-balance", "30 credits")
+    # Firefox's real user agent picks Firefox's install advice.
+    ff.wait_for_text("[data-testid=install-steps]", INSTALL_HELP[Platform.DESKTOP_FIREFOX])
 
     ff.button("Log out").click()
     ff.wait_for_url(lambda url: url.endswith("/?signed_out=1"))
@@ -150,3 +153,19 @@ def test_leaving_the_classroom_ends_the_call(app_server: RunningApp, ff: Firefox
         ff.wait_until(ended, timeout=15, message="the call was still open after leaving the page")
     practice, _, usage = stored_session(app_server, who.user_id)
     assert [entry.millicredits for entry in usage] == [-practice.charged_millicredits]
+
+
+def test_a_blocked_microphone_says_how_to_allow_it_in_firefox(app_server: RunningApp, ff: Firefox) -> None:
+    who = signed_in_user(app_server, credits=5)
+    ff.sign_in_as(app_server, who)
+    # As when the learner chose "Block" for microphones: Firefox refuses without asking.
+    with ff.marionette.using_prefs(
+        {"media.navigator.permission.disabled": False, "permissions.default.microphone": 2}
+    ):
+        ff.goto(app_server.url("/classroom"))
+        ff.button("Start session").click()
+        ff.wait_for_text("[data-testid=call-error]", MICROPHONE_HELP[Platform.DESKTOP_FIREFOX])
+        ff.wait_for_text("[data-testid=call-status]", "Ready")
+    with session_on(app_server.database_url) as s:
+        rows = s.exec(select(PracticeSession).where(PracticeSession.user_id == who.user_id)).all()
+        assert all(row.charged_millicredits == 0 for row in rows)

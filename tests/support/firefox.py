@@ -113,10 +113,6 @@ class Firefox:
     def goto(self, url: str) -> None:
         self.marionette.navigate(url)
 
-    @property
-    def url(self) -> str:
-        return str(self.marionette.get_url())
-
     def wait_until(
         self, condition: Callable[[Marionette], Any], timeout: float = 15, message: str = ""
     ) -> Any:
@@ -138,12 +134,6 @@ class Firefox:
         xpath = f"//button[normalize-space()={_xpath_literal(name)}]"
         return self.wait_until(
             lambda m: self._enabled(m.find_elements(By.XPATH, xpath)), timeout, f"no enabled button {name!r}"
-        )
-
-    def link(self, name: str, timeout: float = 15) -> WebElement:
-        xpath = f"//a[normalize-space()={_xpath_literal(name)}]"
-        return self.wait_until(
-            lambda m: self._displayed(m.find_elements(By.XPATH, xpath)), timeout, f"no link {name!r}"
         )
 
     def fill(self, name: str, value: str) -> None:
@@ -258,6 +248,7 @@ def firefox_session(binary: str, *, pulse_server: str | None, log_dir: Path) -> 
         if profile is not None:
             # Now, not from the profile's __del__ at interpreter exit (which fails noisily).
             profile.cleanup()
+            profile.restore = False
         if pulse_server:
             if previous is None:
                 os.environ.pop("PULSE_SERVER", None)
