@@ -35,6 +35,8 @@ setup: $(VENV)/.installed .tools/bin/bun
 
 setup-dev: setup $(VENV)/.installed-dev
 	@scripts/ensure-chromium.sh
+	@scripts/ensure-firefox.sh
+	@scripts/ensure-js-checks.sh
 	@scripts/ensure-postgres.sh
 
 migrate: setup

@@ -3,6 +3,7 @@
 import reflex as rx
 
 import fluentio.models  # noqa: F401  (Reflex's schema check must see every table)
+from fluentio.components.browsers import BrowserTargetPlugin
 from fluentio.components.theme import THEME
 from fluentio.settings import get_settings
 
@@ -23,5 +24,6 @@ config = rx.Config(
     plugins=[
         rx.plugins.SitemapPlugin(trailing_slash="preserve"),
         rx.plugins.RadixThemesPlugin(theme=THEME),
+        BrowserTargetPlugin(),
     ],
 )

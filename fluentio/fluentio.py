@@ -5,6 +5,7 @@ import reflex as rx
 from fluentio import pages  # noqa: F401  (registers the pages)
 from fluentio.api.routes import build_api
 from fluentio.classroom.recovery import classroom_lifespan
+from fluentio.components.browsers import old_browser_check
 from fluentio.components.layout import PAGES
 from fluentio.components.pwa import pwa_head
 from fluentio.feedback.worker import run_analysis_worker
@@ -13,7 +14,7 @@ from fluentio.logs import configure_logging
 configure_logging()
 
 app = rx.App(
-    head_components=pwa_head(),
+    head_components=[old_browser_check(), *pwa_head()],
     html_lang="en",
     api_transformer=build_api(),
 )

@@ -21,6 +21,7 @@ from fluentio.classroom import calls
 from fluentio.classroom.errors import CallRefused
 from fluentio.classroom.scenarios import SCENARIOS
 from fluentio.clock import format_duration
+from fluentio.components.platform_help import MICROPHONE_HELP, Platform, microphone_help
 from fluentio.db import session_scope
 from fluentio.models import EnglishLevel, SessionStatus
 from fluentio.settings import get_settings
@@ -37,10 +38,7 @@ ENDING_POLLS = 10
 
 # What the learner reads for each error code, and the next step.
 ERROR_MESSAGES: dict[str, str] = {
-    "mic_denied": (
-        "Fluentio can't use your microphone. Allow microphone access for this site "
-        "(the icon in the address bar), then press Start session again."
-    ),
+    "mic_denied": MICROPHONE_HELP[Platform.OTHER],
     "no_mic": "No microphone was found. Connect one (or choose one in your system settings), then press Start session again.",
     "mic_error": "Your microphone could not be opened; another app may be using it. Close that app, then try again.",
     "no_credits": "You're out of credits, so a lesson can't start. Buy a credit pack to keep talking.",
@@ -177,6 +175,9 @@ class ClassroomState(rx.State):
         """Show what went wrong and the next step. Browser-side codes have our own words;
         the server's refusals (CallRefused) already carry a plain-language message."""
         self.error_code = code
+        if code == "mic_denied":
+            self.error = microphone_help(self.router.headers.user_agent)
+            return
         self.error = ERROR_MESSAGES.get(code) or detail[:300] or ERROR_MESSAGES["provider"]
 
     def _command(self, command: str) -> None:

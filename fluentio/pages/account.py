@@ -18,6 +18,7 @@ from fluentio.classroom import calls
 from fluentio.components.forms import error_callout, field, info_callout
 from fluentio.components.guards import signed_in_only
 from fluentio.components.layout import page, shell
+from fluentio.components.platform_help import install_panel
 from fluentio.components.theme import ACCENT
 from fluentio.db import session_scope
 from fluentio.models import EnglishLevel, OAuthIdentity, User
@@ -449,6 +450,7 @@ def account() -> rx.Component:
                     payments_panel(),
                     password_panel(),
                     sessions_panel(),
+                    install_panel(),
                     delete_panel(),
                     columns={"initial": "1", "md": "2"},
                     spacing="4",
