@@ -238,10 +238,6 @@ class Settings(BaseSettings):
         return f"{scheme}://{rest.split('/', 1)[0]}".lower()
 
     @property
-    def is_sqlite(self) -> bool:
-        return self.database_url.startswith("sqlite")
-
-    @property
     def admin_email_set(self) -> frozenset[str]:
         return frozenset(e.strip().lower() for e in self.admin_emails.split(",") if e.strip())
 

@@ -15,8 +15,8 @@ from fluentio.api.realtime_routes import realtime_routes
 from fluentio.api.robots import robots_txt
 from fluentio.api.speech_routes import correction_speech
 from fluentio.classroom import supervisor
-from fluentio.payments.fake_dodo import build_fake_dodo
 from fluentio.settings import get_settings
+from fluentio.simulator.dodo import build_fake_dodo
 from fluentio.simulator.openai_app import build_openai_simulator
 
 

@@ -15,6 +15,7 @@ import sqlalchemy as sa
 from sqlmodel import Session, col, select
 
 from fluentio.billing.ledger import format_credits
+from fluentio.classroom.scenarios import get_scenario
 from fluentio.clock import week_start
 from fluentio.feedback import jobs
 from fluentio.feedback.fluency import Line
@@ -43,8 +44,6 @@ LISTED = (SessionStatus.LIVE.value, SessionStatus.ENDED.value, SessionStatus.FAI
 
 def topic_title(topic: str | None) -> str:
     """The scenario's title for a stored topic id (older or unknown ids shown as written)."""
-    from fluentio.classroom.scenarios import get_scenario
-
     if not topic:
         return "Free talk"
     scenario = get_scenario(topic)

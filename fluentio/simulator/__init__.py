@@ -1,5 +1,6 @@
-"""The local stand-in for the OpenAI endpoints the app uses (see openai_app.py).
+"""The local stand-ins for the outside systems the app uses, so `make run` needs no key.
 
-It answers when OPENAI_API_KEY is unset, so `make run` gives a working voice session with
-no key: a WebRTC peer speaking OpenAI's Realtime protocol with scripted tutor speech.
+- openai_app.py: OpenAI's endpoints, when OPENAI_API_KEY is unset — a WebRTC peer
+  speaking the Realtime protocol with scripted tutor speech, Responses and Speech;
+- dodo.py: Dodo Payments' API and a test checkout, when DODO_PAYMENTS_API_KEY is unset.
 """

@@ -185,8 +185,9 @@ def test_the_flow_cookie_is_signed_and_short_lived() -> None:
     value = dump_flow(flow)
     assert load_flow(value) == flow
     assert load_flow(value, now=time.time() + oauth.FLOW_TTL_SECONDS + 5) is None
-    _payload, signature = value.split(".")
+    header, _payload, signature = value.split(".")
     forged = json.dumps({**flow.__dict__, "next_path": "/admin"}).encode()
     forged_payload = base64.urlsafe_b64encode(forged).decode().rstrip("=")
-    assert load_flow(f"{forged_payload}.{signature}") is None
+    assert load_flow(f"{header}.{forged_payload}.{signature}") is None
+    assert load_flow(f"{header}.{_payload}.{signature[::-1]}") is None
     assert load_flow("garbage") is None and load_flow(None) is None

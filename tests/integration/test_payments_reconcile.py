@@ -16,9 +16,9 @@ from fluentio.models.billing import MILLICREDITS_PER_CREDIT, LedgerReason, Payme
 from fluentio.payments import client as payments_client_module
 from fluentio.payments.checkout import CheckoutError, product_id_for, start_checkout
 from fluentio.payments.client import PaymentsClient
-from fluentio.payments.fake_dodo import FakeDodoStore, build_fake_dodo
 from fluentio.payments.reconcile import reconcile
 from fluentio.settings import get_settings
+from fluentio.simulator.dodo import FakeDodoStore, build_fake_dodo
 from tests.support.payments import WEBHOOK_KEY, balance_of, entries_of, make_committed_user, payment_row
 
 STARTER = find_pack("starter")

@@ -21,8 +21,8 @@ from fluentio.auth.service import delete_account
 from fluentio.billing.packs import find_pack
 from fluentio.db import session_scope
 from fluentio.models.billing import MILLICREDITS_PER_CREDIT, LedgerReason, PaymentStatus, WebhookStatus
-from fluentio.payments.fake_dodo import signed_headers, webhook_event
 from fluentio.settings import DEV_SECRET_KEY, get_settings
+from fluentio.simulator.dodo import signed_headers, webhook_event
 from tests.support.payments import (
     WEBHOOK_KEY,
     balance_of,

@@ -15,7 +15,7 @@ from fluentio.billing import ledger
 from fluentio.billing.packs import find_pack
 from fluentio.models.billing import LedgerEntry, Payment, WebhookEvent
 from fluentio.payments.checkout import product_id_for
-from fluentio.payments.fake_dodo import signed_headers, webhook_event
+from fluentio.simulator.dodo import signed_headers, webhook_event
 from tests.support.databases import session_on
 from tests.support.factories import make_user
 
