@@ -238,6 +238,17 @@ class Settings(BaseSettings):
         return f"{scheme}://{rest.split('/', 1)[0]}".lower()
 
     @property
+    def allowed_origins(self) -> list[str]:
+        """Origins browsers may call the API and open the websocket from: the public one,
+        and on a loopback address also its other spelling (127.0.0.1 ⇄ localhost, same
+        port: the same local server, which `reflex run` advertises as localhost)."""
+        origins = [self.public_origin]
+        for ours, alias in (("://127.0.0.1:", "://localhost:"), ("://localhost:", "://127.0.0.1:")):
+            if ours in self.public_origin:
+                origins.append(self.public_origin.replace(ours, alias))
+        return origins
+
+    @property
     def is_sqlite(self) -> bool:
         return self.database_url.startswith("sqlite")
 
