@@ -175,7 +175,13 @@ class Settings(BaseSettings):
         key = self.secret_key.get_secret_value().strip()
         real_money = self.environment == "production" or not self.openai_simulated or not self.dodo_simulated
         if not key and self.environment != "production":
-            self.secret_key = SecretStr(install_secret(self.data_dir, SECRET_KEY_FILE))
+            try:
+                self.secret_key = SecretStr(install_secret(self.data_dir, SECRET_KEY_FILE))
+            except OSError as exc:
+                raise ValueError(
+                    f"Could not keep this install's secret in {self.data_dir}/{SECRET_KEY_FILE} "
+                    f"({exc.strerror}). Make FLUENTIO_DATA_DIR a writable folder, or set FLUENTIO_SECRET_KEY."
+                ) from None
             return self
         weak = len(key) < MIN_SECRET_LENGTH or key.lower() in PLACEHOLDER_SECRETS
         if weak and real_money:
