@@ -17,7 +17,7 @@ config = rx.Config(
     # Only our own pages may read API answers with the visitor's cookie, and Socket.IO
     # refuses a websocket whose Origin is anything else: Reflex's default "*" let a page
     # on another port of the same host drive a signed-in learner's state.
-    cors_allowed_origins=[settings.public_origin],
+    cors_allowed_origins=settings.allowed_origins,
     telemetry_enabled=False,
     show_built_with_reflex=False,
     default_color_mode="light",

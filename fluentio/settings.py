@@ -175,7 +175,13 @@ class Settings(BaseSettings):
         key = self.secret_key.get_secret_value().strip()
         real_money = self.environment == "production" or not self.openai_simulated or not self.dodo_simulated
         if not key and self.environment != "production":
-            self.secret_key = SecretStr(install_secret(self.data_dir, SECRET_KEY_FILE))
+            try:
+                self.secret_key = SecretStr(install_secret(self.data_dir, SECRET_KEY_FILE))
+            except OSError as exc:
+                raise ValueError(
+                    f"Could not keep this install's secret in {self.data_dir}/{SECRET_KEY_FILE} "
+                    f"({exc.strerror}). Make FLUENTIO_DATA_DIR a writable folder, or set FLUENTIO_SECRET_KEY."
+                ) from None
             return self
         weak = len(key) < MIN_SECRET_LENGTH or key.lower() in PLACEHOLDER_SECRETS
         if weak and real_money:
@@ -236,6 +242,17 @@ class Settings(BaseSettings):
         """scheme://host[:port] of FLUENTIO_PUBLIC_URL: the only origin browsers may call from."""
         scheme, _, rest = self.public_url.partition("://")
         return f"{scheme}://{rest.split('/', 1)[0]}".lower()
+
+    @property
+    def allowed_origins(self) -> list[str]:
+        """Origins browsers may call the API and open the websocket from: the public one,
+        and on a loopback address also its other spelling (127.0.0.1 ⇄ localhost, same
+        port: the same local server, which `reflex run` advertises as localhost)."""
+        origins = [self.public_origin]
+        for ours, alias in (("://127.0.0.1:", "://localhost:"), ("://localhost:", "://127.0.0.1:")):
+            if ours in self.public_origin:
+                origins.append(self.public_origin.replace(ours, alias))
+        return origins
 
     @property
     def admin_email_set(self) -> frozenset[str]:

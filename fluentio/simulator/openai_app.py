@@ -294,7 +294,7 @@ def build_openai_simulator() -> Starlette:
             # The browser posts the offer here itself in "ephemeral" mode, from the app's origin.
             Middleware(
                 CORSMiddleware,
-                allow_origins=[settings.public_origin],
+                allow_origins=settings.allowed_origins,
                 allow_methods=["GET", "POST", "OPTIONS"],
                 allow_headers=["*"],
                 expose_headers=["Location"],

@@ -133,3 +133,22 @@ def test_ephemeral_signalling_is_refused_with_a_real_openai_key(
         Settings(_env_file=None)
     monkeypatch.setenv("FLUENTIO_REALTIME_SIGNALING", "relay")
     assert Settings(_env_file=None).realtime_signaling == "relay"
+
+
+def test_only_the_public_origin_and_its_loopback_spelling_are_allowed(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setenv("FLUENTIO_PUBLIC_URL", "http://127.0.0.1:3000/")
+    assert Settings(_env_file=None).allowed_origins == ["http://127.0.0.1:3000", "http://localhost:3000"]
+    monkeypatch.setenv("FLUENTIO_PUBLIC_URL", "https://Fluentio.example/app")
+    assert Settings(_env_file=None).allowed_origins == ["https://fluentio.example"]
+
+
+def test_an_unwritable_data_directory_says_what_to_do(
+    fresh_install: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    fresh_install.write_text("a file where the folder should be")
+    with pytest.raises(ValidationError, match="FLUENTIO_DATA_DIR a writable folder"):
+        Settings(_env_file=None)
+    monkeypatch.setenv("FLUENTIO_SECRET_KEY", "k" * 48)
+    assert Settings(_env_file=None).secret_key.get_secret_value() == "k" * 48
