@@ -11,6 +11,7 @@ stand-in for Dodo lives inside the same app, so a blocking call would wait on it
 
 from __future__ import annotations
 
+import secrets
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -22,8 +23,9 @@ from dodopayments._client import ENVIRONMENTS
 
 from fluentio.settings import Settings, get_settings
 
-# The key the local stand-in accepts when no DODO_PAYMENTS_API_KEY is set.
-SIMULATOR_API_KEY = "dodo-fluentio-local-simulator"
+# The key the local stand-in accepts when no DODO_PAYMENTS_API_KEY is set: random per
+# process, so only the app that mounted it can list its payments or fetch invoices.
+SIMULATOR_API_KEY = "dodo-fluentio-sim-" + secrets.token_urlsafe(24)
 
 
 class PaymentProviderError(RuntimeError):

@@ -128,3 +128,21 @@ async def test_the_invoice_comes_from_the_api(
     async with payments_client_module.payments_client() as client:
         pdf = await client.invoice_pdf(payment_id)
     assert pdf.startswith(b"%PDF-") and b"TEST INVOICE" in pdf
+
+
+async def test_the_stand_in_answers_only_its_own_app(
+    dodo: Callable[[], PaymentsClient], store: FakeDodoStore
+) -> None:
+    payment_id = paid(store, "00000000-0000-4000-8000-000000000000")
+    app = Starlette(routes=[Mount("/sim/dodo", app=build_fake_dodo(store, send_webhooks=False))])
+    async with httpx.AsyncClient(
+        transport=httpx.ASGITransport(app=app), base_url="http://fluentio.test"
+    ) as http:
+        for path in ("/sim/dodo/payments", f"/sim/dodo/invoices/payments/{payment_id}"):
+            # The fixed key earlier versions published lists nobody's payments any more.
+            refused = await http.get(path, headers={"Authorization": "Bearer dodo-fluentio-local-simulator"})
+            assert refused.status_code == 401
+            own = await http.get(
+                path, headers={"Authorization": f"Bearer {payments_client_module.api_key()}"}
+            )
+            assert own.status_code == 200
