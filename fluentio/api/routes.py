@@ -8,6 +8,7 @@ from starlette.routing import Mount, Route
 
 from fluentio.api.auth_routes import complete_sign_in, signed_out
 from fluentio.api.clean_urls import CleanPageUrls
+from fluentio.api.export_routes import EXPORT_PATH, download_my_data
 from fluentio.api.health import healthz
 from fluentio.api.oauth_routes import oauth_callback, oauth_start
 from fluentio.api.payment_routes import payment_routes
@@ -27,6 +28,7 @@ def build_api() -> Starlette:
             Route("/auth/complete", complete_sign_in, methods=["GET"]),
             Route("/auth/signed-out", signed_out, methods=["GET"]),
             Route("/api/speech/{correction_id}", correction_speech, methods=["GET"]),
+            Route(EXPORT_PATH, download_my_data, methods=["GET"]),
             Route("/auth/{provider}/start", oauth_start, methods=["GET"]),
             Route("/auth/{provider}/callback", oauth_callback, methods=["GET", "POST"]),
             *payment_routes(),

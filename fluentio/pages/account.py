@@ -15,6 +15,7 @@ from fluentio.auth.state import AuthState, signed_in_user
 from fluentio.billing import ledger
 from fluentio.billing.packs import credit_packs
 from fluentio.classroom import calls
+from fluentio.components.data_export import data_export_panel
 from fluentio.components.forms import error_callout, field, info_callout
 from fluentio.components.guards import signed_in_only
 from fluentio.components.layout import page, shell
@@ -422,6 +423,7 @@ def account() -> rx.Component:
                     payments_panel(),
                     password_panel(),
                     sessions_panel(),
+                    data_export_panel(),
                     delete_panel(),
                     columns={"initial": "1", "md": "2"},
                     spacing="4",
