@@ -7,6 +7,8 @@ from starlette.middleware import Middleware
 from starlette.routing import Mount, Route
 
 from fluentio.api.auth_routes import complete_sign_in, signed_out
+from fluentio.api.cache_control import CacheControl
+from fluentio.api.checkout_routes import CHECKOUT_PATH, start_checkout_route
 from fluentio.api.clean_urls import CleanPageUrls
 from fluentio.api.export_routes import EXPORT_PATH, download_my_data
 from fluentio.api.health import healthz
@@ -16,6 +18,7 @@ from fluentio.api.realtime_routes import realtime_routes
 from fluentio.api.robots import robots_txt
 from fluentio.api.speech_routes import correction_speech
 from fluentio.payments.fake_dodo import build_fake_dodo
+from fluentio.public_pages.serve import PublicPages
 from fluentio.settings import get_settings
 from fluentio.simulator.openai_app import build_openai_simulator
 
@@ -29,6 +32,7 @@ def build_api() -> Starlette:
             Route("/auth/signed-out", signed_out, methods=["GET"]),
             Route("/api/speech/{correction_id}", correction_speech, methods=["GET"]),
             Route(EXPORT_PATH, download_my_data, methods=["GET"]),
+            Route(CHECKOUT_PATH, start_checkout_route, methods=["POST"]),
             Route("/auth/{provider}/start", oauth_start, methods=["GET"]),
             Route("/auth/{provider}/callback", oauth_callback, methods=["GET", "POST"]),
             *payment_routes(),
@@ -40,5 +44,5 @@ def build_api() -> Starlette:
                 else []
             ),
         ],
-        middleware=[Middleware(CleanPageUrls)],
+        middleware=[Middleware(CacheControl), Middleware(PublicPages), Middleware(CleanPageUrls)],
     )

@@ -23,7 +23,7 @@ from fluentio.components.theme import ACCENT
 from fluentio.db import session_scope
 from fluentio.models import EnglishLevel, OAuthIdentity, User
 from fluentio.payments import statements
-from fluentio.payments.purchase_state import buy_button, purchase_error, table_caption
+from fluentio.payments.purchase_state import buy_button, table_caption
 
 LEVELS = [level.value for level in EnglishLevel]
 PROVIDER_NAMES = {"google": "Google", "apple": "Apple"}
@@ -301,7 +301,6 @@ def packs_panel() -> rx.Component:
     return panel(
         "Buy credits",
         rx.text("Credits never expire. You pay on a secure checkout page.", size="2", color="var(--gray-11)"),
-        purchase_error(),
         *[
             rx.hstack(
                 rx.text(rx.text.strong(pack.name), f" · {pack.credits} credits · {pack.price_label}"),
