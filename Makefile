@@ -31,6 +31,7 @@ $(VENV)/.installed-dev: $(VENV)/.installed requirements-dev.txt
 
 setup: $(VENV)/.installed .tools/bin/bun
 	@scripts/ensure-espeak.sh
+	@scripts/ensure-purgecss.sh
 
 setup-dev: setup $(VENV)/.installed-dev
 	@scripts/ensure-chromium.sh
@@ -59,6 +60,7 @@ test: setup-dev
 	$(PY) -m pytest
 
 bench: setup-dev
+	@scripts/ensure-lighthouse.sh
 	$(PY) -m bench
 
 lint: setup-dev

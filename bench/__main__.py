@@ -27,7 +27,7 @@ def _table(title: str, rows: dict[str, dict[str, Any]], unit: str = "ms") -> str
 
 def main() -> int:
     logging.basicConfig(level=logging.WARNING)
-    from bench import history, realtime
+    from bench import history, lighthouse, realtime
 
     results: dict[str, Any] = {}
     results["classroom"] = realtime.run()
@@ -35,7 +35,9 @@ def main() -> int:
         _table("Classroom latency (loopback, simulator)", results["classroom"]["metrics"]) + "\n\n"
     )
     results["history"] = history.run()
-    sys.stdout.write(_table("History with 500 sessions", results["history"].get("metrics", {})) + "\n")
+    sys.stdout.write(_table("History with 500 sessions", results["history"].get("metrics", {})) + "\n\n")
+    results["lighthouse"] = lighthouse.run()
+    sys.stdout.write(lighthouse.table(results["lighthouse"]) + "\n")
     RESULTS.write_text(json.dumps(results, indent=2))
     sys.stdout.write(f"\nwritten to {RESULTS}\n")
     return 0
