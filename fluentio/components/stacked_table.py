@@ -18,6 +18,8 @@ _STACKED = {
     f"@media (max-width: {PHONE_MAX_WIDTH})": {
         "& thead": {"display": "none"},
         "& table, & tbody, & tr, & td, & th": {"display": "block", "width": "100%"},
+        # Radix gives the table height 0 (a cell-height trick) that a block would keep.
+        "& table": {"height": "auto"},
         "& tr": {
             "padding": "0.5rem 0.75rem",
             "border_bottom": "1px solid var(--gray-a5)",

@@ -116,6 +116,12 @@ def chart_card(title: str, chart: rx.Component, empty: rx.Var[bool], empty_text:
     )
 
 
+def date_axis() -> rx.Component:
+    # Room at both ends so the first and last dates are drawn whole instead of dropped,
+    # and Recharts keeps both ends when it thins labels out on a narrow screen.
+    return rx.recharts.x_axis(data_key="date", padding={"left": 40, "right": 40}, interval="preserveStartEnd")
+
+
 def progress_charts() -> rx.Component:
     minutes = rx.recharts.bar_chart(
         rx.recharts.cartesian_grid(stroke_dasharray="3 3", vertical=False),
@@ -130,7 +136,7 @@ def progress_charts() -> rx.Component:
     )
     mistakes = rx.recharts.line_chart(
         rx.recharts.cartesian_grid(stroke_dasharray="3 3", vertical=False),
-        rx.recharts.x_axis(data_key="date"),
+        date_axis(),
         rx.recharts.y_axis(width=40),
         rx.recharts.tooltip(),
         rx.recharts.line(
@@ -156,7 +162,7 @@ def progress_charts() -> rx.Component:
     )
     levels = rx.recharts.line_chart(
         rx.recharts.cartesian_grid(stroke_dasharray="3 3", vertical=False),
-        rx.recharts.x_axis(data_key="date"),
+        date_axis(),
         # Half a level of room above C2 and below A1 keeps "A1" clear of the dates, and
         # interval 0 stops Recharts from dropping labels (it used to skip C1) when short.
         rx.recharts.y_axis(
