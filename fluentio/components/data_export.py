@@ -8,8 +8,8 @@ from fluentio.api.export_routes import EXPORT_PATH
 
 
 def data_export_panel() -> rx.Component:
-    # A plain <a download>, not an event or a router link: the browser fetches the
-    # streamed zip itself, sending the HttpOnly session cookie the route reads the owner from.
+    # A plain <a download> (a full load, not client-side routing): the browser fetches
+    # the streamed zip itself, sending the HttpOnly session cookie the route reads the owner from.
     return rx.card(
         rx.vstack(
             rx.heading("Download my data", as_="h2", size="5"),
@@ -19,7 +19,13 @@ def data_export_panel() -> rx.Component:
                 color="var(--gray-11)",
             ),
             rx.button(
-                rx.el.a("Download my data", href=EXPORT_PATH, download=True, id="download-my-data"),
+                rx.el.a(
+                    "Download my data",
+                    href=EXPORT_PATH,
+                    download=True,
+                    reload_document=True,
+                    id="download-my-data",
+                ),
                 as_child=True,
                 variant="outline",
             ),

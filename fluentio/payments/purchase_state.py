@@ -10,12 +10,13 @@ import reflex as rx
 
 from fluentio.api.checkout_routes import CHECKOUT_PATH
 from fluentio.billing.packs import CreditPack
+from fluentio.components.native_form import native_form
 from fluentio.components.theme import ACCENT
 
 
 def buy_button(pack: CreditPack, label: str, *, highlight: bool = False) -> rx.Component:
-    return rx.el.form(
-        rx.el.input(type="hidden", name="pack", value=pack.id),
+    return native_form(
+        rx.el.input(type="hidden", name="pack", default_value=pack.id),
         rx.button(
             label,
             type="submit",

@@ -61,6 +61,13 @@ def sign_up(page: Page, app: RunningApp, email: str, name: str = "Ana") -> None:
     expect(page).to_have_url(re.compile(r"/classroom$"))
 
 
+def forget_sign_up_attempts(app: RunningApp) -> None:
+    """Every test signs up from 127.0.0.1: start with a fresh per-IP sign-up count."""
+    with session_on(app.database_url) as s:
+        s.exec(delete(AuthAttempt).where(col(AuthAttempt.scope) == SIGN_UP_PER_IP.scope))
+        s.commit()
+
+
 def emails_to(outbox: Path, email: str) -> list[str]:
     """Subjects of the emails sent to `email`, oldest first."""
     messages = [BytesParser(policy=policy.default).parsebytes(p.read_bytes()) for p in outbox.glob("*.eml")]
@@ -133,6 +140,7 @@ def test_a_taken_email_gets_the_same_answer_and_its_owner_an_email(
     """Sign-up does not reveal which emails have accounts (as log-in and reset don't):
     a taken address gets the new account's answer word for word, and its owner is told."""
     assert app_server.outbox is not None
+    forget_sign_up_attempts(app_server)
     email = unique_email()
     sign_up(page, app_server, email)
     page.context.clear_cookies()
@@ -166,10 +174,7 @@ def test_a_bad_ticket_sets_no_cookie(app_server: RunningApp) -> None:
 
 
 def test_sign_up_returns_to_where_the_visitor_was_going(app_server: RunningApp, page: Page) -> None:
-    # Every test signs up from 127.0.0.1; start this one with a fresh per-IP sign-up count.
-    with session_on(app_server.database_url) as s:
-        s.exec(delete(AuthAttempt).where(col(AuthAttempt.scope) == SIGN_UP_PER_IP.scope))
-        s.commit()
+    forget_sign_up_attempts(app_server)
     page.goto(app_server.url("/pricing"))
     page.get_by_role("button", name=re.compile("^Buy ")).first.click()
     expect(page).to_have_url(re.compile(r"/signup\?next=%2Fpricing$"))
