@@ -16,13 +16,11 @@ from fluentio.settings import get_settings
 
 class SignupState(rx.State):
     error: str = ""
-    busy: bool = False
     sent_to: str = ""
 
     @rx.event
     def load(self) -> None:
         self.error = ""
-        self.busy = False
         self.sent_to = ""
 
     @rx.event
@@ -98,7 +96,6 @@ def signup() -> rx.Component:
                         new_password_field(),
                         submit="Sign up",
                         on_submit=SignupState.submit,
-                        busy=SignupState.busy,
                     ),
                     rx.text("Already have an account? ", rx.link("Log in", href="/login"), size="2"),
                 ),
