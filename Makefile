@@ -32,6 +32,7 @@ $(VENV)/.installed-dev: $(VENV)/.installed requirements-dev.txt
 setup: $(VENV)/.installed .tools/bin/bun
 	@scripts/ensure-espeak.sh
 	@scripts/ensure-vad.sh
+	@scripts/ensure-purgecss.sh
 
 setup-dev: setup $(VENV)/.installed-dev
 	@scripts/ensure-chromium.sh
@@ -62,6 +63,7 @@ test: setup-dev
 	$(PY) -m pytest
 
 bench: setup-dev
+	@scripts/ensure-lighthouse.sh
 	$(PY) -m bench
 
 lint: setup-dev

@@ -27,7 +27,7 @@ def _table(title: str, rows: dict[str, dict[str, Any]], unit: str = "ms") -> str
 
 def main() -> int:
     logging.basicConfig(level=logging.WARNING)
-    from bench import burst, history, realtime
+    from bench import burst, history, lighthouse, realtime
 
     results: dict[str, Any] = {}
     results["classroom"] = realtime.run()
@@ -35,7 +35,9 @@ def main() -> int:
         _table("Classroom latency (loopback, simulator)", results["classroom"]["metrics"]) + "\n\n"
     )
     results["history"] = history.run()
-    sys.stdout.write(_table("History with 500 sessions", results["history"].get("metrics", {})) + "\n")
+    sys.stdout.write(_table("History with 500 sessions", results["history"].get("metrics", {})) + "\n\n")
+    results["lighthouse"] = lighthouse.run()
+    sys.stdout.write(lighthouse.table(results["lighthouse"]) + "\n")
     results["burst"] = burst.run()
     sys.stdout.write("\n" + burst.table(results["burst"]) + "\n")
     RESULTS.write_text(json.dumps(results, indent=2))

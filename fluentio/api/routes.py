@@ -7,7 +7,10 @@ from starlette.middleware import Middleware
 from starlette.routing import Mount, Route
 
 from fluentio.api.auth_routes import complete_sign_in, signed_out
+from fluentio.api.cache_control import CacheControl
+from fluentio.api.checkout_routes import CHECKOUT_PATH, start_checkout_route
 from fluentio.api.clean_urls import CleanPageUrls
+from fluentio.api.export_routes import EXPORT_PATH, download_my_data
 from fluentio.api.health import healthz
 from fluentio.api.oauth_routes import oauth_callback, oauth_start
 from fluentio.api.payment_routes import payment_routes
@@ -15,6 +18,7 @@ from fluentio.api.realtime_routes import realtime_routes
 from fluentio.api.robots import robots_txt
 from fluentio.api.speech_routes import correction_speech
 from fluentio.classroom import supervisor
+from fluentio.public_pages.serve import PublicPages
 from fluentio.settings import get_settings
 from fluentio.simulator.dodo import build_fake_dodo
 from fluentio.simulator.openai_app import build_openai_simulator
@@ -31,6 +35,8 @@ def build_api() -> Starlette:
             Route("/auth/complete", complete_sign_in, methods=["GET"]),
             Route("/auth/signed-out", signed_out, methods=["GET"]),
             Route("/api/speech/{correction_id}", correction_speech, methods=["GET"]),
+            Route(EXPORT_PATH, download_my_data, methods=["GET"]),
+            Route(CHECKOUT_PATH, start_checkout_route, methods=["POST"]),
             Route("/auth/{provider}/start", oauth_start, methods=["GET"]),
             Route("/auth/{provider}/callback", oauth_callback, methods=["GET", "POST"]),
             *payment_routes(),
@@ -38,5 +44,5 @@ def build_api() -> Starlette:
             *([Mount("/sim/dodo", app=build_fake_dodo())] if get_settings().dodo_simulated else []),
             *([Mount("/sim/openai", app=simulator)] if simulator is not None else []),
         ],
-        middleware=[Middleware(CleanPageUrls)],
+        middleware=[Middleware(CacheControl), Middleware(PublicPages), Middleware(CleanPageUrls)],
     )

@@ -111,8 +111,10 @@ def get_email_sender() -> EmailSender:
     return OutboxEmailSender(Path(settings.outbox_dir), sender=settings.smtp_from)
 
 
-def verification_link(token: str) -> str:
-    return f"{get_settings().public_url}/verify-email?{urlencode({'token': token})}"
+def verification_link(token: str, next_path: str = "") -> str:
+    """The link that verifies the address and signs in, then goes to `next_path` (if given)."""
+    query = {"token": token, **({"next": next_path} if next_path else {})}
+    return f"{get_settings().public_url}/verify-email?{urlencode(query)}"
 
 
 def reset_link(token: str) -> str:
@@ -147,8 +149,8 @@ def _greeting(display_name: str) -> str:
     return f"Hi {display_name}," if display_name.strip() else "Hi,"
 
 
-def verification_email(*, to: str, display_name: str, token: str) -> EmailMessage:
-    link = verification_link(token)
+def verification_email(*, to: str, display_name: str, token: str, next_path: str = "") -> EmailMessage:
+    link = verification_link(token, next_path)
     paragraph = "Please confirm that this is your email address for Fluentio."
     footnote = "The link works for 24 hours. If you did not sign up for Fluentio, ignore this email."
     text = f"{_greeting(display_name)}\n\n{paragraph}\n\n{link}\n\n{footnote}\n"
@@ -161,6 +163,31 @@ def verification_email(*, to: str, display_name: str, token: str) -> EmailMessag
             paragraph=paragraph,
             link=link,
             button="Verify my email",
+            footnote=footnote,
+        ),
+    )
+
+
+def account_exists_email(*, to: str, display_name: str) -> EmailMessage:
+    """Someone signed up with an address that already has an account: tell its owner,
+    and how to get in, instead of telling the person at the form."""
+    link = f"{get_settings().public_url}/login"
+    paragraph = (
+        "Someone — probably you — tried to create a Fluentio account with this email address, "
+        "but you already have one. Log in here; if you forgot your password, choose "
+        "“Forgot password?” on the login page."
+    )
+    footnote = "If it wasn't you, ignore this email: nothing has changed on your account."
+    text = f"{_greeting(display_name)}\n\n{paragraph}\n\n{link}\n\n{footnote}\n"
+    return _message(
+        to=to,
+        subject="You already have a Fluentio account",
+        text=text,
+        html_body=_html(
+            greeting=_greeting(display_name),
+            paragraph=paragraph,
+            link=link,
+            button="Log in",
             footnote=footnote,
         ),
     )

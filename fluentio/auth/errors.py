@@ -21,11 +21,6 @@ class WeakPasswordError(InvalidInputError):
     """The chosen password breaks a password rule."""
 
 
-class EmailTakenError(AuthError):
-    def __init__(self) -> None:
-        super().__init__("An account with this email already exists. Log in or reset your password.")
-
-
 class InvalidCredentialsError(AuthError):
     """Wrong email or password; deliberately does not say which."""
 

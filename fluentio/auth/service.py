@@ -20,12 +20,17 @@ from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, col, delete, select, update
 
 from fluentio.auth import ratelimit
-from fluentio.auth.email import EmailSender, get_email_sender, reset_password_email, verification_email
+from fluentio.auth.email import (
+    EmailSender,
+    account_exists_email,
+    get_email_sender,
+    reset_password_email,
+    verification_email,
+)
 from fluentio.auth.errors import (
     AccountNotFoundError,
     AuthError,
     EmailDeliveryError,
-    EmailTakenError,
     InvalidCredentialsError,
     InvalidInputError,
     WeakPasswordError,
@@ -117,38 +122,55 @@ def sign_up(
     display_name: str,
     ip: str,
     sender: EmailSender | None = None,
-) -> User:
+    next_path: str = "",
+) -> User | None:
     """Create an account and send the verification email.
 
     The welcome credits and any admin role wait for the verification (`mark_verified`),
     so a throw-away or someone else's address earns nothing.
+
+    If the address already has an account, its owner gets an email saying so (with the
+    way in) and None is returned: the form answers "check your inbox" either way, after
+    the same password hashing, so it does not reveal which emails have accounts. The
+    verification link carries `next_path`, where the new learner was going.
     """
     email = normalise_email(email)
     name = _clean_display_name(display_name)
     _check_password(password, email=email)
     ratelimit.check_limit(session=session, rule=ratelimit.SIGN_UP_PER_IP, key=ip)
     ratelimit.record_attempt(session=session, scope=ratelimit.SIGN_UP_PER_IP.scope, keys=[ip])
-    if _user_by_email(session, email) is not None:
+    password_hash = hash_password(password)
+    existing = _user_by_email(session, email)
+    if existing is not None:
         session.commit()  # keep the counted attempt
-        raise EmailTakenError()
+        _tell_owner_account_exists(sender, existing)
+        return None
     user = User(
-        email=email,
-        display_name=name,
-        role=role_for(email, verified=False),
-        password_hash=hash_password(password),
+        email=email, display_name=name, role=role_for(email, verified=False), password_hash=password_hash
     )
     session.add(user)
     try:
         session.flush()
     except IntegrityError:
-        # Lost a race with a simultaneous sign-up for the same address.
+        # Lost a race with a simultaneous sign-up for the same address: that one made it.
         session.rollback()
-        raise EmailTakenError() from None
+        raced = _user_by_email(session, email)
+        if raced is not None:
+            _tell_owner_account_exists(sender, raced)
+        return None
     token = issue_email_token(session=session, user_id=user.id, purpose=EmailTokenPurpose.VERIFY_EMAIL)
     session.commit()
     logger.info("account %s signed up", user.id)
-    _send(sender, verification_email(to=user.email, display_name=user.display_name, token=token))
+    _send(
+        sender,
+        verification_email(to=user.email, display_name=user.display_name, token=token, next_path=next_path),
+    )
     return user
+
+
+def _tell_owner_account_exists(sender: EmailSender | None, user: User) -> None:
+    if user.deleted_at is None:
+        _send(sender, account_exists_email(to=user.email, display_name=user.display_name))
 
 
 def sign_in(*, session: Session, email: str, password: str, ip: str) -> User:

@@ -346,8 +346,7 @@ def ended_message(row: PracticeSession, settings: Settings | None = None) -> str
     texts = {
         supervisor.END_BY_LEARNER: "Lesson ended.",
         supervisor.END_OUT_OF_CREDITS: (
-            "Your credits ran out, so the lesson ended. Buy a credit pack on the Pricing page "
-            "(/pricing) to keep practising."
+            "Your credits ran out, so the lesson ended. Buy a credit pack to keep practising."
         ),
         supervisor.END_TIME_LIMIT: (
             f"Lessons last at most {settings.max_session_minutes} minutes, so this one ended. "

@@ -2,9 +2,8 @@
 
 from __future__ import annotations
 
-NO_CREDITS_MESSAGE = (
-    "You have no credits left. Buy a credit pack on the Pricing page (/pricing) to keep practising."
-)
+# Pages show a "See credit packs" link under these messages; no raw paths in the words.
+NO_CREDITS_MESSAGE = "You have no credits left. Buy a credit pack to keep practising."
 
 
 class CallRefused(Exception):

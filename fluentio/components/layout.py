@@ -13,6 +13,7 @@ from typing import Any
 import reflex as rx
 
 from fluentio.auth.state import AuthState
+from fluentio.components.auth_switch import auth_switch
 from fluentio.components.seo import page_meta, social_image_url
 from fluentio.components.theme import ACCENT
 from fluentio.settings import get_settings
@@ -120,8 +121,7 @@ def header() -> rx.Component:
                 border_top=rx.breakpoints(initial="1px solid var(--gray-a4)", sm="none"),
             ),
             rx.hstack(
-                rx.cond(
-                    AuthState.signed_in,
+                auth_switch(
                     rx.fragment(
                         nav_link("Account", "/account"),
                         rx.link(rx.button("Classroom", size="2", color_scheme=ACCENT), href="/classroom"),
@@ -179,7 +179,13 @@ def footer() -> rx.Component:
                 spacing="3",
             ),
             footer_column("Fluentio", [*NAV_LINKS]),
-            footer_column("Your account", [("Sign up free", "/signup"), ("Log in", "/login")]),
+            auth_switch(
+                footer_column(
+                    "Your account",
+                    [("Classroom", "/classroom"), ("History", "/history"), ("Account", "/account")],
+                ),
+                footer_column("Your account", [("Sign up free", "/signup"), ("Log in", "/login")]),
+            ),
             columns=rx.breakpoints(initial="1", sm="3"),
             spacing="6",
             width="100%",

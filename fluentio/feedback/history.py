@@ -39,6 +39,11 @@ STATUS_LABELS = {
     FeedbackStatus.FAILED.value: "Feedback not ready — retry",
     FeedbackStatus.SKIPPED.value: "Not enough speech to analyse",
 }
+# The simulator's learner lines are scripted text laid over the timing of whatever the
+# microphone heard, so words per minute would measure the script, not the learner.
+SIMULATED_SPEED_NOTE = (
+    "Speaking speed isn't measured in simulated lessons: the words shown for you were scripted."
+)
 LISTED = (SessionStatus.LIVE.value, SessionStatus.ENDED.value, SessionStatus.FAILED.value)
 
 
@@ -147,6 +152,16 @@ class Progress:
     levels: list[dict[str, str | int]] = field(default_factory=list)
 
 
+def point_labels(moments: list[datetime]) -> list[str]:
+    """Chart labels: the day ("30 Nov"), with the time added where several points fall
+    on one day ("30 Nov 09:15", "30 Nov 18:40") so no two points read the same."""
+    days = [moment.strftime("%d %b") for moment in moments]
+    shared = {day for day in days if days.count(day) > 1}
+    return [
+        f"{day} {moment:%H:%M}" if day in shared else day for day, moment in zip(days, moments, strict=True)
+    ]
+
+
 def progress(*, session: Session, user_id: uuid.UUID, now: datetime | None = None) -> Progress:
     """Minutes per week, mistakes per 100 words, frequent patterns and level over time."""
     now = now or utcnow()
@@ -199,8 +214,9 @@ def progress(*, session: Session, user_id: uuid.UUID, now: datetime | None = Non
             .group_by(col(Correction.feedback_id))
         ).all()
     )
-    for feedback_id, created, words, level, _patterns in reversed(analysed):
-        label = created.strftime("%d %b")
+    oldest_first = list(reversed(analysed))
+    labels = point_labels([row[1] for row in oldest_first])
+    for (feedback_id, _created, words, level, _patterns), label in zip(oldest_first, labels, strict=True):
         if words:
             result.mistakes.append(
                 {"date": label, "per_100_words": round(100 * counts.get(feedback_id, 0) / words, 1)}
@@ -256,6 +272,7 @@ class SessionDetail:
     suggestions: list[str] = field(default_factory=list)
     new_words: list[str] = field(default_factory=list)
     words_per_minute: str = ""
+    speed_note: str = ""
     talk_share: str = ""
     turns: str = ""
     learner_words: str = ""
@@ -355,7 +372,9 @@ def session_detail(
                 )
                 for n, c in enumerate(corrections, start=1)
             ]
-        if job.words_per_minute is not None:
+        if practice.simulated:
+            detail.speed_note = SIMULATED_SPEED_NOTE
+        elif job.words_per_minute is not None:
             detail.words_per_minute = f"{job.words_per_minute:.0f}"
         if job.talk_share is not None:
             detail.talk_share = f"{job.talk_share:.0%}"

@@ -2,7 +2,8 @@
 
 import reflex as rx
 
-from fluentio.components.layout import ACCENT, free_minutes_cta, page, page_intro, section, shell
+from fluentio.components.calls_to_action import closing_cta
+from fluentio.components.layout import ACCENT, page, page_intro, section, shell
 
 TITLE = "About Fluentio — why we built a live English tutor you can interrupt"
 DESCRIPTION = (
@@ -162,5 +163,5 @@ def about() -> rx.Component:
                 color="var(--gray-11)",
             ),
         ),
-        free_minutes_cta(),
+        closing_cta(),
     )

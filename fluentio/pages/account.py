@@ -15,6 +15,7 @@ from fluentio.auth.state import AuthState, signed_in_user
 from fluentio.billing import ledger
 from fluentio.billing.packs import credit_packs
 from fluentio.classroom import calls
+from fluentio.components.data_export import data_export_panel
 from fluentio.components.forms import error_callout, field, info_callout
 from fluentio.components.guards import signed_in_only
 from fluentio.components.layout import page, shell
@@ -23,7 +24,7 @@ from fluentio.components.theme import ACCENT
 from fluentio.db import session_scope
 from fluentio.models import EnglishLevel, OAuthIdentity, User
 from fluentio.payments import statements
-from fluentio.payments.purchase_state import buy_button, purchase_error, table_caption
+from fluentio.payments.purchase_state import buy_button, table_caption
 
 LEVELS = [level.value for level in EnglishLevel]
 PROVIDER_NAMES = {"google": "Google", "apple": "Apple"}
@@ -317,7 +318,6 @@ def packs_panel() -> rx.Component:
     return panel(
         "Buy credits",
         rx.text("Credits never expire. You pay on a secure checkout page.", size="2", color="var(--gray-11)"),
-        purchase_error(),
         *[
             rx.hstack(
                 rx.text(rx.text.strong(pack.name), f" · {pack.credits} credits · {pack.price_label}"),
@@ -451,6 +451,7 @@ def account() -> rx.Component:
                     password_panel(),
                     sessions_panel(),
                     install_panel(),
+                    data_export_panel(),
                     delete_panel(),
                     columns={"initial": "1", "md": "2"},
                     spacing="4",

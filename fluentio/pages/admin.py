@@ -21,6 +21,7 @@ from fluentio.auth.state import AuthState, signed_in_user
 from fluentio.components.forms import error_callout, field, info_callout
 from fluentio.components.guards import admins_only
 from fluentio.components.layout import page, shell
+from fluentio.components.stacked_table import stacked_on_phones
 from fluentio.components.theme import ACCENT
 from fluentio.db import session_scope
 from fluentio.models import User
@@ -207,16 +208,21 @@ def panel(title: str, *children: rx.Component, **props: Any) -> rx.Component:
 
 
 def table(headers: list[str], rows: rx.Var, cells: list[str], label: str, extra: Any = None) -> rx.Component:
-    """A simple table of `rows` (dicts), one column per key in `cells`."""
-    return rx.box(
+    """A simple table of `rows` (dicts), one column per key in `cells`; stacked on phones."""
+    return stacked_on_phones(
         rx.table.root(
             table_caption(label),
             rx.table.header(rx.table.row(*[rx.table.column_header_cell(h) for h in headers])),
             rx.table.body(
                 rx.foreach(
                     rows,
+                    # `headers` may name one more column than `cells`: the `extra` one.
                     lambda row: rx.table.row(
-                        *[rx.table.cell(row[key]) for key in cells], *([extra(row)] if extra else [])
+                        *[
+                            rx.table.cell(row[key], data_label=header)
+                            for key, header in zip(cells, headers, strict=False)
+                        ],
+                        *([extra(row)] if extra else []),
                     ),
                 )
             ),
@@ -224,8 +230,6 @@ def table(headers: list[str], rows: rx.Var, cells: list[str], label: str, extra:
             variant="surface",
             width="100%",
         ),
-        overflow_x="auto",
-        width="100%",
     )
 
 

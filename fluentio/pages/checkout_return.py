@@ -16,6 +16,7 @@ from fluentio.components.guards import signed_in_only
 from fluentio.components.layout import page, shell
 from fluentio.components.theme import ACCENT
 from fluentio.db import session_scope
+from fluentio.payments.checkout import CHECKOUT_MESSAGES, CheckoutProblem
 from fluentio.payments.statements import ReturnStatus, checkout_status
 
 POLL_SECONDS = 1.5
@@ -26,6 +27,7 @@ class CheckoutReturnState(rx.State):
     phase: str = "waiting"
     credits: int = 0
     balance: str = ""
+    problem: str = ""
 
     @rx.event(background=True)
     async def watch(self) -> None:
@@ -34,9 +36,17 @@ class CheckoutReturnState(rx.State):
             payment_id = str(params.get("payment_id", ""))[:100]
             session_id = str(params.get("session_id", ""))[:100]
             cancelled = str(params.get("status", "")).lower() in ("cancelled", "canceled", "failed")
+            problem = str(params.get("problem", ""))
             user = signed_in_user(self)
             self.phase, self.credits = "waiting", 0
             if user is None:
+                return
+            if problem:
+                # The checkout never started (see fluentio.api.checkout_routes).
+                self.phase = "not_started"
+                self.problem = CHECKOUT_MESSAGES.get(
+                    problem, CHECKOUT_MESSAGES[CheckoutProblem.PROVIDER_DOWN]
+                )
                 return
             if cancelled and not payment_id:
                 self.phase = "cancelled"
@@ -127,6 +137,18 @@ def body() -> rx.Component:
                     "The refund is on its way to your card; the pack's credits were taken back.", size="4"
                 ),
                 actions(("Go to your account", "/account")),
+                spacing="4",
+                align="start",
+            ),
+        ),
+        (
+            "not_started",
+            rx.vstack(
+                rx.heading("The checkout didn't start", as_="h1", size="8"),
+                rx.callout(
+                    CheckoutReturnState.problem, icon="triangle-alert", color_scheme="red", role="alert"
+                ),
+                actions(("Back to pricing", "/pricing"), ("Go to your account", "/account")),
                 spacing="4",
                 align="start",
             ),

@@ -5,7 +5,9 @@ from __future__ import annotations
 import reflex as rx
 
 from fluentio.auth import service
+from fluentio.auth.cookies import safe_next_path
 from fluentio.auth.errors import AuthError, InvalidTokenError
+from fluentio.auth.login_flow import issue_login_ticket
 from fluentio.components.forms import (
     auth_card,
     auth_form,
@@ -17,6 +19,7 @@ from fluentio.components.forms import (
 from fluentio.components.layout import page, shell
 from fluentio.components.theme import ACCENT
 from fluentio.db import session_scope
+from fluentio.pages.login import complete_sign_in_script
 
 RESET_SENT = (
     "If an account exists for that email, we've sent a link to reset your password. "
@@ -29,15 +32,21 @@ class VerifyEmailState(rx.State):
     message: str = ""
 
     @rx.event
-    def load(self) -> None:
+    def load(self) -> rx.event.EventSpec | None:
         token = self.router.url.query_parameters.get("token", "")
         try:
             with session_scope() as session:
-                service.verify_email(session=session, token=token)
+                user = service.verify_email(session=session, token=token)
+                # The link proves the inbox is theirs, as a reset link does: it signs them
+                # in and takes them where they were going, else the classroom (sign-up
+                # itself never signs in, so it cannot reveal whether an address has an account).
+                ticket = issue_login_ticket(session=session, user_id=user.id)
         except AuthError as exc:
             self.outcome, self.message = "failed", exc.message
-            return
-        self.outcome, self.message = "verified", "Your email is verified. Thank you!"
+            return None
+        self.outcome, self.message = "verified", "Your email is verified. Signing you in…"
+        next_path = safe_next_path(self.router.url.query_parameters.get("next"), default="/classroom")
+        return complete_sign_in_script(ticket, next_path)
 
 
 @page(

@@ -3,10 +3,10 @@ is in the prerendered HTML (for crawlers and for people without JavaScript)."""
 
 import reflex as rx
 
+from fluentio.components.calls_to_action import closing_cta
 from fluentio.components.layout import (
     ACCENT,
     free_credits,
-    free_minutes_cta,
     page,
     page_intro,
     section,
@@ -157,5 +157,5 @@ def faq() -> rx.Component:
                 size="3",
             ),
         ),
-        free_minutes_cta(),
+        closing_cta(),
     )

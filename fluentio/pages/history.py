@@ -10,6 +10,7 @@ import reflex as rx
 from fluentio.auth.state import AuthState, signed_in_user
 from fluentio.components.guards import signed_in_only
 from fluentio.components.layout import page, shell
+from fluentio.components.stacked_table import stacked_on_phones
 from fluentio.components.theme import ACCENT
 from fluentio.db import session_scope
 from fluentio.feedback import history, jobs
@@ -115,6 +116,12 @@ def chart_card(title: str, chart: rx.Component, empty: rx.Var[bool], empty_text:
     )
 
 
+def date_axis() -> rx.Component:
+    # Room at both ends so the first and last dates are drawn whole instead of dropped,
+    # and Recharts keeps both ends when it thins labels out on a narrow screen.
+    return rx.recharts.x_axis(data_key="date", padding={"left": 40, "right": 40}, interval="preserveStartEnd")
+
+
 def progress_charts() -> rx.Component:
     minutes = rx.recharts.bar_chart(
         rx.recharts.cartesian_grid(stroke_dasharray="3 3", vertical=False),
@@ -129,7 +136,7 @@ def progress_charts() -> rx.Component:
     )
     mistakes = rx.recharts.line_chart(
         rx.recharts.cartesian_grid(stroke_dasharray="3 3", vertical=False),
-        rx.recharts.x_axis(data_key="date"),
+        date_axis(),
         rx.recharts.y_axis(width=40),
         rx.recharts.tooltip(),
         rx.recharts.line(
@@ -155,8 +162,17 @@ def progress_charts() -> rx.Component:
     )
     levels = rx.recharts.line_chart(
         rx.recharts.cartesian_grid(stroke_dasharray="3 3", vertical=False),
-        rx.recharts.x_axis(data_key="date"),
-        rx.recharts.y_axis(domain=[1, 6], ticks=[1, 2, 3, 4, 5, 6], tick_formatter=LEVEL_TICK, width=40),
+        date_axis(),
+        # Half a level of room above C2 and below A1 keeps "A1" clear of the dates, and
+        # interval 0 stops Recharts from dropping labels (it used to skip C1) when short.
+        rx.recharts.y_axis(
+            domain=[0.5, 6.5],
+            ticks=[1, 2, 3, 4, 5, 6],
+            interval=0,
+            tick_formatter=LEVEL_TICK,
+            width=40,
+            allow_decimals=False,
+        ),
         rx.recharts.tooltip(),
         rx.recharts.line(
             data_key="rank",
@@ -166,7 +182,7 @@ def progress_charts() -> rx.Component:
             is_animation_active=False,
         ),
         data=HistoryState.levels,
-        height=220,
+        height=240,
     )
     after_first = "Appears after your first analysed session."
     return rx.el.section(
@@ -219,11 +235,11 @@ def sessions_table() -> rx.Component:
             rx.foreach(
                 HistoryState.rows,
                 lambda row: rx.table.row(
-                    rx.table.row_header_cell(rx.link(row.date, href="/history/" + row.id)),
-                    rx.table.cell(row.topic),
-                    rx.table.cell(row.minutes),
-                    rx.table.cell(row.credits),
-                    rx.table.cell(feedback_cell(row)),
+                    rx.table.row_header_cell(rx.link(row.date, href="/history/" + row.id), data_label="Date"),
+                    rx.table.cell(row.topic, data_label="Topic"),
+                    rx.table.cell(row.minutes, data_label="Minutes"),
+                    rx.table.cell(row.credits, data_label="Credits used"),
+                    rx.table.cell(feedback_cell(row), data_label="Feedback"),
                     data_session=row.id,
                 ),
             )
@@ -295,7 +311,7 @@ def history_body() -> rx.Component:
                     ),
                     rx.el.section(
                         rx.heading("Sessions", as_="h2", size="6"),
-                        rx.box(sessions_table(), width="100%", overflow_x="auto"),
+                        stacked_on_phones(sessions_table()),
                         pager(),
                         aria_label="Sessions",
                         style={"display": "flex", "flex_direction": "column", "gap": "1rem", "width": "100%"},

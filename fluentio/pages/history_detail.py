@@ -65,6 +65,7 @@ class HistoryDetailState(RefreshWhileAnalysing, rx.State):
     suggestions: list[str] = []
     new_words: list[str] = []
     words_per_minute: str = ""
+    speed_note: str = ""
     talk_share: str = ""
     turns: str = ""
     learner_words: str = ""
@@ -103,6 +104,7 @@ class HistoryDetailState(RefreshWhileAnalysing, rx.State):
         self.suggestions = detail.suggestions
         self.new_words = detail.new_words
         self.words_per_minute = detail.words_per_minute
+        self.speed_note = detail.speed_note
         self.talk_share = detail.talk_share
         self.turns = detail.turns
         self.learner_words = detail.learner_words
@@ -254,6 +256,10 @@ def feedback_panel() -> rx.Component:
                             figure("Words you said", state.learner_words),
                             spacing="6",
                             wrap="wrap",
+                        ),
+                        rx.cond(
+                            state.speed_note != "",
+                            rx.text(state.speed_note, size="1", color="var(--gray-11)", id="speed-note"),
                         ),
                         rx.cond(state.summary != "", rx.text(state.summary)),
                         spacing="3",

@@ -2,7 +2,9 @@
 
 import reflex as rx
 
-from fluentio.components.layout import ACCENT, free_credits, free_minutes_cta, page, section, shell
+from fluentio.components.auth_switch import auth_switch
+from fluentio.components.calls_to_action import closing_cta
+from fluentio.components.layout import ACCENT, free_credits, page, section, shell
 
 TITLE = "Fluentio — speak English with a live AI tutor you can interrupt"
 DESCRIPTION = (
@@ -199,9 +201,14 @@ def hero() -> rx.Component:
                     max_width="40rem",
                 ),
                 rx.hstack(
-                    rx.link(
-                        rx.button(f"Start free — {credits} minutes on us", size="4", color_scheme=ACCENT),
-                        href="/signup",
+                    auth_switch(
+                        rx.link(
+                            rx.button("Go to the classroom", size="4", color_scheme=ACCENT), href="/classroom"
+                        ),
+                        rx.link(
+                            rx.button(f"Start free — {credits} minutes on us", size="4", color_scheme=ACCENT),
+                            href="/signup",
+                        ),
                     ),
                     rx.link(
                         rx.button("See pricing", size="4", variant="outline", color_scheme=ACCENT),
@@ -269,8 +276,8 @@ def phone_and_privacy() -> rx.Component:
             point(
                 "zap",
                 "Straight to the tutor",
-                "Your voice goes from the browser directly to the AI over WebRTC, which is why "
-                "replies come back in under a second.",
+                "Your voice goes from your phone straight to the tutor, with no stop on the way, "
+                "which is why replies come back in under a second.",
             ),
             point(
                 "headphones",
@@ -303,5 +310,5 @@ def index() -> rx.Component:
             *[step(*s) for s in STEPS],
         ),
         phone_and_privacy(),
-        free_minutes_cta(),
+        closing_cta(),
     )

@@ -3,16 +3,17 @@
 import reflex as rx
 
 from fluentio.billing.packs import CreditPack, credit_packs
+from fluentio.components.auth_switch import auth_switch
+from fluentio.components.calls_to_action import closing_cta
 from fluentio.components.layout import (
     ACCENT,
     free_credits,
-    free_minutes_cta,
     page,
     page_intro,
     section,
     shell,
 )
-from fluentio.payments.purchase_state import buy_button, purchase_error
+from fluentio.payments.purchase_state import buy_button
 
 TITLE = "Pricing · Fluentio — pay as you go, 1 credit = 1 minute"
 DESCRIPTION = (
@@ -119,6 +120,20 @@ def free_card(symbol: str) -> rx.Component:
         per_minute=f"{credits} credits on sign-up, once per account",
         note="No card needed",
         action="Sign up free",
+        button=auth_switch(
+            rx.link(
+                rx.button(
+                    "Go to the classroom", size="3", width="100%", color_scheme=ACCENT, variant="outline"
+                ),
+                href="/classroom",
+                width="100%",
+            ),
+            rx.link(
+                rx.button("Sign up free", size="3", width="100%", color_scheme=ACCENT, variant="outline"),
+                href="/signup",
+                width="100%",
+            ),
+        ),
     )
 
 
@@ -208,10 +223,9 @@ def pricing() -> rx.Component:
                 size="2",
                 color="var(--gray-11)",
             ),
-            purchase_error(),
             aria_label="Credit packs",
         ),
         included(),
         how_credits_work(),
-        free_minutes_cta(),
+        closing_cta(),
     )

@@ -6,45 +6,42 @@ import reflex as rx
 
 from fluentio.auth.cookies import safe_next_path
 from fluentio.auth.errors import AuthError
-from fluentio.auth.login_flow import issue_login_ticket
-from fluentio.auth.service import sign_up
+from fluentio.auth.service import normalise_email, sign_up
 from fluentio.components.forms import auth_card, auth_form, error_callout, field, new_password_field
 from fluentio.components.layout import page, shell
 from fluentio.db import session_scope
-from fluentio.pages.login import complete_sign_in_script, provider_buttons
+from fluentio.pages.login import provider_buttons
 from fluentio.settings import get_settings
 
 
 class SignupState(rx.State):
     error: str = ""
-    busy: bool = False
+    sent_to: str = ""
 
     @rx.event
     def load(self) -> None:
         self.error = ""
-        self.busy = False
+        self.sent_to = ""
 
     @rx.event
-    def submit(self, form: dict[str, str]) -> rx.event.EventSpec | None:
+    def submit(self, form: dict[str, str]) -> None:
         self.error = ""
         try:
             with session_scope() as session:
-                user = sign_up(
+                # None when the address already has an account: its owner is emailed
+                # instead, and this form gives the very same answer (no enumeration).
+                sign_up(
                     session=session,
                     email=form.get("email", ""),
                     password=form.get("password", ""),
                     display_name=form.get("name", "").strip(),
                     ip=self.router.session.client_ip,
+                    next_path=safe_next_path(self.router.url.query_parameters.get("next"), default=""),
                 )
-                ticket = issue_login_ticket(session=session, user_id=user.id)
         except AuthError as exc:
             self.error = exc.message
-            return None
-        self.busy = True
-        # Back to where the visitor was going (e.g. /pricing to buy a pack), else the
-        # account page's welcome.
-        next_path = safe_next_path(self.router.url.query_parameters.get("next"), default="/account?welcome=1")
-        return complete_sign_in_script(ticket, next_path)
+            return
+        self.sent_to = normalise_email(form.get("email", ""))
 
 
 def free_credits_line() -> str:
@@ -52,6 +49,29 @@ def free_credits_line() -> str:
     return (
         f"Get {credits} free credits — about {credits} minutes of conversation — once you verify "
         "your email. No card needed."
+    )
+
+
+def check_inbox() -> rx.Component:
+    return rx.vstack(
+        rx.callout(
+            rx.text(
+                "Check your inbox: we sent an email to ",
+                rx.text.strong(SignupState.sent_to),
+                ". Open the link in it to confirm your address — it signs you in and you can start.",
+            ),
+            icon="mail",
+            color_scheme="green",
+            role="status",
+            id="signup-sent",
+        ),
+        rx.text(
+            "Nothing after a few minutes? Look in your spam folder. The link works for 24 hours.",
+            size="2",
+            color="var(--gray-11)",
+        ),
+        spacing="3",
+        width="100%",
     )
 
 
@@ -67,16 +87,21 @@ def signup() -> rx.Component:
         auth_card(
             "Create your account",
             rx.text(free_credits_line(), color="var(--gray-11)"),
-            error_callout(SignupState.error),
-            provider_buttons(),
-            auth_form(
-                field("Name", name="name", auto_complete="name", max_length=100),
-                field("Email", name="email", type_="email", auto_complete="email", required=True),
-                new_password_field(),
-                submit="Sign up",
-                on_submit=SignupState.submit,
-                busy=SignupState.busy,
+            rx.cond(
+                SignupState.sent_to != "",
+                check_inbox(),
+                rx.fragment(
+                    error_callout(SignupState.error),
+                    provider_buttons(),
+                    auth_form(
+                        field("Name", name="name", auto_complete="name", max_length=100),
+                        field("Email", name="email", type_="email", auto_complete="email", required=True),
+                        new_password_field(),
+                        submit="Sign up",
+                        on_submit=SignupState.submit,
+                    ),
+                    rx.text("Already have an account? ", rx.link("Log in", href="/login"), size="2"),
+                ),
             ),
-            rx.text("Already have an account? ", rx.link("Log in", href="/login"), size="2"),
         )
     )

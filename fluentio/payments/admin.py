@@ -22,6 +22,7 @@ from fluentio.auth.roles import is_admin
 from fluentio.billing import ledger
 from fluentio.billing.packs import credit_packs, find_pack
 from fluentio.clock import week_start
+from fluentio.feedback.history import topic_title
 from fluentio.models import Role, User
 from fluentio.models.base import utcnow
 from fluentio.models.billing import MILLICREDITS_PER_CREDIT, Actor, LedgerReason, Payment, PaymentStatus
@@ -114,9 +115,9 @@ def user_detail(session: Session, *, admin: User | None, user_id: uuid.UUID) -> 
         sessions=[
             {
                 "when": s.created_at.strftime(statements.DATE_FORMAT),
-                "topic": s.topic,
+                "topic": topic_title(s.topic),
                 "level": s.level,
-                "status": s.status,
+                "status": s.status.capitalize(),
                 "minutes": f"{s.billable_seconds / 60:.1f}",
                 "charged": ledger.format_credits(s.charged_millicredits) if s.charged_millicredits else "—",
             }

@@ -7,6 +7,7 @@ Credits are never granted here or on the return page: only a verified
 from __future__ import annotations
 
 import logging
+from enum import StrEnum
 
 from fluentio.billing.packs import CreditPack, credit_packs, find_pack
 from fluentio.models import User
@@ -18,8 +19,27 @@ logger = logging.getLogger(__name__)
 RETURN_PATH = "/checkout/return"
 
 
+class CheckoutProblem(StrEnum):
+    NOT_ON_SALE = "not_on_sale"
+    NOT_SET_UP = "not_set_up"
+    PROVIDER_DOWN = "provider_down"
+
+
+CHECKOUT_MESSAGES = {
+    CheckoutProblem.NOT_ON_SALE: "That credit pack is no longer on sale. Pick one of the packs on the Pricing page.",
+    CheckoutProblem.NOT_SET_UP: "That pack can't be bought right now because its payment product isn't set up. "
+    "Please pick another pack, or try again later.",
+    CheckoutProblem.PROVIDER_DOWN: "We couldn't reach our payment provider just now, so nothing was charged. "
+    "Please try again in a minute.",
+}
+
+
 class CheckoutError(Exception):
-    """A checkout could not start; the message is for the learner."""
+    """A checkout could not start; `problem` names why (its message is for the learner)."""
+
+    def __init__(self, problem: CheckoutProblem) -> None:
+        super().__init__(CHECKOUT_MESSAGES[problem])
+        self.problem = problem
 
 
 def product_id_for(pack: CreditPack) -> str:
@@ -37,16 +57,11 @@ async def start_checkout(*, user: User, pack_id: str) -> str:
     """Create a Dodo checkout session for `user` buying `pack_id`; returns its checkout URL."""
     pack = find_pack(pack_id)
     if pack is None:
-        raise CheckoutError(
-            "That credit pack is no longer on sale. Pick one of the packs on the Pricing page."
-        )
+        raise CheckoutError(CheckoutProblem.NOT_ON_SALE)
     product_id = product_id_for(pack)
     if not product_id:
         logger.error("pack %s has no dodo_product_id; set it in FLUENTIO_CREDIT_PACKS", pack.id)
-        raise CheckoutError(
-            f"The {pack.name} pack can't be bought right now because its payment product isn't set up. "
-            "Please pick another pack, or try again later."
-        )
+        raise CheckoutError(CheckoutProblem.NOT_SET_UP)
     public_url = get_settings().public_url
     try:
         async with client.payments_client() as dodo:
@@ -59,9 +74,6 @@ async def start_checkout(*, user: User, pack_id: str) -> str:
             )
     except client.PaymentProviderError as exc:
         logger.warning("checkout for user %s, pack %s failed: %s", user.id, pack.id, exc)
-        raise CheckoutError(
-            "We couldn't reach our payment provider just now, so nothing was charged. "
-            "Please try again in a minute."
-        ) from exc
+        raise CheckoutError(CheckoutProblem.PROVIDER_DOWN) from exc
     logger.info("checkout %s started for user %s, pack %s", session.session_id, user.id, pack.id)
     return session.checkout_url

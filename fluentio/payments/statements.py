@@ -11,7 +11,7 @@ from sqlmodel import Session, col, or_, select
 from fluentio.billing import ledger
 from fluentio.billing.packs import find_pack
 from fluentio.models import User
-from fluentio.models.billing import LedgerEntry, Payment, PaymentStatus
+from fluentio.models.billing import Actor, LedgerEntry, Payment, PaymentStatus
 
 DATE_FORMAT = "%d %b %Y, %H:%M UTC"
 STATUS_LABELS = {
@@ -22,6 +22,12 @@ STATUS_LABELS = {
     PaymentStatus.HELD.value: "On hold (we're checking it)",
 }
 CURRENCY_SYMBOLS = {"USD": "$", "EUR": "€", "GBP": "£"}
+ACTOR_LABELS = {
+    Actor.SYSTEM.value: "Fluentio",
+    Actor.LEARNER.value: "Learner",
+    Actor.ADMIN.value: "Admin",
+    Actor.PAYMENT_PROVIDER.value: "Payment provider",
+}
 
 
 def format_money(cents: int, currency: str) -> str:
@@ -56,7 +62,7 @@ def ledger_rows(session: Session, user_id: uuid.UUID, *, limit: int = 100) -> li
                 "when": entry.created_at.strftime(DATE_FORMAT),
                 "what": f"{what} · by {by}" if by else what,
                 "reason": entry.reason,
-                "actor": entry.actor,
+                "actor": ACTOR_LABELS.get(entry.actor, entry.actor.replace("_", " ").capitalize()),
                 "by": by or "",
                 "amount": ledger.format_credits(entry.millicredits),
                 "note": entry.note,

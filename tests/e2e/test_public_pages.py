@@ -186,10 +186,15 @@ def test_pricing_shows_every_pack_and_the_free_credits(app_server: RunningApp) -
         assert f"Buy {pack.name}" in page.text
     free = get_settings().signup_credits
     assert f"{free} credits on sign-up" in page.text
-    # For visitors, every buy button leads to sign-up, and back here afterwards.
-    buy_links = re.findall(r'<a[^>]*href="([^"]+)"[^>]*>(?:(?!</a>).)*Buy ', response.text, flags=re.S)
-    assert len(buy_links) == len(packs)
-    assert set(buy_links) == {"/signup?next=%2Fpricing"}
+    # Every Buy button is a plain form (no app JavaScript on this page) posting its pack;
+    # a visitor's post leads to sign-up, and back here afterwards.
+    posted = re.findall(
+        r'<form[^>]*action="/api/checkout"[^>]*>\s*<input[^>]*name="pack"[^>]*value="([^"]+)"', response.text
+    )
+    assert sorted(posted) == sorted(pack.id for pack in packs)
+    visitor = httpx.post(app_server.url("/api/checkout"), data={"pack": packs[0].id})
+    assert visitor.status_code == 303
+    assert visitor.headers["location"] == "/signup?next=%2Fpricing"
 
 
 def test_faq_answers_are_in_the_html(app_server: RunningApp) -> None:

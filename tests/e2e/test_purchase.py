@@ -23,8 +23,7 @@ def test_a_learner_with_no_credits_buys_a_pack(app_server: RunningApp, page: Pag
     add_session_cookie(page.context, app_server, who)
 
     page.goto(app_server.url("/pricing"))
-    # Until the server has recognised the session the button is a link to sign up;
-    # the signed-in button carries the pack id.
+    # Each Buy button is a form posting its pack; the server starts the checkout.
     buy = page.locator('button[data-pack="starter"]')
     expect(buy).to_have_text("Buy Starter")
     buy.click()

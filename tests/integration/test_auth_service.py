@@ -20,7 +20,6 @@ from fluentio.auth import ratelimit, service
 from fluentio.auth.errors import (
     AccountNotFoundError,
     AuthError,
-    EmailTakenError,
     InvalidCredentialsError,
     InvalidInputError,
     InvalidTokenError,
@@ -87,6 +86,12 @@ def new_ip() -> str:
 
 
 def sign_up(db: Session, outbox: Outbox, email: str | None = None, **kwargs: str) -> User:
+    user = try_sign_up(db, outbox, email, **kwargs)
+    assert user is not None, "the address already had an account"
+    return user
+
+
+def try_sign_up(db: Session, outbox: Outbox, email: str | None = None, **kwargs: str) -> User | None:
     return service.sign_up(
         session=db,
         email=email or unique_email(),
@@ -182,14 +187,23 @@ def test_sign_up_rejects_overlong_name(db: Session, outbox: Outbox) -> None:
         sign_up(db, outbox, display_name="n" * 101)
 
 
-def test_sign_up_refuses_taken_email_case_insensitively(db: Session, outbox: Outbox) -> None:
+def test_sign_up_with_a_taken_email_tells_the_owner_not_the_form(db: Session, outbox: Outbox) -> None:
+    """Case-insensitively the same address: no error (the form says "check your inbox"
+    as for a new account), no second account, and the owner is emailed the way in."""
     email = unique_email()
-    sign_up(db, outbox, email=email)
-    with pytest.raises(EmailTakenError) as caught:
-        sign_up(db, outbox, email=email.upper())
-    assert caught.value.message == (
-        "An account with this email already exists. Log in or reset your password."
-    )
+    owner = sign_up(db, outbox, email=email, display_name="Ada")
+    before = len(outbox.messages)
+
+    assert try_sign_up(db, outbox, email=email.upper(), password="another-long-passphrase") is None
+
+    assert db.exec(select(func.count()).select_from(User).where(col(User.email) == email)).one() == 1
+    assert len(outbox.messages) == before + 1
+    notice = outbox.messages[-1]
+    assert notice["To"] == owner.email
+    assert notice["Subject"] == "You already have a Fluentio account"
+    body = notice.get_body(preferencelist=("plain",))
+    assert body is not None and "/login" in body.get_content() and "token=" not in body.get_content()
+    assert db.get(User, owner.id).password_hash == owner.password_hash  # type: ignore[union-attr]
 
 
 def test_sign_up_is_limited_per_ip(db: Session, outbox: Outbox) -> None:
@@ -211,20 +225,21 @@ def test_sign_up_survives_a_failing_mail_server(db: Session) -> None:
     assert db.exec(select(EmailToken).where(EmailToken.user_id == user.id)).first() is not None
 
 
-def test_sign_up_race_for_one_email_gives_email_taken(pg_url: str) -> None:
-    """Two sign-ups for one address at once: the unique index decides, the loser gets
-    the same message as if the account had existed before."""
+def test_sign_up_race_for_one_email_answers_as_for_a_taken_email(pg_url: str) -> None:
+    """Two sign-ups for one address at once: the unique index decides, and the loser is
+    answered as if the account had existed before (no error, the owner is emailed)."""
     email = unique_email("race")
     engine = engine_for(pg_url)
     with Session(engine) as winner:
         winner.add(User(email=email, password_hash=hash_password(PASSWORD)))
         winner.flush()  # holds the unique-index entry until commit
-        outcome: list[BaseException] = []
+        outcome: list[object] = []
+        loser_outbox = Outbox()
 
         def loser() -> None:
             with Session(engine) as session:
                 try:
-                    sign_up(session, Outbox(), email=email)
+                    outcome.append(try_sign_up(session, loser_outbox, email=email))
                 except BaseException as exc:
                     outcome.append(exc)
 
@@ -241,7 +256,8 @@ def test_sign_up_race_for_one_email_gives_email_taken(pg_url: str) -> None:
         winner.commit()
         thread.join(timeout=10)
     try:
-        assert len(outcome) == 1 and isinstance(outcome[0], EmailTakenError)
+        assert outcome == [None]
+        assert [m["Subject"] for m in loser_outbox.messages] == ["You already have a Fluentio account"]
     finally:
         with Session(engine) as cleanup:
             cleanup.exec(delete(User).where(col(User.email) == email))

@@ -352,6 +352,7 @@ async def test_one_credit_is_warned_then_hung_up_at_zero(
     await learner.wait_closed()
     ended = calls.call_status(user_id=user_id, session_id=started.session_id)
     assert ended.seconds_left == 0 and "credits ran out" in ended.ended_message
+    assert "(/" not in ended.ended_message, "the page links to the packs; the words carry no raw path"
     # The tutor was told to wrap up.
     notes = [e for e in classroom.call_events(started.call_id)["client"] if e["source"] == "sideband"]
     assert any(e["event"]["type"] == "conversation.item.create" for e in notes)

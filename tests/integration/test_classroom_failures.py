@@ -172,7 +172,7 @@ async def test_the_endpoint_refuses_bad_requests_with_clear_json(
         assert_leak_free(response)
     async with http_client(broke_token) as http:
         no_credits = (await http.post("/api/realtime/calls", content=OFFER, headers=sdp)).json()
-    assert "/pricing" in no_credits["error"]["message"]
+    assert no_credits["error"]["message"] == "You have no credits left. Buy a credit pack to keep practising."
     # Nothing reached the provider, nothing was recorded or charged.
     assert provider.seen_keys == []
     assert sessions_of(user_id) == [] and sessions_of(broke_id) == []

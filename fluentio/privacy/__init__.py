@@ -1,0 +1,1 @@
+"""What learners can take with them: their data as one downloadable archive."""
