@@ -203,6 +203,9 @@ export function RealtimeCall(props) {
       c.voiceSince = null;
     }
     const m = window.__fluentioCall;
+    // Read by the call view's voice orb (fluentio/components/call_view.jsx).
+    m.tutorLevel = out;
+    m.micLevel = mic;
     const audible = out > AUDIBLE_RMS;
     if (audible) m.tutorAudibleFrames += 1;
     if (audible && c.awaitingReplySince) {

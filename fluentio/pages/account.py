@@ -17,7 +17,7 @@ from fluentio.billing.packs import credit_packs
 from fluentio.classroom import calls
 from fluentio.components.forms import error_callout, field, info_callout
 from fluentio.components.guards import signed_in_only
-from fluentio.components.layout import page, shell
+from fluentio.components.layout import app_shell, page
 from fluentio.components.theme import ACCENT
 from fluentio.db import session_scope
 from fluentio.models import EnglishLevel, OAuthIdentity, User
@@ -401,7 +401,7 @@ def delete_panel() -> rx.Component:
     on_load=[AuthState.require_learner, AccountState.load],
 )
 def account() -> rx.Component:
-    return shell(
+    return app_shell(
         signed_in_only(
             rx.vstack(
                 rx.heading("Your account", as_="h1", size="8"),

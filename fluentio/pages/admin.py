@@ -19,7 +19,7 @@ from sqlmodel import Session
 from fluentio.auth.state import AuthState, signed_in_user
 from fluentio.components.forms import error_callout, field, info_callout
 from fluentio.components.guards import admins_only
-from fluentio.components.layout import page, shell
+from fluentio.components.layout import app_shell, page
 from fluentio.components.theme import ACCENT
 from fluentio.db import session_scope
 from fluentio.models import Role, User
@@ -494,7 +494,7 @@ def user_panel() -> rx.Component:
     on_load=[AuthState.require_admin, AdminState.load],
 )
 def admin() -> rx.Component:
-    return shell(
+    return app_shell(
         admins_only(
             rx.vstack(
                 rx.heading("Admin", as_="h1", size="8"),

@@ -42,8 +42,10 @@ class SignupState(rx.State):
             return None
         self.busy = True
         # Back to where the visitor was going (e.g. /pricing to buy a pack), else the
-        # account page's welcome.
-        next_path = safe_next_path(self.router.url.query_parameters.get("next"), default="/account?welcome=1")
+        # classroom, where a new learner can start at once.
+        next_path = safe_next_path(
+            self.router.url.query_parameters.get("next"), default="/classroom?welcome=1"
+        )
         return complete_sign_in_script(ticket, next_path)
 
 
