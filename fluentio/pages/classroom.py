@@ -213,7 +213,7 @@ def tutor_panel() -> rx.Component:
         rx.el.div(
             rx.el.p(tutor_state_text(), class_name="call-tutor-state", data_testid="tutor-state"),
             rx.el.div(
-                indicator("Tutor is speaking", ClassroomState.tutor_speaking, "tutor-speaking"),
+                indicator("Tutor's voice", ClassroomState.tutor_speaking, "tutor-speaking"),
                 indicator("Tutor hears you", ClassroomState.listening, "listening"),
                 class_name="call-indicators",
             ),
