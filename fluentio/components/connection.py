@@ -11,7 +11,10 @@ from __future__ import annotations
 import reflex as rx
 from reflex_components_core.core.banner import has_connection_errors
 
+# The body's side padding keeps every page clear of a phone's notch when held sideways
+# (the page is laid out under it: viewport-fit=cover in fluentio/components/pwa.py).
 CONNECTION_CSS = """
+body{padding-left:env(safe-area-inset-left);padding-right:env(safe-area-inset-right)}
 .fluentio-connection:empty{display:none}
 .fluentio-connection__notice{display:flex;gap:.625rem;align-items:flex-start;padding:.75rem 1rem;
   border-radius:var(--radius-3);background:var(--amber-3);color:var(--amber-12);

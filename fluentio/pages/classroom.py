@@ -261,7 +261,12 @@ def captions_panel() -> rx.Component:
 
 
 def push_to_talk_control() -> rx.Component:
-    """Slot for the push-to-talk control (where that mode is on); empty until it exists."""
+    """Slot for the push-to-talk control (where that mode is on), between Mute and End."""
+    return rx.fragment()
+
+
+def mic_check_entry() -> rx.Component:
+    """Slot for the microphone check's entry point, under Start before a lesson."""
     return rx.fragment()
 
 
@@ -328,6 +333,7 @@ def call_controls() -> rx.Component:
             rx.el.div(start_or_end_button()),
             class_name="call-buttons",
         ),
+        rx.cond(~ClassroomState.in_call, mic_check_entry()),
         rx.cond(
             CallViewState.start_refused != "",
             rx.text(CallViewState.start_refused, color="var(--red-11)", weight="medium", role="alert"),

@@ -39,6 +39,22 @@ ON_SCREEN_AND_UNCOVERED = """
 """
 
 
+# The safe-area insets the page sees (all 0 on the desktop).
+SAFE_AREAS = """
+() => {
+  const probe = document.createElement('div');
+  probe.style.cssText = 'position:fixed;padding:env(safe-area-inset-top) env(safe-area-inset-right) '
+    + 'env(safe-area-inset-bottom) env(safe-area-inset-left)';
+  document.body.appendChild(probe);
+  const s = getComputedStyle(probe);
+  const insets = { top: parseFloat(s.paddingTop), right: parseFloat(s.paddingRight),
+                   bottom: parseFloat(s.paddingBottom), left: parseFloat(s.paddingLeft) };
+  probe.remove();
+  return insets;
+}
+"""
+
+
 @pytest.fixture(scope="module")
 def mic_browser(browser: Browser) -> Iterator[Browser]:
     mic = launch_mic_browser(browser.browser_type)
@@ -62,6 +78,10 @@ def open_classroom(browser: Browser, app: RunningApp, size: str) -> Page:
     context = browser.new_context(viewport=viewport, is_mobile=phone, has_touch=phone)
     add_session_cookie(context, app, signed_in_user(app, credits=30))
     page = context.new_page()
+    if phone:
+        # A notch and a home bar (an iPhone's safe areas, in CSS pixels).
+        inset = {"top": 47, "bottom": 34} if size == "phone" else {"left": 47, "right": 47, "bottom": 21}
+        context.new_cdp_session(page).send("Emulation.setSafeAreaInsetsOverride", {"insets": inset})
     page.goto(app.url("/classroom"))
     expect(page.get_by_role("button", name="Start session")).to_be_visible()
     return page
@@ -76,6 +96,9 @@ def test_the_lesson_is_the_whole_screen(
     expect(stage).to_have_attribute("data-mode", "docked")
     expect(page.get_by_test_id("wake-lock")).to_have_attribute("data-wake-lock", "released")
     assert no_sideways_scroll(page)
+    assert "viewport-fit=cover" in (page.get_attribute("meta[name=viewport]", "content") or "")
+    if size.startswith("phone"):
+        assert max(page.evaluate(SAFE_AREAS).values()) > 0, "the phone's safe areas are emulated"
 
     page.get_by_role("button", name="Start session").click()
     expect(page.get_by_test_id("call-status")).to_have_text("Live", timeout=15_000)
@@ -102,6 +125,21 @@ def test_the_lesson_is_the_whole_screen(
     # The page behind the call does not scroll under the learner's thumb.
     assert page.evaluate("() => getComputedStyle(document.documentElement).overflowY") == "hidden"
     assert no_sideways_scroll(page)
+    # Nothing the learner needs sits under the notch or the home bar.
+    insets = page.evaluate(SAFE_AREAS)
+    for name, element in {
+        "status": page.get_by_test_id("call-status"),
+        "End": page.get_by_role("button", name="End session"),
+        "Mute": page.get_by_role("button", name="Mute"),
+    }.items():
+        box = element.bounding_box()
+        assert box is not None
+        assert (
+            box["y"] >= insets["top"] and box["y"] + box["height"] <= SIZES[size]["height"] - insets["bottom"]
+        ), name
+        assert (
+            box["x"] >= insets["left"] and box["x"] + box["width"] <= SIZES[size]["width"] - insets["right"]
+        ), name
     # Touch targets a thumb can hit.
     for button in ("End session", "Mute"):
         box = page.get_by_role("button", name=button).bounding_box()
