@@ -6,11 +6,13 @@
 // the browser alone, because offline is exactly when the server cannot answer:
 // - ConnectionNotice: a banner while the browser is offline or Reflex's socket keeps
 //   failing to connect (`serverLost`, Reflex's own connection errors), in place of
-//   Reflex's developer toast. `variant="call"` is the wording used during a lesson.
+//   Reflex's developer toast. `floating` is the app-wide one; `variant="call"` is the
+//   wording used during a lesson.
 // - OnlineGuard: wraps a button; a click while offline (or while Reflex cannot reach the
-//   server) never reaches it and shows `message` instead. The server refuses clicks that arrive over a newer connection
-//   than the one they were made on (fluentio/classroom/view_state.py), which covers a
-//   socket that dropped while the browser still believed it was online.
+//   server) never reaches it and shows `message` instead. The server also refuses a click
+//   that arrives over a newer connection than the one it was made on
+//   (fluentio/classroom/view_state.py): a socket can drop while the browser still
+//   believes it is online.
 import { useEffect, useState } from "react";
 
 // Reflex reports a connection error a moment after a drop; a blip shorter than this is
@@ -49,7 +51,7 @@ const WORDING = {
   },
 };
 
-export function ConnectionNotice({ serverLost, variant }) {
+export function ConnectionNotice({ serverLost, variant, floating }) {
   const online = useOnline();
   const lost = !online || Boolean(serverLost);
   const [shown, setShown] = useState(false);
@@ -66,20 +68,20 @@ export function ConnectionNotice({ serverLost, variant }) {
     return () => clearTimeout(timer);
   }, [lost, online]);
   useEffect(() => {
-    // The page-wide notice marks the document, so views can grey out what is stale.
-    if (variant === "call") return undefined;
+    // The app-wide (floating) notice marks the document, so views can grey out what is stale.
+    if (!floating) return undefined;
     document.documentElement.dataset.connection = shown ? "lost" : "ok";
     return () => { delete document.documentElement.dataset.connection; };
-  }, [shown, variant]);
+  }, [shown, floating]);
   const texts = WORDING[variant] || WORDING.page;
   const [title, detail] = online ? texts.server : texts.offline;
   // The live region stays in the page so screen readers announce what appears in it.
   return (
-    <div className={`fluentio-connection fluentio-connection--${variant || "page"}`} role="status">
+    <div className={`fluentio-connection${floating ? " fluentio-connection--floating" : ""}`} role="status">
       {shown ? (
         <div
           className="fluentio-connection__notice"
-          data-testid={variant === "call" ? "call-connection" : "connection-notice"}
+          data-testid={floating ? "connection-notice" : "call-connection"}
           data-state={online ? "reconnecting" : "offline"}
         >
           <span className="fluentio-connection__dot" aria-hidden="true" />

@@ -21,7 +21,7 @@ body{padding-left:env(safe-area-inset-left);padding-right:env(safe-area-inset-ri
   border:1px solid var(--amber-7);font-size:.95rem;line-height:1.4}
 .fluentio-connection__dot{flex:none;width:.625rem;height:.625rem;margin-top:.4rem;border-radius:50%;
   background:var(--amber-9);animation:fluentio-blink 1.2s ease-in-out infinite}
-.fluentio-connection--page{position:fixed;z-index:60;left:50%;transform:translateX(-50%);
+.fluentio-connection--floating{position:fixed;z-index:60;left:50%;transform:translateX(-50%);
   bottom:calc(env(safe-area-inset-bottom) + 1rem);width:min(36rem,calc(100vw - 2rem));
   box-shadow:var(--shadow-5)}
 .fluentio-online-guard{display:flex;flex-direction:column;gap:.5rem;flex:1 1 auto}
@@ -39,8 +39,10 @@ class ConnectionNotice(rx.Component):
 
     # Reflex's own record of failed connection attempts since the last good one.
     server_lost: rx.Var[bool]
-    # "page" (a floating banner) or "call" (inside the call view, with lesson wording).
+    # The wording: "page", or "call" (during a lesson, saying what still works).
     variant: rx.Var[str]
+    # The app-wide banner floating over every page (the classroom has its own in place).
+    floating: rx.Var[bool]
 
 
 class OnlineGuard(rx.Component):
@@ -53,8 +55,8 @@ class OnlineGuard(rx.Component):
     server_lost: rx.Var[bool]
 
 
-def connection_notice(variant: str) -> rx.Component:
-    return ConnectionNotice.create(server_lost=has_connection_errors, variant=variant)
+def connection_notice(variant: str | rx.Var[str], *, floating: bool = False) -> rx.Component:
+    return ConnectionNotice.create(server_lost=has_connection_errors, variant=variant, floating=floating)
 
 
 def online_guard(button: rx.Component, message: str) -> rx.Component:
@@ -63,4 +65,4 @@ def online_guard(button: rx.Component, message: str) -> rx.Component:
 
 def connection_overlay() -> rx.Component:
     """The app-wide overlay: our banner in place of Reflex's connection toast and pulser."""
-    return rx.fragment(rx.el.style(CONNECTION_CSS), connection_notice("page"))
+    return rx.fragment(rx.el.style(CONNECTION_CSS), connection_notice("page", floating=True))

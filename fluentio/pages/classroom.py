@@ -182,7 +182,6 @@ def top_bar() -> rx.Component:
             ),
             class_name="call-status-row",
         ),
-        connection_notice("call"),
         rx.cond(
             ClassroomState.low_balance & ClassroomState.in_call,
             rx.callout(
@@ -279,6 +278,8 @@ def start_or_end_button() -> rx.Component:
             on_click=ClassroomState.end,
             color_scheme="red",
             size="4",
+            # Start is gone once the call is on: keyboard and screen-reader users land here.
+            auto_focus=True,
         ),
         online_guard(
             rx.button(
@@ -295,6 +296,7 @@ def start_or_end_button() -> rx.Component:
 
 def call_controls() -> rx.Component:
     return rx.el.div(
+        connection_notice(rx.cond(ClassroomState.in_call, "call", "page")),
         rx.el.div(
             rx.text("Your microphone", size="2", color="var(--gray-11)"),
             realtime_call(

@@ -96,6 +96,8 @@ def test_the_lesson_is_the_whole_screen(
     expect(stage).to_have_attribute("data-mode", "docked")
     expect(page.get_by_test_id("wake-lock")).to_have_attribute("data-wake-lock", "released")
     assert no_sideways_scroll(page)
+    # Start is within reach without scrolling, at every size.
+    assert on_screen(page.get_by_role("button", name="Start session"))
     assert "viewport-fit=cover" in (page.get_attribute("meta[name=viewport]", "content") or "")
     if size.startswith("phone"):
         assert max(page.evaluate(SAFE_AREAS).values()) > 0, "the phone's safe areas are emulated"

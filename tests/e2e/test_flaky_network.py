@@ -64,13 +64,13 @@ def test_start_pressed_offline_never_fires_later(app_server: RunningApp, mic_bro
     page = classroom(mic_browser, app_server, who)
 
     page.context.set_offline(True)
-    expect(page.get_by_test_id("connection-notice")).to_contain_text("You're offline")
+    expect(page.get_by_test_id("call-connection")).to_contain_text("You're offline")
     page.get_by_role("button", name="Start session").click()
     expect(page.get_by_test_id("offline-refusal")).to_have_text(OFFLINE_START)
     expect(page.get_by_test_id("call-status")).to_have_text("Ready")
 
     page.context.set_offline(False)
-    expect(page.get_by_test_id("connection-notice")).to_have_count(0, timeout=15_000)
+    expect(page.get_by_test_id("call-connection")).to_have_count(0, timeout=15_000)
     expect(page.get_by_test_id("offline-refusal")).to_have_count(0)
     # A round trip through the server after the reconnect: events of one tab run in order,
     # so a queued click would have been handled before this change of topic shows.
@@ -176,9 +176,10 @@ def test_offline_reload_of_a_visited_page_shows_our_offline_page(
     assert not REFLEX_DEVELOPER_TEXT.search(page.content())
     assert page.url == app_server.url("/classroom")
 
+    # The offline page reloads by itself when the network is back.
     with page.expect_navigation():
         context.set_offline(False)
-    expect(page.get_by_role("button", name="Start session")).to_be_visible()
+    expect(page.get_by_role("button", name="Start session")).to_be_visible(timeout=20_000)
 
 
 def test_offline_link_to_a_visited_page_keeps_a_working_shell(
