@@ -58,7 +58,9 @@ def classroom(browser: Browser, app: RunningApp, who: SignedIn) -> Page:
     return page
 
 
-def test_start_pressed_offline_never_fires_later(app_server: RunningApp, mic_browser: Browser) -> None:
+def test_start_pressed_offline_never_fires_later(
+    app_server: RunningApp, mic_browser: Browser, artifacts_dir: Path
+) -> None:
     who = signed_in_user(app_server, credits=30)
     before = lessons_and_balance(app_server, who.user_id)
     page = classroom(mic_browser, app_server, who)
@@ -68,6 +70,7 @@ def test_start_pressed_offline_never_fires_later(app_server: RunningApp, mic_bro
     page.get_by_role("button", name="Start session").click()
     expect(page.get_by_test_id("offline-refusal")).to_have_text(OFFLINE_START)
     expect(page.get_by_test_id("call-status")).to_have_text("Ready")
+    page.screenshot(path=str(artifacts_dir / "classroom-start-offline.png"))
 
     page.context.set_offline(False)
     expect(page.get_by_test_id("call-connection")).to_have_count(0, timeout=15_000)
@@ -109,7 +112,7 @@ def test_a_start_delivered_over_a_newer_connection_is_refused(app_server: Runnin
 
 
 def test_offline_mid_lesson_shows_reconnecting_then_catches_up(
-    app_server: RunningApp, mic_browser: Browser
+    app_server: RunningApp, mic_browser: Browser, artifacts_dir: Path
 ) -> None:
     who = signed_in_user(app_server, credits=30)
     page = classroom(mic_browser, app_server, who)
@@ -127,6 +130,7 @@ def test_offline_mid_lesson_shows_reconnecting_then_catches_up(
         "(el) => { const r = el.getBoundingClientRect(); const hit = document.elementFromPoint(r.left + 5, r.top + 5);"
         " return r.bottom <= innerHeight && (hit === el || el.contains(hit)); }"
     )
+    page.screenshot(path=str(artifacts_dir / "call-view-reconnecting.png"))
     frozen = left.inner_text()
     page.wait_for_timeout(2500)
     assert left.inner_text() == frozen, "nothing reaches the page while it is offline"
