@@ -110,7 +110,14 @@ def test_no_signed_in_page_scrolls_sideways_on_a_phone(
         add_feedback(session, practice)
         session.commit()
         lesson = f"/history/{practice.id}"
-    paths = ["/classroom", "/history", lesson, "/account", *(["/admin"] if role == Role.ADMIN else [])]
+    paths = [
+        "/classroom",
+        "/history",
+        lesson,
+        "/account",
+        "/checkout/return?status=cancelled",
+        *(["/admin"] if role == Role.ADMIN else []),
+    ]
     context = browser.new_context(viewport=PHONE, is_mobile=True, has_touch=True)
     add_session_cookie(context, app_server, who)
     page = context.new_page()
