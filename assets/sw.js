@@ -11,12 +11,13 @@
  *   requests) is never answered by this worker, so it reaches the network untouched and
  *   nothing private or live ends up in a cache.
  *
- * Bump VERSION when the shell list or the caching rules change: activation deletes every
+ * Bump VERSION when the shell list, a shell file (the offline page) or the caching rules
+ * change: the new worker installs and precaches afresh, and activation deletes every
  * Fluentio cache that does not carry the current version.
  */
 "use strict";
 
-const VERSION = "v1";
+const VERSION = "v2";
 const CACHE_PREFIX = "fluentio-";
 const SHELL_CACHE = `${CACHE_PREFIX}shell-${VERSION}`;
 const ASSET_CACHE = `${CACHE_PREFIX}assets-${VERSION}`;

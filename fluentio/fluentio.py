@@ -6,6 +6,7 @@ from fluentio import pages  # noqa: F401  (registers the pages)
 from fluentio.api.routes import build_api
 from fluentio.classroom.recovery import classroom_lifespan
 from fluentio.components.browsers import old_browser_check
+from fluentio.components.connection import connection_overlay
 from fluentio.components.layout import PAGES
 from fluentio.components.pwa import pwa_head
 from fluentio.feedback.worker import run_analysis_worker
@@ -18,6 +19,8 @@ app = rx.App(
     html_lang="en",
     api_transformer=build_api(),
 )
+# Our own "You're offline / Reconnecting…" banner instead of Reflex's developer toast.
+app.app_wraps[(5, "Overlay")] = lambda stateful: connection_overlay() if stateful else None
 app.register_lifespan_task(run_analysis_worker)
 app.register_lifespan_task(classroom_lifespan)
 

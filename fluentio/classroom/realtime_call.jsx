@@ -451,6 +451,9 @@ export function RealtimeCall(props) {
     if (c.tutor === "ducked" && !c.voice.since && now - c.duck.duckedAt >= DUCK_HOLD_MS) resume(c, "resumed");
 
     const m = window.__fluentioCall;
+    // Read by the call view's voice orb (fluentio/components/call_view.jsx).
+    m.tutorLevel = out;
+    m.micLevel = mic;
     const audible = out > AUDIBLE_RMS;
     if (audible) m.tutorAudibleFrames += 1;
     if (audible && c.awaitingReplySince) {

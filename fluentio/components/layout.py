@@ -73,7 +73,7 @@ def nav_link(label: str, href: str, padding: str = TAP_PADDING) -> rx.Component:
     )
 
 
-def logo() -> rx.Component:
+def logo(href: str = "/") -> rx.Component:
     return rx.link(
         rx.hstack(
             rx.image(src="/icons/icon-192.png", alt="", width="32px", height="32px"),
@@ -81,8 +81,8 @@ def logo() -> rx.Component:
             align="center",
             spacing="2",
         ),
-        href="/",
-        aria_label="Fluentio home",
+        href=href,
+        aria_label="Fluentio home" if href == "/" else "Fluentio: your classroom",
         underline="none",
     )
 
@@ -212,6 +212,151 @@ def shell(*children: rx.Component) -> rx.Component:
             id="main",
         ),
         footer(),
+        min_height="100vh",
+        background="var(--gray-1)",
+    )
+
+
+# The signed-in app's own navigation; Admin is added for admins.
+APP_LINKS = [("Classroom", "/classroom"), ("History", "/history"), ("Account", "/account")]
+ADMIN_LINK = ("Admin", "/admin")
+
+
+def app_nav_link(label: str, href: str) -> rx.Component:
+    """A link of the app's navigation, marked as the current page on its own section
+    (so /history/<id> keeps History marked)."""
+    path = rx.State.router.url.path
+    current = (path == href) | path.startswith(href + "/")
+    return rx.link(
+        label,
+        href=href,
+        aria_current=rx.cond(current, "page", "false"),
+        color=rx.cond(current, f"var(--{ACCENT}-11)", "var(--gray-12)"),
+        weight=rx.cond(current, "bold", "medium"),
+        size="3",
+        padding=TAP_PADDING,
+        underline="hover",
+        white_space="nowrap",
+    )
+
+
+def app_nav_links() -> list[rx.Component]:
+    return [
+        *[app_nav_link(label, href) for label, href in APP_LINKS],
+        rx.cond(AuthState.is_admin, app_nav_link(*ADMIN_LINK)),
+    ]
+
+
+def log_out_button(**props: Any) -> rx.Component:
+    return rx.button("Log out", variant="outline", size="2", on_click=AuthState.log_out(False), **props)
+
+
+def app_header() -> rx.Component:
+    """The signed-in header: the app's sections and Log out. Like the public header, the
+    links wrap onto their own full-width row on phones instead of hiding in a menu."""
+    return rx.el.header(
+        skip_link(),
+        rx.el.div(
+            logo("/classroom"),
+            rx.el.nav(
+                *app_nav_links(),
+                aria_label="Main",
+                display="flex",
+                gap=rx.breakpoints(initial="1.25rem", sm="1.25rem"),
+                order=rx.breakpoints(initial="3", sm="2"),
+                width=rx.breakpoints(initial="100%", sm="auto"),
+                margin_left=rx.breakpoints(initial="0", sm="1.5rem"),
+                border_top=rx.breakpoints(initial="1px solid var(--gray-a4)", sm="none"),
+            ),
+            rx.hstack(
+                rx.text(
+                    AuthState.user_name,
+                    size="2",
+                    color="var(--gray-11)",
+                    display=rx.breakpoints(initial="none", md="block"),
+                    max_width="14rem",
+                    overflow="hidden",
+                    text_overflow="ellipsis",
+                    white_space="nowrap",
+                    data_testid="signed-in-as",
+                ),
+                log_out_button(),
+                spacing="3",
+                align="center",
+                margin_left="auto",
+                order="2",
+            ),
+            display="flex",
+            flex_wrap="wrap",
+            align_items="center",
+            column_gap="0.75rem",
+            width="100%",
+            max_width=MAX_WIDTH,
+            margin_x="auto",
+            padding_x="1rem",
+            padding_top=rx.breakpoints(initial="max(0.5rem, env(safe-area-inset-top))", sm="0.5rem"),
+            padding_bottom=rx.breakpoints(initial="0", sm="0.5rem"),
+        ),
+        border_bottom="1px solid var(--gray-a5)",
+        background="var(--color-panel-solid)",
+        position="sticky",
+        top="0",
+        z_index="10",
+        data_testid="app-header",
+    )
+
+
+def app_footer() -> rx.Component:
+    return rx.el.footer(
+        rx.grid(
+            rx.vstack(
+                logo(),
+                rx.text(
+                    "Signed in as ",
+                    rx.text.strong(AuthState.user_email),
+                    size="2",
+                    color="var(--gray-11)",
+                    overflow_wrap="anywhere",
+                ),
+                log_out_button(),
+                spacing="3",
+                align="start",
+            ),
+            rx.vstack(
+                rx.heading("Practise", as_="h2", size="2", color="var(--gray-11)", weight="medium"),
+                *[nav_link(label, href, padding="0.375rem 0") for label, href in APP_LINKS],
+                rx.cond(AuthState.is_admin, nav_link(*ADMIN_LINK, padding="0.375rem 0")),
+                spacing="0",
+                align="start",
+            ),
+            footer_column("Fluentio", [*NAV_LINKS]),
+            columns=rx.breakpoints(initial="1", sm="3"),
+            spacing="6",
+            width="100%",
+            max_width=MAX_WIDTH,
+            margin_x="auto",
+            padding="2rem 1rem calc(2.5rem + env(safe-area-inset-bottom))",
+        ),
+        border_top="1px solid var(--gray-a5)",
+        background="var(--color-panel-solid)",
+        margin_top="3rem",
+        data_testid="app-footer",
+    )
+
+
+def app_shell(*children: rx.Component) -> rx.Component:
+    """The shell of pages for signed-in users: the app's header and footer around `children`."""
+    return rx.box(
+        app_header(),
+        rx.el.main(
+            *children,
+            width="100%",
+            max_width=MAX_WIDTH,
+            margin_x="auto",
+            padding_x="1rem",
+            id="main",
+        ),
+        app_footer(),
         min_height="100vh",
         background="var(--gray-1)",
     )

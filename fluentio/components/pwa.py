@@ -27,8 +27,15 @@ REGISTER_SERVICE_WORKER = f"""
 """
 
 
+# `viewport-fit=cover` lets the page use a phone's whole screen; what must stay clear of
+# the notch and home bar pads itself with env(safe-area-inset-*) (the call view, the
+# signed-in header and footer, the connection banner, and the body's sides).
+VIEWPORT = "width=device-width, initial-scale=1, viewport-fit=cover"
+
+
 def pwa_head() -> list[rx.Component]:
     return [
+        rx.el.meta(name="viewport", content=VIEWPORT),
         rx.el.link(rel="manifest", href=MANIFEST_URL),
         rx.el.meta(name="theme-color", content=THEME_COLOR),
         rx.el.link(rel="apple-touch-icon", href="/icons/apple-touch-icon.png"),

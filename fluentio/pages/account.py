@@ -18,7 +18,7 @@ from fluentio.classroom import calls
 from fluentio.components.data_export import data_export_panel
 from fluentio.components.forms import error_callout, field, info_callout
 from fluentio.components.guards import signed_in_only
-from fluentio.components.layout import page, shell
+from fluentio.components.layout import app_shell, page
 from fluentio.components.platform_help import install_panel
 from fluentio.components.theme import ACCENT
 from fluentio.db import session_scope
@@ -429,7 +429,7 @@ def delete_panel() -> rx.Component:
     on_load=[AuthState.require_learner, AccountState.load],
 )
 def account() -> rx.Component:
-    return shell(
+    return app_shell(
         signed_in_only(
             rx.vstack(
                 rx.heading("Your account", as_="h1", size="8"),

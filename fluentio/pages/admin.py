@@ -20,7 +20,7 @@ from fluentio.auth.roles import is_admin
 from fluentio.auth.state import AuthState, signed_in_user
 from fluentio.components.forms import error_callout, field, info_callout
 from fluentio.components.guards import admins_only
-from fluentio.components.layout import page, shell
+from fluentio.components.layout import app_shell, page
 from fluentio.components.stacked_table import stacked_on_phones
 from fluentio.components.theme import ACCENT
 from fluentio.db import session_scope
@@ -499,7 +499,7 @@ def user_panel() -> rx.Component:
     on_load=[AuthState.require_admin, AdminState.load],
 )
 def admin() -> rx.Component:
-    return shell(
+    return app_shell(
         admins_only(
             rx.vstack(
                 rx.heading("Admin", as_="h1", size="8"),

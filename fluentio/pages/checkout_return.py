@@ -13,7 +13,7 @@ import reflex as rx
 
 from fluentio.auth.state import AuthState, signed_in_user
 from fluentio.components.guards import signed_in_only
-from fluentio.components.layout import page, shell
+from fluentio.components.layout import app_shell, page
 from fluentio.components.theme import ACCENT
 from fluentio.db import session_scope
 from fluentio.payments.checkout import CHECKOUT_MESSAGES, CheckoutProblem
@@ -205,4 +205,4 @@ def body() -> rx.Component:
     on_load=[AuthState.require_learner, CheckoutReturnState.watch],
 )
 def checkout_return() -> rx.Component:
-    return shell(signed_in_only(rx.box(body(), padding_y="3rem", max_width="44rem")))
+    return app_shell(signed_in_only(rx.box(body(), padding_y="3rem", max_width="44rem")))

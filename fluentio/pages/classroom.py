@@ -1,4 +1,9 @@
-"""/classroom: the live lesson. Pick a level and topic, press Start, talk."""
+"""/classroom: the live lesson. Pick a level and topic, press Start, talk.
+
+Once Start is pressed the call stage takes the whole screen (see
+fluentio/components/call_view.css): the tutor's state, the captions, the time left, Mute
+and End, with the screen kept awake.
+"""
 
 from __future__ import annotations
 
@@ -8,8 +13,11 @@ from fluentio.auth.state import AuthState
 from fluentio.classroom.realtime_call import realtime_call
 from fluentio.classroom.scenarios import SCENARIOS
 from fluentio.classroom.state import ClassroomState
+from fluentio.classroom.view_state import OFFLINE_START, CallViewState
+from fluentio.components.call_view import call_view_styles, voice_orb, wake_lock
+from fluentio.components.connection import connection_notice, online_guard
 from fluentio.components.guards import signed_in_only
-from fluentio.components.layout import page, shell
+from fluentio.components.layout import app_shell, free_credits, page
 from fluentio.components.theme import ACCENT
 from fluentio.models import EnglishLevel
 
@@ -138,84 +146,79 @@ def indicator(label: str, on: rx.Var[bool], testid: str) -> rx.Component:
     )
 
 
-def controls() -> rx.Component:
-    return rx.card(
-        rx.vstack(
-            rx.flex(
-                status_badge(),
-                rx.cond(
-                    ClassroomState.minutes_left != "",
-                    rx.text(
-                        ClassroomState.minutes_left, size="3", weight="medium", data_testid="minutes-left"
-                    ),
-                    rx.text("Balance: ", ClassroomState.balance_text, size="3", color="var(--gray-11)"),
-                ),
-                justify="between",
-                align="center",
-                width="100%",
-                wrap="wrap",
-                gap="2",
+def tutor_state_text() -> rx.Var[str]:
+    """One line for what the tutor is doing, beside the orb."""
+    return rx.cond(
+        ClassroomState.tutor_speaking,
+        "Tutor is speaking",
+        rx.cond(
+            ClassroomState.listening,
+            "Tutor is listening to you",
+            rx.match(
+                ClassroomState.status,
+                ("connecting", "Connecting to your tutor…"),
+                ("live", "Your turn: just talk"),
+                ("reconnecting", "Reconnecting…"),
+                ("ending", "Ending the lesson…"),
+                "Your tutor is ready",
             ),
-            rx.flex(
-                rx.cond(
-                    ClassroomState.in_call,
-                    rx.button(
-                        "End session",
-                        on_click=ClassroomState.end,
-                        color_scheme="red",
-                        size="4",
-                        flex_grow="1",
-                    ),
-                    rx.button(
-                        "Start session",
-                        on_click=ClassroomState.start,
-                        color_scheme=ACCENT,
-                        size="4",
-                        flex_grow="1",
-                    ),
-                ),
-                rx.button(
-                    rx.cond(ClassroomState.muted, "Unmute", "Mute"),
-                    on_click=ClassroomState.toggle_mute,
-                    variant="outline",
-                    size="4",
-                    disabled=~ClassroomState.in_call,
-                    aria_pressed=rx.cond(ClassroomState.muted, "true", "false"),
-                ),
-                gap="3",
-                width="100%",
-            ),
-            rx.vstack(
-                rx.text("Your microphone", size="2", color="var(--gray-11)"),
-                realtime_call(
-                    command=ClassroomState.command,
-                    command_id=ClassroomState.command_id,
-                    signaling=ClassroomState.signaling,
-                    offer_url=ClassroomState.offer_url,
-                    calls_url=ClassroomState.calls_url,
-                    client_secret=ClassroomState.client_secret,
-                    session_id=ClassroomState.session_id,
-                    muted=ClassroomState.muted,
-                    on_status=ClassroomState.on_status,
-                    on_call_started=ClassroomState.on_call_started,
-                    on_transcript=ClassroomState.on_transcript,
-                    on_error=ClassroomState.on_error,
-                    on_speaking=ClassroomState.on_speaking,
-                    on_listening=ClassroomState.on_listening,
-                ),
-                spacing="1",
-                width="100%",
-            ),
-            rx.flex(
-                indicator("Tutor is speaking", ClassroomState.tutor_speaking, "tutor-speaking"),
-                indicator("Tutor hears you", ClassroomState.listening, "listening"),
-                gap="5",
-                wrap="wrap",
-            ),
-            spacing="4",
-            width="100%",
         ),
-        width="100%",
+    )
+
+
+def top_bar() -> rx.Component:
+    """Status and time left, then anything the learner must know now."""
+    return rx.el.div(
+        rx.el.div(
+            status_badge(),
+            rx.cond(
+                ClassroomState.in_call & (ClassroomState.minutes_left != ""),
+                rx.el.span(ClassroomState.minutes_left, class_name="call-time", data_testid="minutes-left"),
+                rx.el.span("Balance: ", ClassroomState.balance_text, class_name="call-time"),
+            ),
+            rx.cond(
+                ClassroomState.simulated & ClassroomState.in_call,
+                rx.badge("Practice simulator", color_scheme="amber", variant="soft"),
+            ),
+            class_name="call-status-row",
+        ),
+        rx.cond(
+            ClassroomState.low_balance & ClassroomState.in_call,
+            rx.callout(
+                "About one minute of credit left. The lesson ends when your credits run out.",
+                icon="clock",
+                color_scheme="amber",
+                high_contrast=True,
+                role="alert",
+                size="1",
+                data_testid="low-balance",
+            ),
+        ),
+        rx.cond(
+            ClassroomState.in_call & (ClassroomState.notice != ""),
+            rx.callout(ClassroomState.notice, icon="info", color_scheme=ACCENT, role="status", size="1"),
+        ),
+        class_name="call-top",
+    )
+
+
+def tutor_panel() -> rx.Component:
+    return rx.el.div(
+        voice_orb(
+            speaking=ClassroomState.tutor_speaking,
+            listening=ClassroomState.listening,
+            active=ClassroomState.in_call,
+        ),
+        rx.el.div(
+            rx.el.p(tutor_state_text(), class_name="call-tutor-state", data_testid="tutor-state"),
+            rx.el.div(
+                indicator("Tutor's voice", ClassroomState.tutor_speaking, "tutor-speaking"),
+                indicator("Tutor hears you", ClassroomState.listening, "listening"),
+                class_name="call-indicators",
+            ),
+            class_name="call-tutor-text",
+        ),
+        class_name="call-tutor",
     )
 
 
@@ -224,49 +227,136 @@ def caption(item: rx.Var[dict]) -> rx.Component:
     return rx.box(
         rx.text(rx.cond(is_tutor, "Tutor", "You"), size="1", weight="bold", color="var(--gray-11)"),
         rx.text(item["text"], size="3"),
-        background=rx.cond(is_tutor, "var(--gray-a3)", f"var(--{ACCENT}-a3)"),
-        border_radius="var(--radius-3)",
-        padding="0.5rem 0.75rem",
-        max_width="85%",
-        align_self=rx.cond(is_tutor, "flex-start", "flex-end"),
         data_speaker=item["speaker"],
         class_name="caption",
     )
 
 
 def captions_panel() -> rx.Component:
-    return rx.card(
-        rx.vstack(
-            rx.heading("Live captions", as_="h2", size="4"),
-            # column-reverse keeps the newest line in view without any scrolling script.
-            rx.box(
-                rx.flex(
-                    rx.cond(
-                        ClassroomState.captions.length() == 0,
-                        rx.text(
-                            "Captions of both sides appear here once you start talking.",
-                            color="var(--gray-11)",
-                            size="2",
-                        ),
+    return rx.el.div(
+        rx.heading("Live captions", as_="h2", size="3", class_name="rt-r-size-3"),
+        rx.el.div(
+            rx.el.div(
+                rx.cond(
+                    ClassroomState.captions.length() == 0,
+                    rx.text(
+                        "Captions of both sides appear here once you start talking.",
+                        color="var(--gray-11)",
+                        size="2",
                     ),
-                    rx.foreach(ClassroomState.captions, caption),
-                    direction="column",
-                    gap="2",
                 ),
-                display="flex",
-                flex_direction="column-reverse",
-                overflow_y="auto",
-                height=rx.breakpoints(initial="16rem", md="22rem"),
-                width="100%",
-                aria_live="polite",
-                role="log",
-                aria_label="Live captions",
-                data_testid="captions",
+                rx.foreach(ClassroomState.captions, caption),
+                class_name="call-captions-list",
             ),
-            spacing="3",
-            width="100%",
+            class_name="call-captions-log",
+            aria_live="polite",
+            role="log",
+            aria_label="Live captions",
+            data_testid="captions",
+            tab_index=0,
         ),
-        width="100%",
+        class_name="call-captions",
+    )
+
+
+def push_to_talk_control() -> rx.Component:
+    """Slot for the push-to-talk control (where that mode is on), between Mute and End."""
+    return rx.fragment()
+
+
+def mic_check_entry() -> rx.Component:
+    """Slot for the microphone check's entry point, under Start before a lesson."""
+    return rx.fragment()
+
+
+def start_or_end_button() -> rx.Component:
+    return rx.cond(
+        ClassroomState.in_call,
+        rx.button(
+            rx.icon("phone-off", size=22),
+            "End session",
+            on_click=ClassroomState.end,
+            color_scheme="red",
+            size="4",
+            # Start is gone once the call is on: keyboard and screen-reader users land here.
+            auto_focus=True,
+        ),
+        online_guard(
+            rx.button(
+                rx.icon("mic", size=22),
+                "Start session",
+                on_click=CallViewState.press_start(rx.State.router.session.session_id),
+                color_scheme=ACCENT,
+                size="4",
+            ),
+            OFFLINE_START,
+        ),
+    )
+
+
+def call_controls() -> rx.Component:
+    return rx.el.div(
+        connection_notice(rx.cond(ClassroomState.in_call, "call", "page")),
+        rx.el.div(
+            rx.text("Your microphone", size="2", color="var(--gray-11)"),
+            realtime_call(
+                command=ClassroomState.command,
+                command_id=ClassroomState.command_id,
+                signaling=ClassroomState.signaling,
+                offer_url=ClassroomState.offer_url,
+                calls_url=ClassroomState.calls_url,
+                client_secret=ClassroomState.client_secret,
+                session_id=ClassroomState.session_id,
+                muted=ClassroomState.muted,
+                on_status=ClassroomState.on_status,
+                on_call_started=ClassroomState.on_call_started,
+                on_transcript=ClassroomState.on_transcript,
+                on_error=ClassroomState.on_error,
+                on_speaking=ClassroomState.on_speaking,
+                on_listening=ClassroomState.on_listening,
+            ),
+            class_name="call-mic",
+        ),
+        rx.el.div(
+            rx.el.div(
+                rx.button(
+                    rx.icon(rx.cond(ClassroomState.muted, "mic-off", "mic"), size=22),
+                    rx.cond(ClassroomState.muted, "Unmute", "Mute"),
+                    on_click=ClassroomState.toggle_mute,
+                    variant=rx.cond(ClassroomState.muted, "solid", "outline"),
+                    color_scheme=rx.cond(ClassroomState.muted, "amber", ACCENT),
+                    size="4",
+                    disabled=~ClassroomState.in_call,
+                    aria_pressed=rx.cond(ClassroomState.muted, "true", "false"),
+                ),
+                class_name="call-mute",
+            ),
+            rx.el.div(push_to_talk_control(), class_name="call-ptt"),
+            rx.el.div(start_or_end_button()),
+            class_name="call-buttons",
+        ),
+        rx.cond(~ClassroomState.in_call, mic_check_entry()),
+        rx.cond(
+            CallViewState.start_refused != "",
+            rx.text(CallViewState.start_refused, color="var(--red-11)", weight="medium", role="alert"),
+        ),
+        class_name="call-controls",
+    )
+
+
+def call_stage() -> rx.Component:
+    """The conversation. Docked on the page before and after a lesson, the whole screen
+    during one (call_view.css). It is never unmounted: that would hang up the call."""
+    return rx.el.section(
+        top_bar(),
+        tutor_panel(),
+        captions_panel(),
+        call_controls(),
+        wake_lock(active=ClassroomState.in_call),
+        class_name="call-stage",
+        data_mode=rx.cond(ClassroomState.in_call, "full", "docked"),
+        aria_label="Your lesson",
+        data_testid="call-stage",
     )
 
 
@@ -285,7 +375,23 @@ def simulator_banner() -> rx.Component:
     )
 
 
+def welcome() -> rx.Component:
+    return rx.cond(
+        CallViewState.welcome,
+        rx.callout(
+            f"Welcome to Fluentio! Your {free_credits()} free credits are ready: about "
+            f"{free_credits()} minutes of talking. Pick your level and a topic, press Start session "
+            "and say hello. We've also sent you an email to confirm your address.",
+            icon="party-popper",
+            color_scheme="green",
+            width="100%",
+            data_testid="welcome",
+        ),
+    )
+
+
 def outcome() -> rx.Component:
+    """What happened to the last lesson (shown on the page, under the docked stage's top)."""
     return rx.vstack(
         rx.cond(
             ClassroomState.error != "",
@@ -310,19 +416,7 @@ def outcome() -> rx.Component:
             ),
         ),
         rx.cond(
-            ClassroomState.low_balance & ClassroomState.in_call,
-            rx.callout(
-                "About one minute of credit left. The lesson ends when your credits run out.",
-                icon="clock",
-                color_scheme="amber",
-                high_contrast=True,
-                role="alert",
-                width="100%",
-                data_testid="low-balance",
-            ),
-        ),
-        rx.cond(
-            ClassroomState.notice != "",
+            ~ClassroomState.in_call & (ClassroomState.notice != ""),
             rx.callout(
                 rx.vstack(
                     rx.text(ClassroomState.notice),
@@ -366,33 +460,24 @@ def outcome() -> rx.Component:
     title="Classroom · Fluentio",
     description="Talk with your tutor.",
     public=False,
-    on_load=[AuthState.require_learner, ClassroomState.load],
+    on_load=[AuthState.require_learner, ClassroomState.load, CallViewState.load],
 )
 def classroom() -> rx.Component:
-    return shell(
+    return app_shell(
         signed_in_only(
             rx.vstack(
-                rx.el.style(
-                    "@keyframes fluentio-pulse{0%,100%{opacity:1}50%{opacity:.35}}"
-                    ".fluentio-pulse{animation:fluentio-pulse 1s ease-in-out infinite}"
-                    "@media (prefers-reduced-motion: reduce){.fluentio-pulse{animation:none}}"
-                ),
+                call_view_styles(),
                 rx.heading("Classroom", as_="h1", size="8"),
                 rx.text(
                     "Choose a level and a topic, press Start session and just talk. "
                     "Interrupt the tutor whenever you like.",
                     color="var(--gray-11)",
                 ),
+                welcome(),
                 simulator_banner(),
                 setup_card(),
                 outcome(),
-                rx.grid(
-                    controls(),
-                    captions_panel(),
-                    columns=rx.breakpoints(initial="1", md="2"),
-                    spacing="4",
-                    width="100%",
-                ),
+                call_stage(),
                 spacing="4",
                 padding_y="2rem",
                 width="100%",

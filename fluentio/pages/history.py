@@ -9,7 +9,7 @@ import reflex as rx
 
 from fluentio.auth.state import AuthState, signed_in_user
 from fluentio.components.guards import signed_in_only
-from fluentio.components.layout import page, shell
+from fluentio.components.layout import app_shell, page
 from fluentio.components.stacked_table import stacked_on_phones
 from fluentio.components.theme import ACCENT
 from fluentio.db import session_scope
@@ -335,4 +335,4 @@ def history_body() -> rx.Component:
     on_load=[AuthState.require_learner, HistoryState.load],
 )
 def history_page() -> rx.Component:
-    return shell(signed_in_only(history_body()))
+    return app_shell(signed_in_only(history_body()))

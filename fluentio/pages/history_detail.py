@@ -12,7 +12,7 @@ import reflex as rx
 
 from fluentio.auth.state import AuthState, signed_in_user
 from fluentio.components.guards import signed_in_only
-from fluentio.components.layout import page, shell
+from fluentio.components.layout import app_shell, page
 from fluentio.components.theme import ACCENT
 from fluentio.db import session_scope
 from fluentio.feedback import history, jobs
@@ -442,4 +442,4 @@ def detail_body() -> rx.Component:
     on_load=[AuthState.require_learner, HistoryDetailState.load],
 )
 def history_detail() -> rx.Component:
-    return shell(signed_in_only(detail_body()))
+    return app_shell(signed_in_only(detail_body()))

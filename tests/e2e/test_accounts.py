@@ -58,7 +58,10 @@ def sign_up(page: Page, app: RunningApp, email: str, name: str = "Ana") -> None:
     expect(page.locator("#signup-sent")).to_contain_text(f"Check your inbox: we sent an email to {email}")
     assert app.outbox is not None
     page.goto(link_sent_to(app.outbox, email, "/verify-email"))
-    expect(page).to_have_url(re.compile(r"/classroom$"))
+    # A new learner lands where they can start talking.
+    expect(page).to_have_url(re.compile(r"/classroom\?welcome=1$"))
+    expect(page.get_by_test_id("welcome")).to_contain_text("Welcome to Fluentio")
+    expect(page.get_by_role("button", name="Start session")).to_be_visible()
 
 
 def forget_sign_up_attempts(app: RunningApp) -> None:
@@ -88,7 +91,7 @@ def log_in(page: Page, app: RunningApp, email: str, password: str = PASSWORD, ne
 def test_sign_up_verify_log_out_and_in(app_server: RunningApp, page: Page) -> None:
     email = unique_email()
     sign_up(page, app_server, email)
-    page.goto(app_server.url("/account"))
+    page.get_by_test_id("app-header").get_by_role("link", name="Account").click()
     expect(page.locator("#credit-balance")).to_have_text("30 credits")
     expect(page.get_by_text("Welcome bonus")).to_be_visible()
     expect(page.get_by_text("Verified", exact=True)).to_be_visible()
@@ -98,7 +101,7 @@ def test_sign_up_verify_log_out_and_in(app_server: RunningApp, page: Page) -> No
     assert cookie["httpOnly"] and cookie["sameSite"] == "Lax"
     assert "fluentio_session" not in page.evaluate("document.cookie")
 
-    page.get_by_role("button", name="Log out", exact=True).click()
+    page.get_by_test_id("app-header").get_by_role("button", name="Log out").click()
     expect(page).to_have_url(re.compile(r"/\?signed_out=1$"))
     page.goto(app_server.url("/classroom"))
     expect(page).to_have_url(re.compile(r"/login\?next=%2Fclassroom$"))

@@ -20,7 +20,7 @@ from sqlmodel import col, delete, select
 from fluentio.auth.ratelimit import SIGN_UP_PER_IP
 from fluentio.components.platform_help import INSTALL_HELP, MICROPHONE_HELP, Platform
 from fluentio.models import AuthAttempt, PracticeSession
-from tests.e2e.test_accounts import PASSWORD, unique_email
+from tests.e2e.test_accounts import PASSWORD, link_sent_to, unique_email
 from tests.e2e.test_public_pages import PUBLIC_PAGES
 from tests.support.app_server import RunningApp
 from tests.support.classroom import stored_session
@@ -77,7 +77,12 @@ def test_sign_up_log_out_and_log_in(app_server: RunningApp, ff: Firefox) -> None
     ff.fill("email", email)
     ff.fill("password", PASSWORD)
     ff.button("Sign up").click()
-    ff.wait_for_url(lambda url: url.endswith("/account?welcome=1"), timeout=30)
+    ff.wait_for_text("#signup-sent", f"we sent an email to {email}", timeout=30)
+    # The emailed link verifies the address, grants the free credits and signs in.
+    assert app_server.outbox is not None
+    ff.goto(link_sent_to(app_server.outbox, email, "/verify-email"))
+    ff.wait_for_url(lambda url: url.endswith("/classroom?welcome=1"), timeout=30)
+    ff.goto(app_server.url("/account"))
     ff.wait_for_text("#credit-balance", "30 credits")
     # Firefox's real user agent picks Firefox's install advice.
     ff.wait_for_text("[data-testid=install-steps]", INSTALL_HELP[Platform.DESKTOP_FIREFOX])
