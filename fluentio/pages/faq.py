@@ -85,9 +85,14 @@ def faq_groups() -> list[tuple[str, list[tuple[str, str]]]]:
                 (
                     "Where does my voice go? What do you store?",
                     "Your audio goes from your browser directly to the AI (OpenAI's Realtime API) "
-                    "over an encrypted WebRTC connection — it never passes through our servers, and "
+                    "over an encrypted connection, like a video call — it never passes through our servers, and "
                     "we do not record it. We store the text transcript of each call and the feedback "
                     "made from it, so you can review them later, plus the minutes you used.",
+                ),
+                (
+                    "Can I take my data with me?",
+                    "Yes. On your Account page choose “Download my data”: one file with your profile, "
+                    "every session with its transcript and feedback, your credit history and payments.",
                 ),
                 (
                     "Can I delete my account?",
