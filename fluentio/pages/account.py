@@ -42,7 +42,6 @@ class AccountState(rx.State):
     balance: str = ""
     history: list[dict[str, str]] = []
     payments: list[dict[str, str]] = []
-    welcome: bool = False
     profile_notice: str = ""
     profile_error: str = ""
     verify_notice: str = ""
@@ -72,7 +71,6 @@ class AccountState(rx.State):
             setattr(self, f"{name}_notice", "")
             setattr(self, f"{name}_error", "")
         self.delete_error = ""
-        self.welcome = self.router.url.query_parameters.get("welcome") == "1"
         user = signed_in_user(self)
         if user is not None:
             self._fill(user)
@@ -433,15 +431,6 @@ def account() -> rx.Component:
         signed_in_only(
             rx.vstack(
                 rx.heading("Your account", as_="h1", size="8"),
-                rx.cond(
-                    AccountState.welcome,
-                    rx.callout(
-                        "Welcome to Fluentio! Open the link we emailed you to verify your address: "
-                        "your free credits arrive as soon as you do, then head to the classroom.",
-                        icon="party-popper",
-                        color_scheme="green",
-                    ),
-                ),
                 rx.grid(
                     profile_panel(),
                     email_panel(),
