@@ -82,9 +82,12 @@ def mic_browser(wav: Path = LEARNER_WAV) -> Iterator[Browser]:
             browser.close()
 
 
-def classroom_page(browser: Browser, app: RunningApp, who: SignedIn) -> Page:
+def classroom_page(browser: Browser, app: RunningApp, who: SignedIn, init_script: str = "") -> Page:
+    """The signed-in classroom; `init_script` runs before the page's own scripts."""
     context = browser.new_context(viewport={"width": 1280, "height": 900}, permissions=["microphone"])
     add_session_cookie(context, app, who)
+    if init_script:
+        context.add_init_script(init_script)
     page = context.new_page()
     page.goto(app.url("/classroom"))
     expect(page.get_by_role("heading", name="Classroom")).to_be_visible()
