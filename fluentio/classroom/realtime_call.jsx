@@ -18,6 +18,11 @@
 // The provider never cuts or answers on its own (see realtime_config.py): after a turn
 // with confirmed speech this component sends `response.create`.
 //
+// Push-to-talk (for very noisy rooms): the microphone only sends while the learner holds
+// the button or Space; pressing it over the tutor cuts the tutor at once.
+// The microphone check (command "check") listens for a few seconds and reports the
+// levels and how much speech the model heard; Python judges the result.
+//
 // For tests and the benchmark, timings are kept on `window.__fluentioCall`.
 import { useEffect, useRef } from "react";
 
@@ -52,6 +57,11 @@ const END_FRAMES = 8; // ~256 ms without speech ends a segment
 // Speech over the tutor shorter than this is a backchannel ("mm-hm", "yeah", "okay").
 const BACKCHANNEL_MAX_MS = 700;
 const VAD_FRAME_MS = 32;
+const CHECK_MS = 5000;
+
+function dbfs(value) {
+  return Math.round(20 * Math.log10(Math.max(value, 1e-6)));
+}
 
 function newMetrics() {
   return {
@@ -214,7 +224,28 @@ export function RealtimeCall(props) {
     }
   };
 
-  const micLive = () => !latest.current.muted;
+  const talking = useRef(false);
+  const pttRef = useRef(null);
+  const checking = useRef(null);
+  const micLive = () => !latest.current.muted && (!latest.current.pushToTalk || talking.current);
+  const syncTrack = (c) => {
+    if (c && c.stream) c.stream.getAudioTracks().forEach((t) => { t.enabled = micLive(); });
+  };
+
+  // Push-to-talk: hold to send the microphone; holding over the tutor is a clear
+  // "let me speak", so the tutor is cut at once.
+  const setTalking = (on) => {
+    if (talking.current === on) return;
+    talking.current = on;
+    if (pttRef.current) pttRef.current.setAttribute("aria-pressed", on ? "true" : "false");
+    const c = call.current;
+    if (!c) return;
+    syncTrack(c);
+    if (on) {
+      c.turnHasSpeech = true;
+      if (c.tutor !== "idle") cut(c, "push_to_talk");
+    }
+  };
 
   // ----- ducking, silencing and cutting the tutor -----
 
@@ -514,7 +545,7 @@ export function RealtimeCall(props) {
 
   const connect = async (c, p) => {
     const track = c.stream.getAudioTracks()[0];
-    track.enabled = micLive();
+    syncTrack(c);
     c.ctx = new (window.AudioContext || window.webkitAudioContext)();
     c.ctx.resume().catch(() => {});
     c.micAnalyser = c.ctx.createAnalyser();
@@ -629,6 +660,70 @@ export function RealtimeCall(props) {
     c.flusher = setInterval(() => flush(c), TRANSCRIPT_FLUSH_MS);
   };
 
+  // The microphone check: listen for CHECK_MS, then report the loudest frame, the
+  // room's level between words (dBFS) and how many milliseconds of speech the model heard.
+  const checkMic = async () => {
+    if (call.current || checking.current) return;
+    const missing = missingCapability();
+    if (missing) { emit("onError", missing, ""); return; }
+    const k = { frames: [], peak: 0, closed: false };
+    checking.current = k;
+    const finish = () => {
+      k.closed = true;
+      clearInterval(k.sampler);
+      clearTimeout(k.timer);
+      if (k.vad) { k.vad.target.frame = null; k.vad.instance.destroy().catch(() => {}); }
+      if (k.stream) k.stream.getTracks().forEach((t) => t.stop());
+      if (k.ctx) k.ctx.close().catch(() => {});
+      if (meterRef.current) meterRef.current.style.width = "0%";
+      checking.current = null;
+    };
+    try {
+      k.stream = await navigator.mediaDevices.getUserMedia({
+        audio: { echoCancellation: true, noiseSuppression: true, autoGainControl: false },
+      });
+    } catch (err) {
+      finish();
+      emit("onError", errorFromMedia(err), String((err && err.message) || err));
+      return;
+    }
+    try {
+      k.ctx = new (window.AudioContext || window.webkitAudioContext)();
+      k.ctx.resume().catch(() => {});
+      const analyser = k.ctx.createAnalyser();
+      analyser.fftSize = 512;
+      const buf = new Float32Array(analyser.fftSize);
+      k.ctx.createMediaStreamSource(k.stream).connect(analyser);
+      k.sampler = setInterval(() => {
+        const level = rms(analyser, buf);
+        k.peak = Math.max(k.peak, level);
+        if (meterRef.current) meterRef.current.style.width = `${Math.min(100, Math.round(level * 400))}%`;
+      }, 20);
+      try {
+        k.vad = await takeVad(vadBase);
+        k.vad.instance.options.audioContext = k.ctx;
+        k.vad.instance.options.getStream = async () => k.stream;
+        k.vad.target.frame = (probs, frame) => { if (!k.closed) k.frames.push([probs.isSpeech, rmsOf(frame)]); };
+        await k.vad.instance.start();
+      } catch (err) {
+        k.vad = null; // levels only
+      }
+      prepareVad(vadBase).catch(() => {});
+      await new Promise((resolve) => { k.timer = setTimeout(resolve, CHECK_MS); });
+    } catch (err) {
+      finish();
+      emit("onError", "call_failed", String((err && err.message) || err));
+      return;
+    }
+    const quiet = k.frames.filter(([p]) => p < SILENCE_PROB).map(([, level]) => level).sort((a, b) => a - b);
+    const noise = quiet.length ? quiet[Math.floor(quiet.length / 2)] : 0;
+    const speechMs = k.frames.filter(([p, level]) => p >= SPEECH_PROB && level >= SPEECH_MIN_RMS).length * VAD_FRAME_MS;
+    const peak = k.peak;
+    finish();
+    window.__fluentioMicCheck = { peak: dbfs(peak), noise: dbfs(noise), speechMs, model: !!k.frames.length };
+    emit("onMicCheck", dbfs(peak), dbfs(noise), speechMs);
+  };
+
   // Load the speech model while the learner picks a topic, so Start pays nothing.
   useEffect(() => {
     if (missingCapability()) return;
@@ -641,6 +736,7 @@ export function RealtimeCall(props) {
     if (!props.commandId) return;
     if (props.command === "start") start();
     else if (props.command === "stop") { flushNow(); stop("ended_by_learner"); }
+    else if (props.command === "check") checkMic();
     // eslint-disable-next-line react-hooks/exhaustive-deps
   }, [props.commandId]);
 
@@ -648,9 +744,26 @@ export function RealtimeCall(props) {
 
   // Mute: the mic track stops sending; the call stays up.
   useEffect(() => {
-    const c = call.current;
-    if (c && c.stream) c.stream.getAudioTracks().forEach((t) => { t.enabled = !props.muted; });
-  }, [props.muted]);
+    if (!props.pushToTalk) talking.current = false;
+    syncTrack(call.current);
+    // eslint-disable-next-line react-hooks/exhaustive-deps
+  }, [props.muted, props.pushToTalk]);
+
+  // Space is the push-to-talk key, except while typing in a field.
+  useEffect(() => {
+    if (!props.pushToTalk) return undefined;
+    const typing = (e) => e.target && e.target.closest && e.target.closest("input, textarea, select, [contenteditable]");
+    const down = (e) => {
+      if (e.code !== "Space" || e.repeat || typing(e) || !call.current) return;
+      e.preventDefault();
+      setTalking(true);
+    };
+    const up = (e) => { if (e.code === "Space" && talking.current) { e.preventDefault(); setTalking(false); } };
+    window.addEventListener("keydown", down);
+    window.addEventListener("keyup", up);
+    return () => { window.removeEventListener("keydown", down); window.removeEventListener("keyup", up); };
+    // eslint-disable-next-line react-hooks/exhaustive-deps
+  }, [props.pushToTalk]);
 
   // Leaving the page (or closing the tab) ends the call at once: the server is told
   // with a beacon, which survives the page going away.
@@ -665,7 +778,7 @@ export function RealtimeCall(props) {
     return () => { window.removeEventListener("pagehide", endNow); endNow(); };
   }, []);
 
-  return (
+  const meter = (
     <div
       role="meter"
       aria-label="Microphone level"
@@ -679,6 +792,31 @@ export function RealtimeCall(props) {
         data-testid="mic-level"
         style={{ height: "100%", width: "0%", background: "var(--accent-9)", transition: "width 60ms linear" }}
       />
+    </div>
+  );
+  if (!props.pushToTalk) return meter;
+  return (
+    <div style={{ display: "flex", flexDirection: "column", gap: "0.75rem", width: "100%" }}>
+      {meter}
+      <button
+        ref={pttRef}
+        type="button"
+        data-testid="push-to-talk"
+        aria-pressed="false"
+        disabled={!props.inCall}
+        onPointerDown={(e) => { e.preventDefault(); setTalking(true); }}
+        onPointerUp={() => setTalking(false)}
+        onPointerLeave={() => setTalking(false)}
+        onPointerCancel={() => setTalking(false)}
+        onContextMenu={(e) => e.preventDefault()}
+        style={{
+          minHeight: "3.5rem", borderRadius: "var(--radius-4)", border: "2px solid var(--accent-9)",
+          background: "var(--accent-3)", color: "var(--gray-12)", fontSize: "1.05rem", fontWeight: 600,
+          touchAction: "none", userSelect: "none", cursor: props.inCall ? "pointer" : "not-allowed",
+        }}
+      >
+        Hold to talk (or hold Space)
+      </button>
     </div>
   );
 }

@@ -5,7 +5,7 @@ from __future__ import annotations
 import reflex as rx
 
 from fluentio.auth.state import AuthState
-from fluentio.classroom.realtime_call import realtime_call
+from fluentio.classroom.controls import classroom_call, mic_check_panel
 from fluentio.classroom.scenarios import SCENARIOS
 from fluentio.classroom.state import ClassroomState
 from fluentio.components.guards import signed_in_only
@@ -187,22 +187,7 @@ def controls() -> rx.Component:
             ),
             rx.vstack(
                 rx.text("Your microphone", size="2", color="var(--gray-11)"),
-                realtime_call(
-                    command=ClassroomState.command,
-                    command_id=ClassroomState.command_id,
-                    signaling=ClassroomState.signaling,
-                    offer_url=ClassroomState.offer_url,
-                    calls_url=ClassroomState.calls_url,
-                    client_secret=ClassroomState.client_secret,
-                    session_id=ClassroomState.session_id,
-                    muted=ClassroomState.muted,
-                    on_status=ClassroomState.on_status,
-                    on_call_started=ClassroomState.on_call_started,
-                    on_transcript=ClassroomState.on_transcript,
-                    on_error=ClassroomState.on_error,
-                    on_speaking=ClassroomState.on_speaking,
-                    on_listening=ClassroomState.on_listening,
-                ),
+                classroom_call(),
                 spacing="1",
                 width="100%",
             ),
@@ -385,6 +370,7 @@ def classroom() -> rx.Component:
                 ),
                 simulator_banner(),
                 setup_card(),
+                mic_check_panel(),
                 outcome(),
                 rx.grid(
                     controls(),
