@@ -58,6 +58,8 @@ const END_FRAMES = 8; // ~256 ms without speech ends a segment
 const BACKCHANNEL_MAX_MS = 700;
 const VAD_FRAME_MS = 32;
 const CHECK_MS = 5000;
+// How long a microphone opened by a click waits for the state's "start" command.
+const UNCLAIMED_MS = 8000;
 
 function dbfs(value) {
   return Math.round(20 * Math.log10(Math.max(value, 1e-6)));
@@ -193,19 +195,25 @@ export function RealtimeCall(props) {
     clearInterval(c.sampler);
     clearInterval(c.flusher);
     clearTimeout(c.truncateTimer);
+    clearTimeout(c.unclaimed);
     window.removeEventListener("offline", c.onOffline);
     window.removeEventListener("online", c.onOnline);
     if (c.vad) {
       c.vad.target.frame = null;
       c.vad.instance.destroy().catch(() => {});
     }
+    releaseMedia(c);
+    if (meterRef.current) meterRef.current.style.width = "0%";
+    if (report) emit("onStatus", "ended", reason || "");
+  };
+
+  // Let go of the microphone, the audio graph and the connection (safe to repeat).
+  const releaseMedia = (c) => {
     try { c.dc && c.dc.close(); } catch (e) { /* already closed */ }
     try { c.pc && c.pc.close(); } catch (e) { /* already closed */ }
     if (c.stream) c.stream.getTracks().forEach((t) => t.stop());
     if (c.audioEl) { c.audioEl.srcObject = null; c.audioEl.remove(); }
-    if (c.ctx) c.ctx.close().catch(() => {});
-    if (meterRef.current) meterRef.current.style.width = "0%";
-    if (report) emit("onStatus", "ended", reason || "");
+    if (c.ctx && c.ctx.state !== "closed") c.ctx.close().catch(() => {});
   };
 
   // Any failure while setting up: release everything (the microphone first), tell the
@@ -272,6 +280,7 @@ export function RealtimeCall(props) {
 
   const resume = (c, outcome) => {
     if (c.tutor !== "ducked" && c.tutor !== "silenced") return;
+    if (c.tutor === "silenced") emit("onSpeaking", true);
     c.tutor = "playing";
     setGain(c, 1, RESUME_RAMP_S);
     if (c.duck) { c.duck.outcome = outcome; c.duck.resumedAt = performance.now(); }
@@ -284,6 +293,7 @@ export function RealtimeCall(props) {
     c.tutor = "silenced";
     setGain(c, 0);
     c.duck.silencedAt = performance.now();
+    emit("onSpeaking", false);
   };
 
   // Stop the tutor's reply for good: the learner has the floor.
@@ -296,7 +306,6 @@ export function RealtimeCall(props) {
     d.outcome = "cut";
     c.interrupted = c.responseId;
     c.tutor = "idle";
-    emit("onSpeaking", false);
     window.__fluentioCall.bargeIns.push({
       source, onsetAt: d.onsetAt, duckedAt: d.duckedAt, silencedAt: d.silencedAt, cutAt: now, silentAt: null,
     });
@@ -504,9 +513,12 @@ export function RealtimeCall(props) {
     emit("onTranscript", items);
   };
 
-  const start = async () => {
+  // Starting a call has two halves. `prepare` needs only the browser (capability check,
+  // microphone, audio graph, peer connection, SDP offer) and begins in the Start button's
+  // own click handler, while Python checks credits in parallel; `dial` sends the offer
+  // once the state's "start" command brings the signalling details.
+  const begin = () => {
     stop("", false);
-    const p = latest.current;
     window.__fluentioCall = newMetrics();
     window.__fluentioCall.startedAt = performance.now();
     const c = {
@@ -514,15 +526,51 @@ export function RealtimeCall(props) {
       tutor: "idle", interrupted: null, responseId: null, itemId: null, duck: null,
       voice: { since: null, frames: 0, quiet: 0, confirmed: false }, turnHasSpeech: false,
       noiseFloor: 0.01, tutorPeak: 0, loudSince: null, resumedAt: 0, live: false, sessionId: "",
+      dialing: false, beganAt: performance.now(),
     };
     call.current = c;
-    const missing = missingCapability();
-    if (missing) {
+    // A failure is reported when the state's "start" command claims this attempt, so
+    // the learner's error never arrives before the state knows a call was starting.
+    c.ready = prepare(c).then(
+      () => null,
+      (err) => {
+        releaseMedia(c);
+        return err || {};
+      },
+    );
+    // A click the state then refuses (no credits, signed out) must not keep the mic.
+    c.unclaimed = setTimeout(() => { if (!c.dialing && call.current === c) stop("", false); }, UNCLAIMED_MS);
+    return c;
+  };
+
+  const start = async () => {
+    let c = call.current;
+    if (!c || c.closed || c.dialing) c = begin();
+    c.dialing = true;
+    clearTimeout(c.unclaimed);
+    emit("onStatus", "connecting", "");
+    const err = await c.ready;
+    if (c.closed) return;
+    if (err && err.callError) {
       stop("", false);
-      emit("onError", missing, "");
+      emit("onError", err.callError, err.detail || "");
       return;
     }
-    emit("onStatus", "connecting", "");
+    if (err) {
+      fail(c, "call_failed", String((err && err.message) || err));
+      return;
+    }
+    try {
+      await dial(c, latest.current);
+    } catch (e) {
+      fail(c, "call_failed", String((e && e.message) || e));
+    }
+  };
+
+  const prepare = async (c) => {
+    const missing = missingCapability();
+    // Known failures carry our error code; anything else thrown is "call_failed".
+    if (missing) throw { callError: missing };
     try {
       // Auto gain stays off: a steady level lets the speech gate tell the learner's
       // voice from a distant TV or the tutor's echo.
@@ -530,20 +578,14 @@ export function RealtimeCall(props) {
         audio: { echoCancellation: true, noiseSuppression: true, autoGainControl: false },
       });
     } catch (err) {
-      stop("", false);
-      emit("onError", errorFromMedia(err), String((err && err.message) || err));
-      return;
+      throw { callError: errorFromMedia(err), detail: String((err && err.message) || err) };
     }
     if (c.closed) { c.stream.getTracks().forEach((t) => t.stop()); return; }
     window.__fluentioCall.micAt = performance.now();
-    try {
-      await connect(c, p);
-    } catch (err) {
-      fail(c, "call_failed", String((err && err.message) || err));
-    }
+    await connect(c);
   };
 
-  const connect = async (c, p) => {
+  const connect = async (c) => {
     const track = c.stream.getAudioTracks()[0];
     syncTrack(c);
     c.ctx = new (window.AudioContext || window.webkitAudioContext)();
@@ -599,12 +641,15 @@ export function RealtimeCall(props) {
       if (!c.closed && c.live) { stop("", false); emit("onStatus", "ended", "closed_by_tutor"); }
     };
 
+    c.offer = await c.pc.createOffer();
+    await c.pc.setLocalDescription(c.offer);
+  };
+
+  const dial = async (c, p) => {
+    const offer = c.offer;
     let response;
     let sessionId = p.sessionId || "";
     try {
-      const offer = await c.pc.createOffer();
-      await c.pc.setLocalDescription(offer);
-      if (c.closed) return;
       if (p.signaling === "ephemeral") {
         response = await fetch(p.callsUrl, {
           method: "POST",
@@ -724,6 +769,18 @@ export function RealtimeCall(props) {
     emit("onMicCheck", dbfs(peak), dbfs(noise), speechMs);
   };
 
+  // The Start button (marked data-call-start) opens the microphone in its own click.
+  useEffect(() => {
+    const onClick = (e) => {
+      const target = e.target && e.target.closest && e.target.closest("[data-call-start]");
+      if (!target || target.disabled || (call.current && !call.current.closed) || checking.current) return;
+      begin();
+    };
+    document.addEventListener("click", onClick, true);
+    return () => document.removeEventListener("click", onClick, true);
+    // eslint-disable-next-line react-hooks/exhaustive-deps
+  }, []);
+
   // Load the speech model while the learner picks a topic, so Start pays nothing.
   useEffect(() => {
     if (missingCapability()) return;
@@ -736,6 +793,7 @@ export function RealtimeCall(props) {
     if (!props.commandId) return;
     if (props.command === "start") start();
     else if (props.command === "stop") { flushNow(); stop("ended_by_learner"); }
+    else if (props.command === "release") { if (call.current && !call.current.dialing) stop("", false); }
     else if (props.command === "check") checkMic();
     // eslint-disable-next-line react-hooks/exhaustive-deps
   }, [props.commandId]);

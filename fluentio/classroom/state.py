@@ -98,6 +98,8 @@ class ClassroomState(rx.State):
 
     # The call.
     status: str = "idle"  # idle, connecting, live, reconnecting, ending, ended
+    # For the browser component: "start", "stop", "release" (let go of a microphone the
+    # Start click opened when the start was refused) or "check" (microphone check).
     command: str = ""
     command_id: int = 0
     offer_url: str = ""
@@ -259,6 +261,7 @@ class ClassroomState(rx.State):
         self._refresh_balance(user.id)
         if not self.has_credits:
             self._fail("no_credits")
+            self._command("release")
             return None
         settings = get_settings()
         self.signaling = settings.realtime_signaling
@@ -274,6 +277,7 @@ class ClassroomState(rx.State):
                 )
             except CallRefused as refused:
                 self._fail(refused.code, refused.message)
+                self._command("release")
                 return None
             self.client_secret = grant.client_secret
             self.calls_url = grant.calls_url

@@ -169,6 +169,7 @@ def controls() -> rx.Component:
                     rx.button(
                         "Start session",
                         on_click=ClassroomState.start,
+                        custom_attrs={"data-call-start": "true"},
                         color_scheme=ACCENT,
                         size="4",
                         flex_grow="1",

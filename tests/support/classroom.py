@@ -49,8 +49,9 @@ def place_clip(clip: Path, out: Path, *, at_s: float, total_s: float) -> Path:
 
 
 def noise_mic_wav(name: str, out_dir: Path) -> Path:
-    """The noise clip `name` as the fake microphone, landing while the tutor greets."""
-    at_s = 0.0 if name in UNDER_EVERYTHING else 2.0
+    """The noise clip `name` as the fake microphone, landing while the tutor greets (the
+    microphone opens at the click; the 7 s greeting starts about a second later)."""
+    at_s = 0.0 if name in UNDER_EVERYTHING else 3.0
     return place_clip(NOISE_DIR / f"{name}.wav", out_dir / f"mic-{name}.wav", at_s=at_s, total_s=14.0)
 
 
