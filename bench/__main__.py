@@ -25,6 +25,28 @@ def _table(title: str, rows: dict[str, dict[str, Any]], unit: str = "ms") -> str
     return "\n".join(lines)
 
 
+def _noise_table(rows: dict[str, dict[str, Any]]) -> str:
+    def mark(value: object) -> str:
+        return "yes" if value else "no"
+
+    lines = [
+        "Noise over the tutor (target: the app cuts 0, fewer than the reference)",
+        f"  {'clip':<10}{'app cut':>10}{'ref cut':>10}{'app answered':>15}{'ref answered':>15}",
+    ]
+    for clip, row in rows.items():
+        if clip == "total":
+            lines.append(
+                f"  {'total':<10}{row['app_cut']:>10}{row['reference_cut']:>10}"
+                f"{row['app_answered']:>15}{row['reference_answered']:>15}"
+            )
+        else:
+            lines.append(
+                f"  {clip:<10}{mark(row['app_cut']):>10}{mark(row['reference_cut']):>10}"
+                f"{mark(row['app_answered']):>15}{mark(row['reference_answered']):>15}"
+            )
+    return "\n".join(lines)
+
+
 def main() -> int:
     logging.basicConfig(level=logging.WARNING)
     from bench import burst, history, lighthouse, realtime
@@ -32,8 +54,13 @@ def main() -> int:
     results: dict[str, Any] = {}
     results["classroom"] = realtime.run()
     sys.stdout.write(
-        _table("Classroom latency (loopback, simulator)", results["classroom"]["metrics"]) + "\n\n"
+        _table(
+            "Classroom latency (loopback, simulator; targets: duck <= 50 ms, silent <= 100 ms, start ratio <= 1.25)",
+            results["classroom"]["metrics"],
+        )
+        + "\n\n"
     )
+    sys.stdout.write(_noise_table(results["classroom"]["noise"]) + "\n\n")
     results["history"] = history.run()
     sys.stdout.write(_table("History with 500 sessions", results["history"].get("metrics", {})) + "\n\n")
     results["lighthouse"] = lighthouse.run()

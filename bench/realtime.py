@@ -1,10 +1,14 @@
 """Classroom latency on loopback: the app against a bare WebRTC reference page.
 
 Both talk to the same local Realtime simulator, in the same Chromium with the same fake
-microphone, alternating run by run. Measured in the page (performance.now()):
+microphone, alternating run by run. The reference leaves barge-in to the provider's
+server VAD (`interrupt_response` and `create_response` on), as the bare article flow
+does. Measured in the page (performance.now()):
 - start: click → data channel open ("live");
 - reply: the server's end-of-speech event → the tutor's audio audible in the page;
-- barge-in: the learner's speech onset (a local level detector) → the tutor silent.
+- duck (app only): the learner's speech onset → the tutor lowered by 20 dB;
+- silent: the learner's speech onset → the tutor silent (no audible output for 150 ms,
+  dated from its start).
 """
 
 from __future__ import annotations
@@ -19,7 +23,7 @@ from typing import Any
 import httpx
 
 from tests.support.app_server import RunningApp, start_prod_app, stop_app
-from tests.support.browser import CHROMIUM_ARGS, chromium_path
+from tests.support.classroom import NOISE_CLIPS, launch_mic_browser, noise_mic_wav
 from tests.support.databases import fresh_postgres
 from tests.support.sessions import add_session_cookie, signed_in_user
 
@@ -30,14 +34,17 @@ RUNS = int(os.environ.get("BENCH_RUNS", "3"))
 WAIT_MS = 40_000
 
 
+METRICS = ("start_ms", "reply_ms", "duck_ms", "silent_ms")
+
+
 def _collect(metrics: dict[str, Any]) -> dict[str, list[float]]:
-    out: dict[str, list[float]] = {"start_ms": [], "reply_ms": [], "barge_in_ms": []}
+    out: dict[str, list[float]] = {name: [] for name in METRICS}
     if metrics.get("liveAt") is not None and metrics.get("clickedAt") is not None:
         out["start_ms"].append(metrics["liveAt"] - metrics["clickedAt"])
     out["reply_ms"] += [r["audibleAt"] - r["speechStoppedAt"] for r in metrics.get("replies", [])]
-    out["barge_in_ms"] += [
-        b["silentAt"] - b["onsetAt"] for b in metrics.get("bargeIns", []) if b.get("silentAt") is not None
-    ]
+    barges = [b for b in metrics.get("bargeIns", []) if b.get("silentAt") is not None]
+    out["duck_ms"] += [b["duckedAt"] - b["onsetAt"] for b in barges if b.get("duckedAt") is not None]
+    out["silent_ms"] += [b["silentAt"] - b["onsetAt"] for b in barges]
     return out
 
 
@@ -47,7 +54,8 @@ WAIT_FOR_BARGE_IN = """() => {
 }"""
 
 
-def _app_run(browser: Any, app: RunningApp) -> dict[str, list[float]]:
+def app_call(browser: Any, app: RunningApp, until: str) -> dict[str, Any]:
+    """One lesson in the app: click Start, wait for `until` (JS), return the page's metrics."""
     who = signed_in_user(app, credits=60)
     context = browser.new_context(permissions=["microphone"])
     add_session_cookie(context, app, who)
@@ -55,19 +63,24 @@ def _app_run(browser: Any, app: RunningApp) -> dict[str, list[float]]:
     page.goto(app.url("/classroom"))
     page.get_by_role("button", name="Start session").wait_for()
     page.wait_for_function("() => !!document.querySelector('[data-testid=mic-level]')")
+    # The speech model loads while the learner looks at the page, before Start.
+    page.wait_for_timeout(1500)
     page.evaluate(
         """() => { const b = [...document.querySelectorAll('button')].find((x) => x.textContent === 'Start session');
                    window.__clickedAt = performance.now(); b.click(); }"""
     )
-    page.wait_for_function(WAIT_FOR_BARGE_IN, timeout=WAIT_MS)
-    metrics = page.evaluate("() => ({...window.__fluentioCall, clickedAt: window.__clickedAt})")
+    page.wait_for_function(until, timeout=WAIT_MS)
+    metrics: dict[str, Any] = page.evaluate(
+        "() => ({...window.__fluentioCall, clickedAt: window.__clickedAt})"
+    )
     page.get_by_role("button", name="End session").click()
     page.wait_for_timeout(500)
     context.close()
-    return _collect(metrics)
+    return metrics
 
 
-def _reference_run(browser: Any, sim_v1: str, key: str) -> dict[str, list[float]]:
+def reference_call(browser: Any, sim_v1: str, key: str, until: str) -> dict[str, Any]:
+    """The same exchange on the bare reference page; returns its metrics."""
     secret = httpx.post(
         f"{sim_v1}/realtime/client_secrets",
         headers={"Authorization": f"Bearer {key}"},
@@ -84,21 +97,26 @@ def _reference_run(browser: Any, sim_v1: str, key: str) -> dict[str, list[float]
         "([url, secret]) => { window.__clickedAt = performance.now(); window.__startReference(url, secret); }",
         [f"{sim_v1}/realtime/calls", secret],
     )
-    page.wait_for_function(WAIT_FOR_BARGE_IN, timeout=WAIT_MS)
-    metrics = page.evaluate("() => ({...window.__fluentioCall, clickedAt: window.__clickedAt})")
+    page.wait_for_function(until, timeout=WAIT_MS)
+    metrics: dict[str, Any] = page.evaluate(
+        "() => ({...window.__fluentioCall, clickedAt: window.__clickedAt})"
+    )
     page.evaluate("() => window.__hangup && window.__hangup()")
     context.close()
-    return _collect(metrics)
+    return metrics
 
 
 def _reference_session() -> dict[str, Any]:
-    """The same session config the app sends (same VAD, transcription and voice)."""
-    from fluentio.classroom.realtime_config import build_session_config
+    """The app's session (same transcription, voice and VAD timing) with barge-in and
+    answers left to the provider's server VAD, as a bare page does."""
+    from fluentio.classroom.realtime_config import build_session_config, validate_session_config
     from fluentio.settings import get_settings
 
-    return dict(
+    config: dict[str, Any] = dict(
         build_session_config(settings=get_settings(), instructions="You are a friendly English tutor.")
     )
+    config["audio"]["input"]["turn_detection"].update(create_response=True, interrupt_response=True)
+    return dict(validate_session_config(config))
 
 
 def _median(values: list[float]) -> float | None:
@@ -110,33 +128,26 @@ def run() -> dict[str, Any]:
 
     from fluentio.settings import SIMULATOR_OPENAI_KEY
 
-    app_samples: dict[str, list[float]] = {"start_ms": [], "reply_ms": [], "barge_in_ms": []}
-    ref_samples: dict[str, list[float]] = {"start_ms": [], "reply_ms": [], "barge_in_ms": []}
+    app_samples: dict[str, list[float]] = {name: [] for name in METRICS}
+    ref_samples: dict[str, list[float]] = {name: [] for name in METRICS}
     with tempfile.TemporaryDirectory() as tmp, fresh_postgres(prefix="fluentio_bench") as url:
         app = start_prod_app(database_url=url, log_dir=Path(tmp), extra_env={"FLUENTIO_OUTBOX_DIR": tmp})
         try:
             sim_v1 = app.url("/sim/openai/v1")
             with sync_playwright() as p:
-                browser = p.chromium.launch(
-                    executable_path=chromium_path(),
-                    headless=True,
-                    args=[
-                        *CHROMIUM_ARGS,
-                        "--use-fake-ui-for-media-stream",
-                        "--use-fake-device-for-media-stream",
-                        f"--use-file-for-fake-audio-capture={LEARNER_WAV}%noloop",
-                    ],
-                )
+                browser = launch_mic_browser(p.chromium, LEARNER_WAV)
                 for _ in range(RUNS):
-                    for key, value in _reference_run(browser, sim_v1, SIMULATOR_OPENAI_KEY).items():
+                    ref = reference_call(browser, sim_v1, SIMULATOR_OPENAI_KEY, WAIT_FOR_BARGE_IN)
+                    for key, value in _collect(ref).items():
                         ref_samples[key] += value
-                    for key, value in _app_run(browser, app).items():
+                    for key, value in _collect(app_call(browser, app, WAIT_FOR_BARGE_IN)).items():
                         app_samples[key] += value
                 browser.close()
+                noise = noise_table(p.chromium, app, sim_v1, SIMULATOR_OPENAI_KEY, Path(tmp))
         finally:
             stop_app(app)
     rows = {}
-    for metric in ("start_ms", "reply_ms", "barge_in_ms"):
+    for metric in METRICS:
         app_median, ref_median = _median(app_samples[metric]), _median(ref_samples[metric])
         rows[metric] = {
             "app_median": app_median,
@@ -145,4 +156,51 @@ def run() -> dict[str, Any]:
             "app_samples": [round(v, 1) for v in app_samples[metric]],
             "reference_samples": [round(v, 1) for v in ref_samples[metric]],
         }
-    return {"runs": RUNS, "id": uuid.uuid4().hex[:8], "metrics": rows}
+    return {"runs": RUNS, "id": uuid.uuid4().hex[:8], "metrics": rows, "noise": noise}
+
+
+# Wait for the tutor's greeting to end (completed or cut), then 1.5 s more for the rest of
+# the clip and any answer to it.
+AFTER_GREETING = """() => {
+  const m = window.__fluentioCall || {};
+  if (!Object.keys(m.responses || {}).length) return false;
+  window.__greetingDoneAt = window.__greetingDoneAt || performance.now();
+  return performance.now() - window.__greetingDoneAt > 1500;
+}"""
+
+
+def _cut(metrics: dict[str, Any]) -> bool:
+    sent = [e.get("type") for e in metrics.get("sent", [])]
+    return "response.cancel" in sent or "cancelled" in metrics.get("responses", {}).values()
+
+
+def _answered(metrics: dict[str, Any], *, app: bool) -> bool:
+    """Did the noise get a reply of its own (beyond the greeting)?"""
+    if app:
+        return any(e.get("type") == "response.create" for e in metrics.get("sent", []))
+    return len(metrics.get("responses", {})) > 1
+
+
+def noise_table(chromium: Any, app: RunningApp, sim_v1: str, key: str, tmp: Path) -> dict[str, Any]:
+    """Each clip of the noise corpus on the fake microphone while the tutor greets: was the
+    tutor cut, and did the noise get an answer, in the app and in the reference?"""
+    rows: dict[str, Any] = {}
+    for clip in NOISE_CLIPS:
+        browser = launch_mic_browser(chromium, noise_mic_wav(clip, tmp))
+        try:
+            ref = reference_call(browser, sim_v1, key, AFTER_GREETING)
+            ours = app_call(browser, app, AFTER_GREETING)
+        finally:
+            browser.close()
+        rows[clip] = {
+            "app_cut": _cut(ours),
+            "reference_cut": _cut(ref),
+            "app_answered": _answered(ours, app=True),
+            "reference_answered": _answered(ref, app=False),
+            "app_vad": ours.get("vad"),
+        }
+    rows["total"] = {
+        name: sum(1 for clip in NOISE_CLIPS if rows[clip][name])
+        for name in ("app_cut", "reference_cut", "app_answered", "reference_answered")
+    }
+    return rows

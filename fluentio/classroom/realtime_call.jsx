@@ -18,6 +18,11 @@
 // The provider never cuts or answers on its own (see realtime_config.py): after a turn
 // with confirmed speech this component sends `response.create`.
 //
+// Push-to-talk (for very noisy rooms): the microphone only sends while the learner holds
+// the button or Space; pressing it over the tutor cuts the tutor at once.
+// The microphone check (command "check") listens for a few seconds and reports the
+// levels and how much speech the model heard; Python judges the result.
+//
 // For tests and the benchmark, timings are kept on `window.__fluentioCall`.
 import { useEffect, useRef } from "react";
 
@@ -52,6 +57,13 @@ const END_FRAMES = 8; // ~256 ms without speech ends a segment
 // Speech over the tutor shorter than this is a backchannel ("mm-hm", "yeah", "okay").
 const BACKCHANNEL_MAX_MS = 700;
 const VAD_FRAME_MS = 32;
+const CHECK_MS = 5000;
+// How long a microphone opened by a click waits for the state's "start" command.
+const UNCLAIMED_MS = 8000;
+
+function dbfs(value) {
+  return Math.round(20 * Math.log10(Math.max(value, 1e-6)));
+}
 
 function newMetrics() {
   return {
@@ -183,19 +195,25 @@ export function RealtimeCall(props) {
     clearInterval(c.sampler);
     clearInterval(c.flusher);
     clearTimeout(c.truncateTimer);
+    clearTimeout(c.unclaimed);
     window.removeEventListener("offline", c.onOffline);
     window.removeEventListener("online", c.onOnline);
     if (c.vad) {
       c.vad.target.frame = null;
       c.vad.instance.destroy().catch(() => {});
     }
+    releaseMedia(c);
+    if (meterRef.current) meterRef.current.style.width = "0%";
+    if (report) emit("onStatus", "ended", reason || "");
+  };
+
+  // Let go of the microphone, the audio graph and the connection (safe to repeat).
+  const releaseMedia = (c) => {
     try { c.dc && c.dc.close(); } catch (e) { /* already closed */ }
     try { c.pc && c.pc.close(); } catch (e) { /* already closed */ }
     if (c.stream) c.stream.getTracks().forEach((t) => t.stop());
     if (c.audioEl) { c.audioEl.srcObject = null; c.audioEl.remove(); }
-    if (c.ctx) c.ctx.close().catch(() => {});
-    if (meterRef.current) meterRef.current.style.width = "0%";
-    if (report) emit("onStatus", "ended", reason || "");
+    if (c.ctx && c.ctx.state !== "closed") c.ctx.close().catch(() => {});
   };
 
   // Any failure while setting up: release everything (the microphone first), tell the
@@ -214,7 +232,28 @@ export function RealtimeCall(props) {
     }
   };
 
-  const micLive = () => !latest.current.muted;
+  const talking = useRef(false);
+  const pttRef = useRef(null);
+  const checking = useRef(null);
+  const micLive = () => !latest.current.muted && (!latest.current.pushToTalk || talking.current);
+  const syncTrack = (c) => {
+    if (c && c.stream) c.stream.getAudioTracks().forEach((t) => { t.enabled = micLive(); });
+  };
+
+  // Push-to-talk: hold to send the microphone; holding over the tutor is a clear
+  // "let me speak", so the tutor is cut at once.
+  const setTalking = (on) => {
+    if (talking.current === on) return;
+    talking.current = on;
+    if (pttRef.current) pttRef.current.setAttribute("aria-pressed", on ? "true" : "false");
+    const c = call.current;
+    if (!c) return;
+    syncTrack(c);
+    if (on) {
+      c.turnHasSpeech = true;
+      if (c.tutor !== "idle") cut(c, "push_to_talk");
+    }
+  };
 
   // ----- ducking, silencing and cutting the tutor -----
 
@@ -241,6 +280,7 @@ export function RealtimeCall(props) {
 
   const resume = (c, outcome) => {
     if (c.tutor !== "ducked" && c.tutor !== "silenced") return;
+    if (c.tutor === "silenced") emit("onSpeaking", true);
     c.tutor = "playing";
     setGain(c, 1, RESUME_RAMP_S);
     if (c.duck) { c.duck.outcome = outcome; c.duck.resumedAt = performance.now(); }
@@ -253,6 +293,7 @@ export function RealtimeCall(props) {
     c.tutor = "silenced";
     setGain(c, 0);
     c.duck.silencedAt = performance.now();
+    emit("onSpeaking", false);
   };
 
   // Stop the tutor's reply for good: the learner has the floor.
@@ -265,7 +306,6 @@ export function RealtimeCall(props) {
     d.outcome = "cut";
     c.interrupted = c.responseId;
     c.tutor = "idle";
-    emit("onSpeaking", false);
     window.__fluentioCall.bargeIns.push({
       source, onsetAt: d.onsetAt, duckedAt: d.duckedAt, silencedAt: d.silencedAt, cutAt: now, silentAt: null,
     });
@@ -476,9 +516,12 @@ export function RealtimeCall(props) {
     emit("onTranscript", items);
   };
 
-  const start = async () => {
+  // Starting a call has two halves. `prepare` needs only the browser (capability check,
+  // microphone, audio graph, peer connection, SDP offer) and begins in the Start button's
+  // own click handler, while Python checks credits in parallel; `dial` sends the offer
+  // once the state's "start" command brings the signalling details.
+  const begin = () => {
     stop("", false);
-    const p = latest.current;
     window.__fluentioCall = newMetrics();
     window.__fluentioCall.startedAt = performance.now();
     const c = {
@@ -486,15 +529,51 @@ export function RealtimeCall(props) {
       tutor: "idle", interrupted: null, responseId: null, itemId: null, duck: null,
       voice: { since: null, frames: 0, quiet: 0, confirmed: false }, turnHasSpeech: false,
       noiseFloor: 0.01, tutorPeak: 0, loudSince: null, resumedAt: 0, live: false, sessionId: "",
+      dialing: false, beganAt: performance.now(),
     };
     call.current = c;
-    const missing = missingCapability();
-    if (missing) {
+    // A failure is reported when the state's "start" command claims this attempt, so
+    // the learner's error never arrives before the state knows a call was starting.
+    c.ready = prepare(c).then(
+      () => null,
+      (err) => {
+        releaseMedia(c);
+        return err || {};
+      },
+    );
+    // A click the state then refuses (no credits, signed out) must not keep the mic.
+    c.unclaimed = setTimeout(() => { if (!c.dialing && call.current === c) stop("", false); }, UNCLAIMED_MS);
+    return c;
+  };
+
+  const start = async () => {
+    let c = call.current;
+    if (!c || c.closed || c.dialing) c = begin();
+    c.dialing = true;
+    clearTimeout(c.unclaimed);
+    emit("onStatus", "connecting", "");
+    const err = await c.ready;
+    if (c.closed) return;
+    if (err && err.callError) {
       stop("", false);
-      emit("onError", missing, "");
+      emit("onError", err.callError, err.detail || "");
       return;
     }
-    emit("onStatus", "connecting", "");
+    if (err) {
+      fail(c, "call_failed", String((err && err.message) || err));
+      return;
+    }
+    try {
+      await dial(c, latest.current);
+    } catch (e) {
+      fail(c, "call_failed", String((e && e.message) || e));
+    }
+  };
+
+  const prepare = async (c) => {
+    const missing = missingCapability();
+    // Known failures carry our error code; anything else thrown is "call_failed".
+    if (missing) throw { callError: missing };
     try {
       // Auto gain stays off: a steady level lets the speech gate tell the learner's
       // voice from a distant TV or the tutor's echo.
@@ -502,22 +581,16 @@ export function RealtimeCall(props) {
         audio: { echoCancellation: true, noiseSuppression: true, autoGainControl: false },
       });
     } catch (err) {
-      stop("", false);
-      emit("onError", errorFromMedia(err), String((err && err.message) || err));
-      return;
+      throw { callError: errorFromMedia(err), detail: String((err && err.message) || err) };
     }
     if (c.closed) { c.stream.getTracks().forEach((t) => t.stop()); return; }
     window.__fluentioCall.micAt = performance.now();
-    try {
-      await connect(c, p);
-    } catch (err) {
-      fail(c, "call_failed", String((err && err.message) || err));
-    }
+    await connect(c);
   };
 
-  const connect = async (c, p) => {
+  const connect = async (c) => {
     const track = c.stream.getAudioTracks()[0];
-    track.enabled = micLive();
+    syncTrack(c);
     c.ctx = new (window.AudioContext || window.webkitAudioContext)();
     c.ctx.resume().catch(() => {});
     c.micAnalyser = c.ctx.createAnalyser();
@@ -571,12 +644,15 @@ export function RealtimeCall(props) {
       if (!c.closed && c.live) { stop("", false); emit("onStatus", "ended", "closed_by_tutor"); }
     };
 
+    c.offer = await c.pc.createOffer();
+    await c.pc.setLocalDescription(c.offer);
+  };
+
+  const dial = async (c, p) => {
+    const offer = c.offer;
     let response;
     let sessionId = p.sessionId || "";
     try {
-      const offer = await c.pc.createOffer();
-      await c.pc.setLocalDescription(offer);
-      if (c.closed) return;
       if (p.signaling === "ephemeral") {
         response = await fetch(p.callsUrl, {
           method: "POST",
@@ -632,6 +708,84 @@ export function RealtimeCall(props) {
     c.flusher = setInterval(() => flush(c), TRANSCRIPT_FLUSH_MS);
   };
 
+  // The microphone check: listen for CHECK_MS, then report the loudest frame, the
+  // room's level between words (dBFS) and how many milliseconds of speech the model heard.
+  const checkMic = async () => {
+    if (call.current || checking.current) return;
+    const missing = missingCapability();
+    if (missing) { emit("onError", missing, ""); return; }
+    const k = { frames: [], peak: 0, closed: false };
+    checking.current = k;
+    const finish = () => {
+      k.closed = true;
+      clearInterval(k.sampler);
+      clearTimeout(k.timer);
+      if (k.vad) { k.vad.target.frame = null; k.vad.instance.destroy().catch(() => {}); }
+      if (k.stream) k.stream.getTracks().forEach((t) => t.stop());
+      if (k.ctx) k.ctx.close().catch(() => {});
+      if (meterRef.current) meterRef.current.style.width = "0%";
+      checking.current = null;
+    };
+    try {
+      k.stream = await navigator.mediaDevices.getUserMedia({
+        audio: { echoCancellation: true, noiseSuppression: true, autoGainControl: false },
+      });
+    } catch (err) {
+      finish();
+      emit("onError", errorFromMedia(err), String((err && err.message) || err));
+      return;
+    }
+    try {
+      k.ctx = new (window.AudioContext || window.webkitAudioContext)();
+      k.ctx.resume().catch(() => {});
+      const analyser = k.ctx.createAnalyser();
+      analyser.fftSize = 512;
+      const buf = new Float32Array(analyser.fftSize);
+      k.ctx.createMediaStreamSource(k.stream).connect(analyser);
+      k.sampler = setInterval(() => {
+        const level = rms(analyser, buf);
+        k.peak = Math.max(k.peak, level);
+        if (meterRef.current) meterRef.current.style.width = `${Math.min(100, Math.round(level * 400))}%`;
+      }, 20);
+      try {
+        k.vad = await takeVad(vadBase);
+        k.vad.instance.options.audioContext = k.ctx;
+        k.vad.instance.options.getStream = async () => k.stream;
+        k.vad.target.frame = (probs, frame) => { if (!k.closed) k.frames.push([probs.isSpeech, rmsOf(frame)]); };
+        await k.vad.instance.start();
+      } catch (err) {
+        k.vad = null; // levels only
+      }
+      prepareVad(vadBase).catch(() => {});
+      await new Promise((resolve) => { k.timer = setTimeout(resolve, CHECK_MS); });
+    } catch (err) {
+      finish();
+      emit("onError", "call_failed", String((err && err.message) || err));
+      return;
+    }
+    const quiet = k.frames.filter(([p]) => p < SILENCE_PROB).map(([, level]) => level).sort((a, b) => a - b);
+    const noise = quiet.length ? quiet[Math.floor(quiet.length / 2)] : 0;
+    const speechMs = k.frames.filter(([p, level]) => p >= SPEECH_PROB && level >= SPEECH_MIN_RMS).length * VAD_FRAME_MS;
+    const peak = k.peak;
+    finish();
+    window.__fluentioMicCheck = { peak: dbfs(peak), noise: dbfs(noise), speechMs, model: !!k.frames.length };
+    emit("onMicCheck", dbfs(peak), dbfs(noise), speechMs);
+  };
+
+  // The Start button (marked data-call-start) opens the microphone in its own click.
+  useEffect(() => {
+    const onClick = (e) => {
+      const target = e.target && e.target.closest && e.target.closest("[data-call-start]");
+      if (!target || target.disabled || (call.current && !call.current.closed) || checking.current) return;
+      // Offline, the page's guard drops the click: never open the microphone for it.
+      if (!navigator.onLine) return;
+      begin();
+    };
+    document.addEventListener("click", onClick, true);
+    return () => document.removeEventListener("click", onClick, true);
+    // eslint-disable-next-line react-hooks/exhaustive-deps
+  }, []);
+
   // Load the speech model while the learner picks a topic, so Start pays nothing.
   useEffect(() => {
     if (missingCapability()) return;
@@ -644,6 +798,8 @@ export function RealtimeCall(props) {
     if (!props.commandId) return;
     if (props.command === "start") start();
     else if (props.command === "stop") { flushNow(); stop("ended_by_learner"); }
+    else if (props.command === "release") { if (call.current && !call.current.dialing) stop("", false); }
+    else if (props.command === "check") checkMic();
     // eslint-disable-next-line react-hooks/exhaustive-deps
   }, [props.commandId]);
 
@@ -651,9 +807,26 @@ export function RealtimeCall(props) {
 
   // Mute: the mic track stops sending; the call stays up.
   useEffect(() => {
-    const c = call.current;
-    if (c && c.stream) c.stream.getAudioTracks().forEach((t) => { t.enabled = !props.muted; });
-  }, [props.muted]);
+    if (!props.pushToTalk) talking.current = false;
+    syncTrack(call.current);
+    // eslint-disable-next-line react-hooks/exhaustive-deps
+  }, [props.muted, props.pushToTalk]);
+
+  // Space is the push-to-talk key, except while typing in a field.
+  useEffect(() => {
+    if (!props.pushToTalk) return undefined;
+    const typing = (e) => e.target && e.target.closest && e.target.closest("input, textarea, select, [contenteditable]");
+    const down = (e) => {
+      if (e.code !== "Space" || e.repeat || typing(e) || !call.current) return;
+      e.preventDefault();
+      setTalking(true);
+    };
+    const up = (e) => { if (e.code === "Space" && talking.current) { e.preventDefault(); setTalking(false); } };
+    window.addEventListener("keydown", down);
+    window.addEventListener("keyup", up);
+    return () => { window.removeEventListener("keydown", down); window.removeEventListener("keyup", up); };
+    // eslint-disable-next-line react-hooks/exhaustive-deps
+  }, [props.pushToTalk]);
 
   // Leaving the page (or closing the tab) ends the call at once: the server is told
   // with a beacon, which survives the page going away.
@@ -668,7 +841,7 @@ export function RealtimeCall(props) {
     return () => { window.removeEventListener("pagehide", endNow); endNow(); };
   }, []);
 
-  return (
+  const meter = (
     <div
       role="meter"
       aria-label="Microphone level"
@@ -682,6 +855,31 @@ export function RealtimeCall(props) {
         data-testid="mic-level"
         style={{ height: "100%", width: "0%", background: "var(--accent-9)", transition: "width 60ms linear" }}
       />
+    </div>
+  );
+  if (!props.pushToTalk) return meter;
+  return (
+    <div style={{ display: "flex", flexDirection: "column", gap: "0.75rem", width: "100%" }}>
+      {meter}
+      <button
+        ref={pttRef}
+        type="button"
+        data-testid="push-to-talk"
+        aria-pressed="false"
+        disabled={!props.inCall}
+        onPointerDown={(e) => { e.preventDefault(); setTalking(true); }}
+        onPointerUp={() => setTalking(false)}
+        onPointerLeave={() => setTalking(false)}
+        onPointerCancel={() => setTalking(false)}
+        onContextMenu={(e) => e.preventDefault()}
+        style={{
+          minHeight: "3.5rem", borderRadius: "var(--radius-4)", border: "2px solid var(--accent-9)",
+          background: "var(--accent-3)", color: "var(--gray-12)", fontSize: "1.05rem", fontWeight: 600,
+          touchAction: "none", userSelect: "none", cursor: props.inCall ? "pointer" : "not-allowed",
+        }}
+      >
+        Hold to talk (or hold Space)
+      </button>
     </div>
   );
 }

@@ -18,7 +18,8 @@ def _transcript_spec(items: rx.Var[list[dict[str, Any]]]) -> tuple[rx.Var[list[d
 
 
 class RealtimeCall(rx.Component):
-    """A live call. Set `command` ("start" or "stop") and bump `command_id` to act."""
+    """A live call. Set `command` ("start", "stop" or "check" for the microphone check)
+    and bump `command_id` to act."""
 
     library = rx.asset("realtime_call.jsx", shared=True).importable_path
     tag = "RealtimeCall"
@@ -38,6 +39,10 @@ class RealtimeCall(rx.Component):
     # Speech over the tutor shorter than a backchannel: "continue" (the tutor goes on) or
     # "stop" (any confirmed word cuts the tutor).
     backchannel: rx.Var[str]
+    # Push-to-talk: the microphone sends only while the learner holds the button or Space.
+    push_to_talk: rx.Var[bool]
+    # Whether a call is up (enables the push-to-talk button).
+    in_call: rx.Var[bool]
 
     # status ("connecting", "live", "reconnecting", "ended"), detail
     on_status: rx.EventHandler[passthrough_event_spec(str, str)]
@@ -51,6 +56,8 @@ class RealtimeCall(rx.Component):
     on_speaking: rx.EventHandler[passthrough_event_spec(bool)]
     # whether the server hears the learner speaking
     on_listening: rx.EventHandler[passthrough_event_spec(bool)]
+    # the microphone check's loudest level and room level (dBFS), and speech heard (ms)
+    on_mic_check: rx.EventHandler[passthrough_event_spec(int, int, int)]
 
 
 realtime_call = RealtimeCall.create

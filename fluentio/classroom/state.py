@@ -17,8 +17,9 @@ import reflex as rx
 
 from fluentio.auth.state import login_redirect, signed_in_user
 from fluentio.billing import ledger
-from fluentio.classroom import calls
+from fluentio.classroom import calls, mic_check
 from fluentio.classroom.errors import CallRefused
+from fluentio.classroom.preferences import Preferences, get_preferences, save_preferences
 from fluentio.classroom.scenarios import SCENARIOS
 from fluentio.clock import format_duration
 from fluentio.components.platform_help import MICROPHONE_HELP, Platform, microphone_help
@@ -85,8 +86,19 @@ class ClassroomState(rx.State):
     balance_text: str = ""
     has_credits: bool = True
 
+    # The learner's preferences (fluentio/classroom/preferences.py) and microphone check.
+    push_to_talk: bool = False
+    backchannel: str = "continue"
+    audio_setup: str = "speakers"
+    mic_checked: bool = True
+    checking_mic: bool = False
+    mic_verdict: str = ""
+    mic_message: str = ""
+
     # The call.
     status: str = "idle"  # idle, connecting, live, reconnecting, ending, ended
+    # For the browser component: "start", "stop", "release" (let go of a microphone the
+    # Start click opened when the start was refused) or "check" (microphone check).
     command: str = ""
     command_id: int = 0
     offer_url: str = ""
@@ -143,8 +155,55 @@ class ClassroomState(rx.State):
             self.level = user.english_level or "B1"
             if self.topic not in scenario_ids():
                 self.topic = SCENARIOS[0].id
+        with session_scope() as session:
+            self._show_preferences(get_preferences(session=session, user_id=user.id))
         self._refresh_balance(user.id)
         return None
+
+    def _show_preferences(self, prefs: Preferences) -> None:
+        self.push_to_talk = prefs.push_to_talk
+        self.backchannel = prefs.backchannel.value
+        self.audio_setup = prefs.audio_setup.value
+        self.mic_checked = prefs.mic_checked_at is not None
+
+    def _save_preferences(self, **changes: Any) -> None:
+        user = signed_in_user(self)
+        if user is None:
+            return
+        with session_scope() as session:
+            self._show_preferences(save_preferences(session=session, user_id=user.id, **changes))
+
+    @rx.event
+    def set_push_to_talk(self, value: bool) -> None:
+        self._save_preferences(push_to_talk=bool(value))
+
+    @rx.event
+    def set_backchannel(self, value: str) -> None:
+        self._save_preferences(backchannel=value)
+
+    @rx.event
+    def set_audio_setup(self, value: str) -> None:
+        if not self.in_call:
+            self._save_preferences(audio_setup=value)
+
+    @rx.event
+    def check_mic(self) -> None:
+        if self.in_call or self.checking_mic or signed_in_user(self) is None:
+            return
+        self.error = self.error_code = ""
+        self.mic_verdict = self.mic_message = ""
+        self.checking_mic = True
+        self._command("check")
+
+    @rx.event
+    def on_mic_check(self, peak_dbfs: int, noise_dbfs: int, speech_ms: int) -> None:
+        self.checking_mic = False
+        result = mic_check.judge(
+            peak_dbfs=int(peak_dbfs), noise_dbfs=int(noise_dbfs), speech_ms=int(speech_ms)
+        )
+        self.mic_verdict = result.verdict.value
+        self.mic_message = result.message
+        self._save_preferences(mic_checked=True)
 
     def _refresh_balance(self, user_id: Any) -> None:
         with session_scope() as session:
@@ -188,7 +247,7 @@ class ClassroomState(rx.State):
 
     @rx.event
     async def start(self) -> rx.event.EventSpec | None:
-        if self.in_call:
+        if self.in_call or self.checking_mic:
             return None
         user = signed_in_user(self)
         if user is None:
@@ -201,6 +260,7 @@ class ClassroomState(rx.State):
         self._refresh_balance(user.id)
         if not self.has_credits:
             self._fail("no_credits")
+            self._command("release")
             return None
         settings = get_settings()
         self.signaling = settings.realtime_signaling
@@ -208,10 +268,15 @@ class ClassroomState(rx.State):
         if self.signaling == "ephemeral":
             try:
                 grant = await calls.mint_ephemeral(
-                    user_id=user.id, level=self.level, topic=self.topic, vocabulary=vocabulary
+                    user_id=user.id,
+                    level=self.level,
+                    topic=self.topic,
+                    vocabulary=vocabulary,
+                    audio_setup=self.audio_setup,
                 )
             except CallRefused as refused:
                 self._fail(refused.code, refused.message)
+                self._command("release")
                 return None
             self.client_secret = grant.client_secret
             self.calls_url = grant.calls_url
@@ -220,6 +285,7 @@ class ClassroomState(rx.State):
             query = {"level": self.level, "topic": self.topic}
             if vocabulary:
                 query["vocabulary"] = ",".join(vocabulary)
+            query["setup"] = self.audio_setup
             self.offer_url = "/api/realtime/calls?" + urlencode(query)
         self.status = "connecting"
         self._command("start")
@@ -304,6 +370,7 @@ class ClassroomState(rx.State):
     @rx.event
     async def on_error(self, code: str, detail: str) -> None:
         user = signed_in_user(self)
+        self.checking_mic = False
         live = self.status in ("live", "reconnecting", "ending")
         if code == "provider" and live:
             # A mid-call error event: the call goes on; tell the learner.

@@ -1,4 +1,4 @@
-"""Every table of the product, grouped by domain: auth, billing, tutor."""
+"""Every table of the product, grouped by domain: auth, billing, classroom, tutor."""
 
 from fluentio.models.auth import (
     AuthAttempt,
@@ -19,6 +19,7 @@ from fluentio.models.billing import (
     WebhookEvent,
     WebhookStatus,
 )
+from fluentio.models.classroom import Backchannel, ClassroomPreferences
 from fluentio.models.tutor import (
     Correction,
     CorrectionCategory,
@@ -34,6 +35,8 @@ from fluentio.models.tutor import (
 __all__ = [
     "MILLICREDITS_PER_CREDIT",
     "AuthAttempt",
+    "Backchannel",
+    "ClassroomPreferences",
     "Correction",
     "CorrectionCategory",
     "CreditBalance",

@@ -10,7 +10,7 @@ from __future__ import annotations
 import reflex as rx
 
 from fluentio.auth.state import AuthState
-from fluentio.classroom.realtime_call import realtime_call
+from fluentio.classroom.controls import classroom_call, mic_check_panel
 from fluentio.classroom.scenarios import SCENARIOS
 from fluentio.classroom.state import ClassroomState
 from fluentio.classroom.view_state import OFFLINE_START, CallViewState
@@ -259,16 +259,6 @@ def captions_panel() -> rx.Component:
     )
 
 
-def push_to_talk_control() -> rx.Component:
-    """Slot for the push-to-talk control (where that mode is on), between Mute and End."""
-    return rx.fragment()
-
-
-def mic_check_entry() -> rx.Component:
-    """Slot for the microphone check's entry point, under Start before a lesson."""
-    return rx.fragment()
-
-
 def start_or_end_button() -> rx.Component:
     return rx.cond(
         ClassroomState.in_call,
@@ -286,6 +276,8 @@ def start_or_end_button() -> rx.Component:
                 rx.icon("mic", size=22),
                 "Start session",
                 on_click=CallViewState.press_start(rx.State.router.session.session_id),
+                # realtime_call.jsx opens the microphone in this click itself (start faster).
+                custom_attrs={"data-call-start": "true"},
                 color_scheme=ACCENT,
                 size="4",
             ),
@@ -299,22 +291,7 @@ def call_controls() -> rx.Component:
         connection_notice(rx.cond(ClassroomState.in_call, "call", "page")),
         rx.el.div(
             rx.text("Your microphone", size="2", color="var(--gray-11)"),
-            realtime_call(
-                command=ClassroomState.command,
-                command_id=ClassroomState.command_id,
-                signaling=ClassroomState.signaling,
-                offer_url=ClassroomState.offer_url,
-                calls_url=ClassroomState.calls_url,
-                client_secret=ClassroomState.client_secret,
-                session_id=ClassroomState.session_id,
-                muted=ClassroomState.muted,
-                on_status=ClassroomState.on_status,
-                on_call_started=ClassroomState.on_call_started,
-                on_transcript=ClassroomState.on_transcript,
-                on_error=ClassroomState.on_error,
-                on_speaking=ClassroomState.on_speaking,
-                on_listening=ClassroomState.on_listening,
-            ),
+            classroom_call(),
             class_name="call-mic",
         ),
         rx.el.div(
@@ -331,11 +308,9 @@ def call_controls() -> rx.Component:
                 ),
                 class_name="call-mute",
             ),
-            rx.el.div(push_to_talk_control(), class_name="call-ptt"),
             rx.el.div(start_or_end_button()),
             class_name="call-buttons",
         ),
-        rx.cond(~ClassroomState.in_call, mic_check_entry()),
         rx.cond(
             CallViewState.start_refused != "",
             rx.text(CallViewState.start_refused, color="var(--red-11)", weight="medium", role="alert"),
@@ -476,6 +451,7 @@ def classroom() -> rx.Component:
                 welcome(),
                 simulator_banner(),
                 setup_card(),
+                mic_check_panel(),
                 outcome(),
                 call_stage(),
                 spacing="4",

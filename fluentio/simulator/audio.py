@@ -17,8 +17,9 @@ from dataclasses import dataclass
 
 import av
 import numpy as np
-import webrtcvad
 from aiortc.mediastreams import MediaStreamError, MediaStreamTrack
+
+from fluentio.simulator.vad import SpeechProbability
 
 SAMPLE_RATE = 48_000
 FRAME_MS = 20
@@ -27,6 +28,8 @@ _TIME_BASE = fractions.Fraction(1, SAMPLE_RATE)
 _SILENCE = np.zeros(FRAME_SAMPLES, dtype=np.int16)
 # If the loop stalls for longer than this, restart the clock rather than send a burst.
 _MAX_LAG_S = 0.2
+# The speech model's probability above which a frame is voiced (Silero's own default).
+SPEECH_PROBABILITY = 0.5
 
 
 class TutorVoiceTrack(MediaStreamTrack):
@@ -92,7 +95,8 @@ class VadDecision:
 
 
 class SpeechDetector:
-    """Server VAD: webrtcvad on 20 ms frames plus a loudness floor.
+    """Server VAD: a speech model (fluentio/simulator/vad.py) on 20 ms frames plus a
+    loudness floor.
 
     Speech starts after `confirm_frames` voiced frames in a row (the onset is the first of
     them) and stops after `silence_ms` without voice. Until it is confirmed, a voiced frame
@@ -101,7 +105,7 @@ class SpeechDetector:
     """
 
     def __init__(self, *, confirm_frames: int = 3) -> None:
-        self._vad = webrtcvad.Vad(3)
+        self._vad = SpeechProbability()
         self.confirm_frames = confirm_frames
         self.speaking = False
         self._voiced_run = 0
@@ -109,6 +113,7 @@ class SpeechDetector:
         self.onset_frame = 0
 
     def reset(self) -> None:
+        self._vad.reset()
         self.speaking = False
         self._voiced_run = 0
         self._quiet_ms = 0
@@ -118,7 +123,9 @@ class SpeechDetector:
     ) -> VadDecision:
         # threshold 0.5 (the API default) asks for at least -45 dBFS; 1.0 for -20 dBFS.
         floor = -70 + 50 * min(max(threshold, 0.0), 1.0)
-        voiced = rms_dbfs(samples) >= floor and self._vad.is_speech(samples.tobytes(), SAMPLE_RATE)
+        # The model hears every frame (it keeps state); a quiet frame never counts.
+        probability = self._vad.feed(samples)
+        voiced = rms_dbfs(samples) >= floor and probability >= SPEECH_PROBABILITY
         decision = VadDecision()
         if not self.speaking:
             self._voiced_run = self._voiced_run + 1 if voiced else 0

@@ -49,8 +49,9 @@ def place_clip(clip: Path, out: Path, *, at_s: float, total_s: float) -> Path:
 
 
 def noise_mic_wav(name: str, out_dir: Path) -> Path:
-    """The noise clip `name` as the fake microphone, landing while the tutor greets."""
-    at_s = 0.0 if name in UNDER_EVERYTHING else 2.0
+    """The noise clip `name` as the fake microphone, landing while the tutor greets (the
+    microphone opens at the click; the 7 s greeting starts about a second later)."""
+    at_s = 0.0 if name in UNDER_EVERYTHING else 3.0
     return place_clip(NOISE_DIR / f"{name}.wav", out_dir / f"mic-{name}.wav", at_s=at_s, total_s=14.0)
 
 
@@ -82,9 +83,12 @@ def mic_browser(wav: Path = LEARNER_WAV) -> Iterator[Browser]:
             browser.close()
 
 
-def classroom_page(browser: Browser, app: RunningApp, who: SignedIn) -> Page:
+def classroom_page(browser: Browser, app: RunningApp, who: SignedIn, init_script: str = "") -> Page:
+    """The signed-in classroom; `init_script` runs before the page's own scripts."""
     context = browser.new_context(viewport={"width": 1280, "height": 900}, permissions=["microphone"])
     add_session_cookie(context, app, who)
+    if init_script:
+        context.add_init_script(init_script)
     page = context.new_page()
     page.goto(app.url("/classroom"))
     expect(page.get_by_role("heading", name="Classroom")).to_be_visible()
