@@ -451,9 +451,10 @@ def classroom() -> rx.Component:
                 welcome(),
                 simulator_banner(),
                 setup_card(),
-                mic_check_panel(),
                 outcome(),
                 call_stage(),
+                # Below the call, so Start stays in view; phones keep Start in a bottom bar.
+                mic_check_panel(),
                 spacing="4",
                 padding_y="2rem",
                 width="100%",
