@@ -45,7 +45,9 @@ class VerifyEmailState(rx.State):
             self.outcome, self.message = "failed", exc.message
             return None
         self.outcome, self.message = "verified", "Your email is verified. Signing you in…"
-        next_path = safe_next_path(self.router.url.query_parameters.get("next"), default="/classroom?welcome=1")
+        next_path = safe_next_path(
+            self.router.url.query_parameters.get("next"), default="/classroom?welcome=1"
+        )
         return complete_sign_in_script(ticket, next_path)
 
 
