@@ -19,10 +19,12 @@ finalises it exactly once. Every refusal is a `CallRefused` with a plain-languag
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import math
 import re
 import uuid
+import weakref
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import timedelta
@@ -118,8 +120,8 @@ async def start_relay_call(
         settings=settings,
     )
     try:
-        async with supervisor.provider_client(settings=settings) as client:
-            raw = await client.realtime.calls.with_raw_response.create(sdp=offer, session=config)
+        client = _relay_client(settings)
+        raw = await client.realtime.calls.with_raw_response.create(sdp=offer, session=config)
         answer = raw.text
         call_id = _call_id_from_location(raw.headers.get("location"))
     except openai.OpenAIError as exc:
@@ -477,6 +479,22 @@ def _open_session(
     except IntegrityError:
         raise errors.already_in_call() from None
     return row.id, config
+
+
+# Relay starts share one provider client per event loop: building one costs 40-90 ms
+# (an SSL context) on the critical path of every Start. Keyed by loop, because a client's
+# pooled connections belong to the loop that opened them.
+_RELAY_CLIENTS: weakref.WeakKeyDictionary[
+    asyncio.AbstractEventLoop, dict[tuple[str, str], openai.AsyncOpenAI]
+] = weakref.WeakKeyDictionary()
+
+
+def _relay_client(settings: Settings) -> openai.AsyncOpenAI:
+    clients = _RELAY_CLIENTS.setdefault(asyncio.get_running_loop(), {})
+    key = (settings.openai_url, settings.openai_key)
+    if key not in clients:
+        clients[key] = supervisor.provider_client(settings=settings)
+    return clients[key]
 
 
 def _record_call_id(session_id: uuid.UUID, call_id: str) -> None:
