@@ -112,3 +112,28 @@ def test_speech_over_the_tutor_cuts_it_and_gets_an_answer(app_server: RunningApp
         page.context.close()
     finally:
         mic.close()
+
+
+def test_without_the_model_the_provider_vad_decides(app_server: RunningApp, browser: Browser) -> None:
+    # A browser without WebAssembly cannot run the model: the page falls back to the
+    # provider's speech_started for barge-in and answers every committed turn.
+    mic = launch_mic_browser(browser.browser_type, SPEECH_OVER_GREETING)
+    try:
+        who = signed_in_user(app_server, credits=30)
+        page = classroom_page(mic, app_server, who, init_script="delete window.WebAssembly;")
+        start_call(page)
+        page.wait_for_function(
+            "() => ((window.__fluentioCall || {}).bargeIns || []).some((b) => b.silentAt !== null)",
+            timeout=30_000,
+        )
+        page.wait_for_function(
+            "() => (window.__fluentioCall.sent || []).some((e) => e.type === 'response.create')",
+            timeout=20_000,
+        )
+        metrics = call_metrics(page)
+        assert metrics["vad"] == "unavailable"
+        assert metrics["bargeIns"][0]["source"] == "server"
+        assert "response.cancel" in sent_types(metrics)
+        page.context.close()
+    finally:
+        mic.close()
