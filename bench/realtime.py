@@ -4,7 +4,8 @@ Both talk to the same local Realtime simulator, in the same Chromium with the sa
 microphone, alternating run by run. The reference leaves barge-in to the provider's
 server VAD (`interrupt_response` and `create_response` on), as the bare article flow
 does. Measured in the page (performance.now()):
-- start: click → data channel open ("live");
+- start: click → data channel open ("live"); for the app also click → SDP offer ready
+  (offer) and click → the relay's answer back (answer);
 - reply: the server's end-of-speech event → the tutor's audio audible in the page;
 - duck (app only): the learner's speech onset → the tutor lowered by 20 dB;
 - silent: the learner's speech onset → the tutor silent (no audible output for 150 ms,
@@ -34,13 +35,17 @@ RUNS = int(os.environ.get("BENCH_RUNS", "3"))
 WAIT_MS = 40_000
 
 
-METRICS = ("start_ms", "reply_ms", "duck_ms", "silent_ms")
+METRICS = ("start_ms", "offer_ms", "answer_ms", "reply_ms", "duck_ms", "silent_ms")
 
 
 def _collect(metrics: dict[str, Any]) -> dict[str, list[float]]:
     out: dict[str, list[float]] = {name: [] for name in METRICS}
     if metrics.get("liveAt") is not None and metrics.get("clickedAt") is not None:
         out["start_ms"].append(metrics["liveAt"] - metrics["clickedAt"])
+    # Where the app's start time goes: the offer is ready in the page, the answer is back.
+    for name, mark in (("offer_ms", "offerAt"), ("answer_ms", "answerAt")):
+        if metrics.get(mark) is not None and metrics.get("clickedAt") is not None:
+            out[name].append(metrics[mark] - metrics["clickedAt"])
     out["reply_ms"] += [r["audibleAt"] - r["speechStoppedAt"] for r in metrics.get("replies", [])]
     barges = [b for b in metrics.get("bargeIns", []) if b.get("silentAt") is not None]
     out["duck_ms"] += [b["duckedAt"] - b["onsetAt"] for b in barges if b.get("duckedAt") is not None]

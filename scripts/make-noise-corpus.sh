@@ -69,6 +69,6 @@ sox "$ROOT/fluentio/simulator/voices/tutor_01_market.wav" "${FMT[@]}" "$OUT/echo
   highpass 300 reverb 30 gain -n -28 trim 0 4
 
 # A backchannel while the tutor talks: a short "mm-hm".
-espeak-ng -v en-us -s 150 -w "$WORK/mmhm_raw.wav" "mm hm"
+espeak-ng -v en-us -s 230 -w "$WORK/mmhm_raw.wav" "mm hm"
 sox "$WORK/mmhm_raw.wav" "${FMT[@]}" "$OUT/mmhm.wav" \
   silence 1 0.02 0.5% reverse silence 1 0.02 0.5% reverse gain -n -6

@@ -46,13 +46,16 @@ const RESUME_RAMP_S = 0.08;
 
 // The speech model's decision, per 32 ms frame of 16 kHz audio.
 const SPEECH_PROB = 0.5;
+// Below this a frame is surely not speech (the microphone check measures the room there).
 const SILENCE_PROB = 0.35;
 // Near-field speech with auto gain off: a distant TV or the tutor's echo after the
 // browser's echo cancellation stays below this frame RMS (-34 dBFS).
 const SPEECH_MIN_RMS = 0.02;
-// Speech must also be louder than this share of the tutor's own output level (echo).
-const ECHO_RATIO = 0.25;
-const CONFIRM_FRAMES = 3; // ~96 ms of confirmed speech silences the tutor
+// Speech must also be louder than this share (-20 dB) of the tutor's own output level:
+// what is left of the tutor's voice after the browser's echo cancellation is quieter.
+const ECHO_RATIO = 0.1;
+const SILENCE_FRAMES = 2; // ~64 ms of speech silences the tutor (not yet a cut)
+const CONFIRM_FRAMES = 3; // ~96 ms of speech is a word: it can cut the tutor and make a turn
 const END_FRAMES = 8; // ~256 ms without speech ends a segment
 // Speech over the tutor shorter than this is a backchannel ("mm-hm", "yeah", "okay").
 const BACKCHANNEL_MAX_MS = 700;
@@ -69,6 +72,9 @@ function newMetrics() {
   return {
     startedAt: null,
     micAt: null,
+    offerAt: null,
+    commandAt: null,
+    answerAt: null,
     liveAt: null,
     callId: null,
     sessionId: null,
@@ -338,16 +344,20 @@ export function RealtimeCall(props) {
       v.frames += 1;
       v.quiet = 0;
       if (c.tutor === "playing") duck(c, "model", v.since);
+      if (v.frames >= SILENCE_FRAMES && c.tutor === "ducked") silence(c);
       if (v.frames >= CONFIRM_FRAMES) {
         v.confirmed = true;
-        if (c.tutor === "ducked") silence(c);
         const backchannelOver = now - v.since >= BACKCHANNEL_MAX_MS;
         if (c.tutor === "silenced" && (latest.current.backchannel === "stop" || backchannelOver)) cut(c, "model");
         if (c.tutor === "idle" || backchannelOver) c.turnHasSpeech = true;
       }
     } else if (v.since) {
-      if (probs.isSpeech < SILENCE_PROB || level < gate / 2) v.quiet += 1;
-      if (v.quiet >= END_FRAMES) {
+      v.quiet += 1;
+      if (!v.confirmed && v.quiet >= 2) {
+        // Not a word yet and already gone: a blip (music, a clatter), not speech.
+        if (c.tutor === "silenced") resume(c, "resumed");
+        c.voice = { since: null, frames: 0, quiet: 0, confirmed: false };
+      } else if (v.quiet >= END_FRAMES) {
         // The segment is over: a backchannel (or a sound) lets the tutor go on.
         if (c.tutor === "silenced") resume(c, "backchannel");
         c.voice = { since: null, frames: 0, quiet: 0, confirmed: false };
@@ -550,6 +560,7 @@ export function RealtimeCall(props) {
     let c = call.current;
     if (!c || c.closed || c.dialing) c = begin();
     c.dialing = true;
+    window.__fluentioCall.commandAt = performance.now();
     clearTimeout(c.unclaimed);
     emit("onStatus", "connecting", "");
     const err = await c.ready;
@@ -646,6 +657,7 @@ export function RealtimeCall(props) {
 
     c.offer = await c.pc.createOffer();
     await c.pc.setLocalDescription(c.offer);
+    window.__fluentioCall.offerAt = performance.now();
   };
 
   const dial = async (c, p) => {
@@ -685,6 +697,7 @@ export function RealtimeCall(props) {
       return;
     }
     const answer = await response.text();
+    window.__fluentioCall.answerAt = performance.now();
     let callId = "";
     if (p.signaling === "ephemeral") {
       const location = response.headers.get("Location") || "";

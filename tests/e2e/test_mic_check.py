@@ -68,7 +68,9 @@ def test_a_noisy_room_suggests_headphones_and_push_to_talk(
     # Remembered for this learner: on the server, and after a reload.
     page.reload()
     expect(page.get_by_role("switch")).to_have_attribute("data-state", "checked")
-    expect(page.get_by_test_id("push-to-talk")).to_be_visible()
+    # The hold-to-talk button is part of the call: there, disabled, until a lesson starts.
+    expect(page.get_by_test_id("push-to-talk")).to_be_attached()
+    expect(page.get_by_test_id("push-to-talk")).to_be_disabled()
     expect(page.get_by_test_id("mic-check-first")).to_have_count(0)
     with session_on(app_server.database_url) as s:
         prefs = s.exec(select(ClassroomPreferences).where(ClassroomPreferences.user_id == who.user_id)).one()
