@@ -1,4 +1,4 @@
-"""Every table of the product, grouped by domain: auth, billing, tutor."""
+"""Every table of the product, grouped by domain: auth, billing, tutor, learning."""
 
 from fluentio.models.auth import (
     AuthAttempt,
@@ -19,6 +19,7 @@ from fluentio.models.billing import (
     WebhookEvent,
     WebhookStatus,
 )
+from fluentio.models.learning import DeckItem, DeckSource, LearningGoal, UnclearWord
 from fluentio.models.tutor import (
     Correction,
     CorrectionCategory,
@@ -37,10 +38,13 @@ __all__ = [
     "Correction",
     "CorrectionCategory",
     "CreditBalance",
+    "DeckItem",
+    "DeckSource",
     "EmailToken",
     "EnglishLevel",
     "Feedback",
     "FeedbackStatus",
+    "LearningGoal",
     "LedgerEntry",
     "LedgerReason",
     "LoginSession",
@@ -53,6 +57,7 @@ __all__ = [
     "Speaker",
     "SpeechClip",
     "TranscriptItem",
+    "UnclearWord",
     "User",
     "WebhookEvent",
     "WebhookStatus",
