@@ -13,7 +13,7 @@ from fluentio.api.oauth_routes import oauth_callback, oauth_start
 from fluentio.api.payment_routes import payment_routes
 from fluentio.api.realtime_routes import realtime_routes
 from fluentio.api.robots import robots_txt
-from fluentio.api.speech_routes import correction_speech
+from fluentio.api.speech_routes import correction_speech, deck_item_speech
 from fluentio.classroom import supervisor
 from fluentio.settings import get_settings
 from fluentio.simulator.dodo import build_fake_dodo
@@ -31,6 +31,7 @@ def build_api() -> Starlette:
             Route("/auth/complete", complete_sign_in, methods=["GET"]),
             Route("/auth/signed-out", signed_out, methods=["GET"]),
             Route("/api/speech/{correction_id}", correction_speech, methods=["GET"]),
+            Route("/api/speech/words/{item_id}", deck_item_speech, methods=["GET"]),
             Route("/auth/{provider}/start", oauth_start, methods=["GET"]),
             Route("/auth/{provider}/callback", oauth_callback, methods=["GET", "POST"]),
             *payment_routes(),

@@ -27,6 +27,7 @@ from fluentio.feedback.fluency import Line
 from fluentio.feedback.highlight import find_span
 from fluentio.feedback.patterns import pattern_key
 from fluentio.feedback.schema import FeedbackAnswer
+from fluentio.feedback.speech import current_cache_key
 from fluentio.models import DeckItem, DeckSource, PracticeSession, UnclearWord
 
 # Library defaults (desired retention 0.9, fuzzed intervals); tests pass their own.
@@ -255,12 +256,19 @@ def record_feedback(
     )
 
 
+def speech_url(item: DeckItem) -> str:
+    """Where "Hear it" fetches the item's clip; the cache key changes the URL with the voice."""
+    return f"/api/speech/words/{item.id}?k={current_cache_key(item.text)[:16]}"
+
+
 @dataclass(frozen=True)
 class DeckView:
     id: str
     text: str
     source: str
     due: str
+    audio_url: str
+    unclear: bool
 
 
 @dataclass(frozen=True)
@@ -278,6 +286,19 @@ SOURCE_LABELS = {
 }
 
 
+def due_label(due: datetime, now: datetime) -> str:
+    """When an item comes back, in words: "now", "in 10 min", "in 3 h", "tomorrow", "in 5 days"."""
+    seconds = (due - now).total_seconds()
+    if seconds <= 0:
+        return "now"
+    if seconds < 3600:
+        return f"in {max(1, round(seconds / 60))} min"
+    if seconds < 86_400:
+        return f"in {round(seconds / 3600)} h"
+    days = round(seconds / 86_400)
+    return "tomorrow" if days == 1 else f"in {days} days"
+
+
 def deck_groups(*, session: Session, user_id: uuid.UUID, now: datetime) -> DeckGroups:
     """The Words page: due now, still learning (FSRS learning/relearning), known (review)."""
     rows = session.exec(
@@ -286,7 +307,12 @@ def deck_groups(*, session: Session, user_id: uuid.UUID, now: datetime) -> DeckG
     groups = DeckGroups([], [], [])
     for row in rows:
         view = DeckView(
-            str(row.id), row.text, SOURCE_LABELS.get(row.source, row.source), row.due_at.date().isoformat()
+            id=str(row.id),
+            text=row.text,
+            source=SOURCE_LABELS.get(row.source, row.source),
+            due=due_label(row.due_at, now),
+            audio_url=speech_url(row),
+            unclear=row.source == DeckSource.UNCLEAR.value,
         )
         if row.due_at <= now:
             groups.due.append(view)

@@ -18,7 +18,7 @@ import sqlalchemy as sa
 from sqlmodel import Session, col, select
 
 from fluentio.db import session_scope
-from fluentio.models import DeckSource, PracticeSession, UnclearWord
+from fluentio.models import DeckSource, PracticeSession, TranscriptItem, UnclearWord
 from fluentio.models.base import utcnow
 from fluentio.vocabulary import deck
 from fluentio.vocabulary.confidence import parse_logprobs, word_confidences
@@ -35,13 +35,14 @@ MAX_FOR_NEXT_LESSON = 5
 
 @dataclass(frozen=True)
 class UnclearView:
-    """An unclear word as the pages show it."""
+    """An unclear word as the pages show it, in its line: `before` + `said` + `after`."""
 
     word: str
     confidence_percent: int
-    deck_item_id: str
-    provider_item_id: str
-    position: int
+    before: str
+    said: str
+    after: str
+    audio_url: str
 
 
 def record_unclear_words(
@@ -101,27 +102,38 @@ def record_for_call(
         )
 
 
-def session_unclear_words(*, session: Session, practice_session_id: uuid.UUID) -> list[UnclearView]:
-    """A lesson's unclear words in transcript order, each with its deck item."""
+def session_unclear_words(
+    *, session: Session, user_id: uuid.UUID, practice_session_id: uuid.UUID
+) -> list[UnclearView]:
+    """One of this learner's lessons' unclear words, in transcript order, each in its line."""
     rows = session.exec(
-        select(UnclearWord, PracticeSession.user_id)
+        select(UnclearWord, TranscriptItem.text)
         .join(PracticeSession, col(PracticeSession.id) == col(UnclearWord.session_id))
-        .where(UnclearWord.session_id == practice_session_id)
-        .order_by(col(UnclearWord.created_at), col(UnclearWord.position))
+        .join(
+            TranscriptItem,
+            sa.and_(
+                col(TranscriptItem.session_id) == col(UnclearWord.session_id),
+                col(TranscriptItem.provider_item_id) == col(UnclearWord.provider_item_id),
+            ),
+        )
+        .where(UnclearWord.session_id == practice_session_id, PracticeSession.user_id == user_id)
+        .order_by(col(TranscriptItem.seq), col(UnclearWord.position))
     ).all()
-    if not rows:
-        return []
-    items = deck.items_by_key(session=session, user_id=rows[0][1], texts=[row.word for row, _ in rows])
+    items = deck.items_by_key(session=session, user_id=user_id, texts=[row.word for row, _ in rows])
     views: list[UnclearView] = []
-    for row, _user_id in rows:
+    for row, line in rows:
         item = items.get(deck.deck_key(row.word))
+        words = line.split(" ")
+        if item is None or row.position >= len(words):
+            continue
         views.append(
             UnclearView(
                 word=row.word,
                 confidence_percent=round(row.confidence * 100),
-                deck_item_id=str(item.id) if item else "",
-                provider_item_id=row.provider_item_id,
-                position=row.position,
+                before=" ".join(words[: row.position]) + (" " if row.position else ""),
+                said=words[row.position],
+                after=(" " if row.position + 1 < len(words) else "") + " ".join(words[row.position + 1 :]),
+                audio_url=deck.speech_url(item),
             )
         )
     return views

@@ -11,7 +11,7 @@ from sqlmodel import Session, select
 
 from fluentio.feedback.fluency import Line
 from fluentio.feedback.schema import FeedbackAnswer
-from fluentio.models import DeckItem, DeckSource, UnclearWord
+from fluentio.models import DeckItem, DeckSource, TranscriptItem, UnclearWord
 from fluentio.simulator.script import LEARNER_LINES, transcript_logprobs
 from fluentio.vocabulary import deck, unclear
 from fluentio.vocabulary.lesson import lesson_words
@@ -133,10 +133,18 @@ def test_unclear_words_are_stored_and_enter_the_deck(db: Session) -> None:
     assert [(r.word, r.position, round(r.confidence, 2)) for r in rows] == [("market", 5, 0.31)]
     assert line.split(" ")[5] == "market"
     assert items(db, user.id)["market"].source == "unclear"
-    views = unclear.session_unclear_words(session=db, practice_session_id=lesson.id)
-    assert [(v.word, v.confidence_percent, v.deck_item_id) for v in views] == [
-        ("market", 31, str(items(db, user.id)["market"].id))
-    ]
+    line_item = db.exec(
+        select(TranscriptItem).where(TranscriptItem.session_id == lesson.id, TranscriptItem.text == line)
+    ).one()
+    line_item.provider_item_id = "item_1"
+    db.flush()
+    [view] = unclear.session_unclear_words(session=db, user_id=user.id, practice_session_id=lesson.id)
+    assert (view.before, view.said, view.after) == ("Yesterday I go to the ", "market", " and buy two apple.")
+    assert view.confidence_percent == 31
+    assert view.audio_url.startswith(f"/api/speech/words/{items(db, user.id)['market'].id}?k=")
+    # Another learner sees nothing of it.
+    other = make_user(db)
+    assert unclear.session_unclear_words(session=db, user_id=other.id, practice_session_id=lesson.id) == []
 
 
 def test_due_and_unclear_words_for_the_next_lesson(db: Session) -> None:
