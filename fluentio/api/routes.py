@@ -15,6 +15,7 @@ from fluentio.api.realtime_routes import realtime_routes
 from fluentio.api.robots import robots_txt
 from fluentio.api.speech_routes import correction_speech, deck_item_speech
 from fluentio.classroom import supervisor
+from fluentio.goals.routes import goal_routes
 from fluentio.settings import get_settings
 from fluentio.simulator.dodo import build_fake_dodo
 from fluentio.simulator.openai_app import build_openai_simulator
@@ -35,6 +36,7 @@ def build_api() -> Starlette:
             Route("/auth/{provider}/start", oauth_start, methods=["GET"]),
             Route("/auth/{provider}/callback", oauth_callback, methods=["GET", "POST"]),
             *payment_routes(),
+            *goal_routes(),
             *realtime_routes(),
             *([Mount("/sim/dodo", app=build_fake_dodo())] if get_settings().dodo_simulated else []),
             *([Mount("/sim/openai", app=simulator)] if simulator is not None else []),
