@@ -8,6 +8,7 @@ from fluentio.auth.state import AuthState
 from fluentio.classroom.realtime_call import realtime_call
 from fluentio.classroom.scenarios import SCENARIOS
 from fluentio.classroom.state import ClassroomState
+from fluentio.components.goal_progress import goal_progress
 from fluentio.components.guards import signed_in_only
 from fluentio.components.layout import page, shell
 from fluentio.components.theme import ACCENT
@@ -386,6 +387,7 @@ def classroom() -> rx.Component:
                 simulator_banner(),
                 setup_card(),
                 outcome(),
+                goal_progress(),
                 rx.grid(
                     controls(),
                     captions_panel(),
