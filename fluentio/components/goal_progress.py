@@ -65,8 +65,12 @@ def goal_progress() -> rx.Component:
                     rx.spacer(),
                     rx.badge(
                         rx.icon("flame", size=14),
-                        state.streak_days,
-                        rx.cond(state.streak_days == 1, " day streak", " days streak"),
+                        rx.cond(
+                            state.streak_days == 0,
+                            "No streak yet",
+                            state.streak_days.to_string()
+                            + rx.cond(state.streak_days == 1, " day streak", " days streak"),
+                        ),
                         color_scheme=rx.cond(state.practised_today, "orange", "gray"),
                         variant="soft",
                         size="2",
