@@ -109,6 +109,14 @@ def save_goal(
     return goal
 
 
+def end_of_today(*, session: Session, user_id: uuid.UUID, now: datetime) -> datetime:
+    """Midnight at the end of the learner's day (in their saved zone; UTC before they save one)."""
+    goal = session.get(LearningGoal, user_id)
+    local = now.astimezone(zone(goal.time_zone if goal else None))
+    tomorrow = (local + timedelta(days=1)).date()
+    return datetime.combine(tomorrow, datetime.min.time(), tzinfo=local.tzinfo).astimezone(UTC)
+
+
 def progress(
     *, session: Session, user_id: uuid.UUID, now: datetime, browser_zone: str | None = None
 ) -> GoalProgress:

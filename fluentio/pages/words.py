@@ -10,6 +10,7 @@ from fluentio.components.hear_it import hear_it
 from fluentio.components.layout import page, shell
 from fluentio.components.theme import ACCENT
 from fluentio.db import session_scope
+from fluentio.goals.service import end_of_today
 from fluentio.models.base import utcnow
 from fluentio.pages.history_detail import HEAR_IT_JS
 from fluentio.vocabulary.deck import DeckView, deck_groups
@@ -26,8 +27,10 @@ class WordsState(rx.State):
         user = signed_in_user(self)
         if user is None:
             return
+        now = utcnow()
         with session_scope() as session:
-            groups = deck_groups(session=session, user_id=user.id, now=utcnow())
+            until = end_of_today(session=session, user_id=user.id, now=now)
+            groups = deck_groups(session=session, user_id=user.id, now=now, due_by=until)
         self.due, self.learning, self.known = groups.due, groups.learning, groups.known
         self.loaded = True
 

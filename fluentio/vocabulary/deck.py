@@ -123,13 +123,13 @@ def review(*, item: DeckItem, rating: Rating, now: datetime, scheduler: Schedule
 
 
 def due_items(
-    *, session: Session, user_id: uuid.UUID, now: datetime, limit: int = MAX_DUE_IN_LESSON
+    *, session: Session, user_id: uuid.UUID, due_by: datetime, limit: int = MAX_DUE_IN_LESSON
 ) -> list[DeckItem]:
-    """The learner's items due by `now`, most overdue first."""
+    """The learner's items due by `due_by`, most overdue first."""
     return list(
         session.exec(
             select(DeckItem)
-            .where(DeckItem.user_id == user_id, col(DeckItem.due_at) <= now)
+            .where(DeckItem.user_id == user_id, col(DeckItem.due_at) <= due_by)
             .order_by(col(DeckItem.due_at), col(DeckItem.created_at))
             .limit(limit)
         ).all()
@@ -299,8 +299,9 @@ def due_label(due: datetime, now: datetime) -> str:
     return "tomorrow" if days == 1 else f"in {days} days"
 
 
-def deck_groups(*, session: Session, user_id: uuid.UUID, now: datetime) -> DeckGroups:
-    """The Words page: due now, still learning (FSRS learning/relearning), known (review)."""
+def deck_groups(*, session: Session, user_id: uuid.UUID, now: datetime, due_by: datetime) -> DeckGroups:
+    """The Words page: due by `due_by` (the end of the learner's day), still learning
+    (FSRS learning/relearning), known (review)."""
     rows = session.exec(
         select(DeckItem).where(DeckItem.user_id == user_id).order_by(col(DeckItem.due_at), col(DeckItem.text))
     ).all()
@@ -314,7 +315,7 @@ def deck_groups(*, session: Session, user_id: uuid.UUID, now: datetime) -> DeckG
             audio_url=speech_url(row),
             unclear=row.source == DeckSource.UNCLEAR.value,
         )
-        if row.due_at <= now:
+        if row.due_at <= due_by:
             groups.due.append(view)
         elif _card(row).state == State.Review:
             groups.known.append(view)

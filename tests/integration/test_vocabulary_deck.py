@@ -11,6 +11,7 @@ from sqlmodel import Session, select
 
 from fluentio.feedback.fluency import Line
 from fluentio.feedback.schema import FeedbackAnswer
+from fluentio.goals.service import end_of_today, save_goal
 from fluentio.models import DeckItem, DeckSource, TranscriptItem, UnclearWord
 from fluentio.simulator.script import LEARNER_LINES, transcript_logprobs
 from fluentio.vocabulary import deck, unclear
@@ -21,6 +22,10 @@ from tests.support.feedback_data import add_practice_session
 T0 = datetime(2026, 3, 2, 9, 0, tzinfo=UTC)
 # No fuzzing: the expected schedule is the library's answer for the same review.
 EXACT = Scheduler(enable_fuzzing=False)
+
+
+def utc(*args: int) -> datetime:
+    return datetime(*args, tzinfo=UTC)
 
 
 def answer(*, new_words: list[str], corrections: list[tuple[str, str]]) -> FeedbackAnswer:
@@ -177,3 +182,40 @@ def test_due_and_unclear_words_for_the_next_lesson(db: Session) -> None:
     # The unclear word is asked for on its own, not twice; the not-yet-due item waits.
     assert carried.unclear == ["travel"]
     assert carried.due == ["deadline"]
+
+
+def test_the_words_page_groups_due_today_learning_and_known(db: Session) -> None:
+    user = make_user(db)
+    save_goal(session=db, user_id=user.id, weekly_minutes=60, time_zone="Asia/Tokyo", reminders=False, now=T0)
+    now = utc(2026, 3, 2, 10, 0)  # 19:00 in Tokyo; the learner's day ends at 15:00 UTC
+    assert end_of_today(session=db, user_id=user.id, now=now) == utc(2026, 3, 2, 15, 0)
+    for text, due in (("tonight", utc(2026, 3, 2, 14, 0)), ("tomorrow", utc(2026, 3, 2, 16, 0))):
+        deck.add_items(
+            session=db,
+            user_id=user.id,
+            texts=[text],
+            source=DeckSource.NEW_WORD,
+            source_session_id=None,
+            now=due,
+        )
+    deck.add_items(
+        session=db,
+        user_id=user.id,
+        texts=["known"],
+        source=DeckSource.NEW_WORD,
+        source_session_id=None,
+        now=T0 - timedelta(days=30),
+    )
+    known = items(db, user.id)["known"]
+    for step in range(3):  # Good until the library moves it to the Review state
+        deck.review(item=known, rating=Rating.Good, now=T0 - timedelta(days=30 - step * 5), scheduler=EXACT)
+    db.add(known)
+    db.flush()
+    groups = deck.deck_groups(
+        session=db, user_id=user.id, now=now, due_by=end_of_today(session=db, user_id=user.id, now=now)
+    )
+    assert [v.text for v in groups.due] == ["tonight"]
+    assert [v.text for v in groups.learning] == ["tomorrow"]
+    assert [v.text for v in groups.known] == ["known"]
+    assert groups.due[0].due == "in 4 h" and groups.learning[0].due == "in 6 h"
+    assert groups.known[0].audio_url.startswith(f"/api/speech/words/{known.id}?k=")
