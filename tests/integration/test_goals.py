@@ -5,6 +5,7 @@ never after unsubscribing. Times are injected; both engines."""
 from __future__ import annotations
 
 import uuid
+from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, date, datetime, timedelta
 from email.message import EmailMessage
 from urllib.parse import parse_qs, urlsplit
@@ -184,3 +185,21 @@ async def test_the_reminder_is_sent_once_a_week_and_never_after_unsubscribing(us
     assert len(mine()) == 2
     with session_scope() as session:
         assert session.get(LearningGoal, user_id).reminders is False  # type: ignore[union-attr]
+
+
+def test_workers_checking_at_once_send_one_reminder(use_database: str) -> None:
+    with session_scope() as session:
+        user = make_user(session)
+        save_goal(
+            session=session,
+            user_id=user.id,
+            weekly_minutes=120,
+            time_zone="UTC",
+            reminders=True,
+            now=utc(2026, 4, 6),
+        )
+    outbox = Outbox()
+    thursday = utc(2026, 4, 9, 18, 0)
+    with ThreadPoolExecutor(max_workers=4) as pool:
+        list(pool.map(lambda _: reminders.send_due_reminders(now=thursday, sender=outbox), range(4)))
+    assert [m["To"] for m in outbox.sent].count(user.email) == 1
