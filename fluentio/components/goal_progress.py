@@ -54,9 +54,14 @@ def _goal_form() -> rx.Component:
     )
 
 
-def goal_progress() -> rx.Component:
+def goal_progress(refresh_on: rx.Var[str] | None = None) -> rx.Component:
+    """The card; it loads when shown, and again each time `refresh_on` becomes non-empty
+    (the classroom passes its lesson summary, so a finished lesson counts at once)."""
     state = GoalState
     return rx.card(
+        rx.cond(refresh_on != "", rx.box(on_mount=GoalState.load))
+        if refresh_on is not None
+        else rx.fragment(),
         rx.cond(
             state.loaded,
             rx.vstack(

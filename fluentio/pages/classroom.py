@@ -387,7 +387,7 @@ def classroom() -> rx.Component:
                 simulator_banner(),
                 setup_card(),
                 outcome(),
-                goal_progress(),
+                goal_progress(refresh_on=ClassroomState.summary),
                 rx.grid(
                     controls(),
                     captions_panel(),

@@ -41,9 +41,12 @@ def test_a_lesson_marks_the_unclear_word_with_hear_it(app_server: RunningApp, br
     try:
         page = classroom_page(mic, app_server, who)
         expect(page.locator("#goal-progress")).to_contain_text("0 of 60 min practised")
+        expect(page.locator("#goal-streak")).to_contain_text("No streak yet")
         run_conversation(page)
         page.get_by_role("button", name="End session").click()
         expect(page.get_by_test_id("call-summary")).to_contain_text("Lesson saved", timeout=15_000)
+        # The finished lesson counts at once: today is a practice day.
+        expect(page.locator("#goal-streak")).to_contain_text("1 day streak")
         practice, items, _usage = stored_session(app_server, who.user_id)
         assert any(i.text.startswith("Yesterday I go to the market") for i in items if i.speaker == "learner")
 
