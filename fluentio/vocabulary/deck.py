@@ -12,6 +12,7 @@ Writes take a keyword-only `session`; the caller owns the transaction.
 
 from __future__ import annotations
 
+import logging
 import uuid
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
@@ -29,6 +30,8 @@ from fluentio.feedback.patterns import pattern_key
 from fluentio.feedback.schema import FeedbackAnswer
 from fluentio.feedback.speech import current_cache_key
 from fluentio.models import DeckItem, DeckSource, PracticeSession, UnclearWord
+
+logger = logging.getLogger(__name__)
 
 # Library defaults (desired retention 0.9, fuzzed intervals); tests pass their own.
 SCHEDULER = Scheduler()
@@ -243,17 +246,25 @@ def record_feedback(
     now: datetime,
     scheduler: Scheduler = SCHEDULER,
 ) -> None:
-    """The analysis worker's hook, in the transaction that stores the feedback."""
-    after_feedback(
-        session=session,
-        practice_session_id=practice_session_id,
-        new_words=answer.new_words,
-        corrected_phrases=[c.corrected for c in answer.corrections],
-        corrections=[CorrectionSpan(c.original) for c in answer.corrections],
-        lines=lines,
-        now=now,
-        scheduler=scheduler,
-    )
+    """The analysis worker's hook, in the transaction that stores the feedback.
+
+    It runs in a savepoint: if the deck can't be updated, that is logged and undone, and
+    the learner's feedback is still stored.
+    """
+    try:
+        with session.begin_nested():
+            after_feedback(
+                session=session,
+                practice_session_id=practice_session_id,
+                new_words=answer.new_words,
+                corrected_phrases=[c.corrected for c in answer.corrections],
+                corrections=[CorrectionSpan(c.original) for c in answer.corrections],
+                lines=lines,
+                now=now,
+                scheduler=scheduler,
+            )
+    except Exception:
+        logger.exception("session %s: the vocabulary deck was not updated", practice_session_id)
 
 
 def speech_url(item: DeckItem) -> str:

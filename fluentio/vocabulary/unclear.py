@@ -8,6 +8,7 @@ asks the learner to use them again.
 
 from __future__ import annotations
 
+import logging
 import uuid
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
@@ -22,6 +23,8 @@ from fluentio.models import DeckSource, PracticeSession, TranscriptItem, Unclear
 from fluentio.models.base import utcnow
 from fluentio.vocabulary import deck
 from fluentio.vocabulary.confidence import parse_logprobs, word_confidences
+
+logger = logging.getLogger(__name__)
 
 # Below this the recogniser was more unsure than sure. Clear speech from a learner
 # scores 0.8–1.0 on gpt-4o-mini-transcribe; a mumbled or mispronounced word falls well
@@ -89,16 +92,25 @@ def record_unclear_words(
 def record_for_call(
     *, practice_session_id: uuid.UUID, provider_item_id: str, logprobs: Iterable[Mapping[str, Any]] | None
 ) -> None:
-    """The supervisor's hook (run in a thread): record one transcribed learner line."""
+    """The supervisor's hook (run in a thread): record one transcribed learner line.
+
+    A failure here is logged and dropped: losing a hint must never disturb the live call
+    whose sideband loop called us.
+    """
     if not logprobs:
         return
-    with session_scope() as session:
-        record_unclear_words(
-            session=session,
-            practice_session_id=practice_session_id,
-            provider_item_id=provider_item_id,
-            logprobs=logprobs,
-            now=utcnow(),
+    try:
+        with session_scope() as session:
+            record_unclear_words(
+                session=session,
+                practice_session_id=practice_session_id,
+                provider_item_id=provider_item_id,
+                logprobs=logprobs,
+                now=utcnow(),
+            )
+    except Exception:
+        logger.exception(
+            "call %s: unclear words of item %s not recorded", practice_session_id, provider_item_id
         )
 
 

@@ -6,13 +6,23 @@ from __future__ import annotations
 import json
 from datetime import timedelta
 
+import pytest
 from sqlmodel import Session, select
 
 from fluentio.db import engine_for
 from fluentio.feedback.worker import AnalysisWorker
 from fluentio.models import DeckItem, DeckSource, PracticeSession
 from fluentio.vocabulary import deck
-from tests.integration.test_feedback_jobs import FAST, fake, finished, jobs_db, new_job, run_until  # noqa: F401
+from tests.integration.test_feedback_jobs import (  # noqa: F401 (fixtures)
+    FAST,
+    correction_count,
+    fake,
+    finished,
+    job_row,
+    jobs_db,
+    new_job,
+    run_until,
+)
 from tests.support.fake_feedback_api import FakeOpenAI, Reply
 
 ANSWER = {
@@ -69,3 +79,19 @@ async def test_the_worker_adds_and_reviews_deck_items(fake: FakeOpenAI, jobs_db:
         and market.due_at > market.created_at
     )
     assert stored["travel in space"].reps == 0
+
+
+async def test_a_deck_failure_never_costs_the_learner_their_feedback(
+    fake: FakeOpenAI,  # noqa: F811
+    jobs_db: str,  # noqa: F811
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    def broken(**_kwargs: object) -> None:
+        raise RuntimeError("deck bug")
+
+    monkeypatch.setattr(deck, "after_feedback", broken)
+    fake.script = [Reply.text(json.dumps(ANSWER))]
+    _practice_id, feedback_id = new_job(jobs_db)
+    await run_until(AnalysisWorker(policy=FAST), finished(jobs_db, feedback_id))
+    assert job_row(jobs_db, feedback_id).status == "done"
+    assert correction_count(jobs_db, feedback_id) == 1
