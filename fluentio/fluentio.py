@@ -10,6 +10,7 @@ from fluentio.components.connection import connection_overlay
 from fluentio.components.layout import PAGES
 from fluentio.components.pwa import pwa_head
 from fluentio.feedback.worker import run_analysis_worker
+from fluentio.goals.reminders import run_goal_reminders
 from fluentio.logs import configure_logging
 
 configure_logging()
@@ -23,6 +24,7 @@ app = rx.App(
 app.app_wraps[(5, "Overlay")] = lambda stateful: connection_overlay() if stateful else None
 app.register_lifespan_task(run_analysis_worker)
 app.register_lifespan_task(classroom_lifespan)
+app.register_lifespan_task(run_goal_reminders)
 
 for spec in PAGES:
     app.add_page(

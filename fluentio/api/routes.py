@@ -16,8 +16,9 @@ from fluentio.api.oauth_routes import oauth_callback, oauth_start
 from fluentio.api.payment_routes import payment_routes
 from fluentio.api.realtime_routes import realtime_routes
 from fluentio.api.robots import robots_txt
-from fluentio.api.speech_routes import correction_speech
+from fluentio.api.speech_routes import correction_speech, deck_item_speech
 from fluentio.classroom import supervisor
+from fluentio.goals.routes import goal_routes
 from fluentio.public_pages.serve import PublicPages
 from fluentio.settings import get_settings
 from fluentio.simulator.dodo import build_fake_dodo
@@ -37,9 +38,11 @@ def build_api() -> Starlette:
             Route("/api/speech/{correction_id}", correction_speech, methods=["GET"]),
             Route(EXPORT_PATH, download_my_data, methods=["GET"]),
             Route(CHECKOUT_PATH, start_checkout_route, methods=["POST"]),
+            Route("/api/speech/words/{item_id}", deck_item_speech, methods=["GET"]),
             Route("/auth/{provider}/start", oauth_start, methods=["GET"]),
             Route("/auth/{provider}/callback", oauth_callback, methods=["GET", "POST"]),
             *payment_routes(),
+            *goal_routes(),
             *realtime_routes(),
             *([Mount("/sim/dodo", app=build_fake_dodo())] if get_settings().dodo_simulated else []),
             *([Mount("/sim/openai", app=simulator)] if simulator is not None else []),

@@ -1,6 +1,7 @@
-"""`GET /api/speech/{correction_id}`: the corrected sentence, spoken ("Hear it").
+"""`GET /api/speech/{correction_id}`: the corrected sentence, spoken ("Hear it"); and
+`GET /api/speech/words/{item_id}`: a word of the learner's vocabulary deck.
 
-Only the learner who owns the correction gets it (anyone else: 404, as if it did not
+Only the learner who owns the correction or word gets it (anyone else: 404, as if it did not
 exist). The audio for a given (model, voice, text) never changes, so it is sent with a
 year-long private, immutable cache lifetime and an ETag; the page adds the cache key to
 the URL, so a change of voice gives a new URL rather than a stale cached clip.
@@ -9,7 +10,9 @@ the URL, so a change of voice gives a new URL rather than a stale cached clip.
 from __future__ import annotations
 
 import uuid
+from collections.abc import Callable
 
+from sqlmodel import Session
 from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
@@ -17,8 +20,13 @@ from starlette.responses import JSONResponse, Response
 from fluentio.api.request_user import request_user
 from fluentio.db import session_scope
 from fluentio.feedback.speech import SpeechUnavailableError, clip_for_text, owned_correction_text
+from fluentio.vocabulary.deck import owned_item_text
 
 CACHE_CONTROL = "private, max-age=31536000, immutable"
+
+
+# (session, learner id, object id) → the text to speak if the object is the learner's, else None.
+OwnedText = Callable[[Session, uuid.UUID, uuid.UUID], str | None]
 
 
 def _not_found() -> JSONResponse:
@@ -30,8 +38,29 @@ def _not_found() -> JSONResponse:
 
 
 async def correction_speech(request: Request) -> Response:
+    return await _owned_speech(
+        request,
+        "correction_id",
+        lambda session, user_id, object_id: owned_correction_text(
+            session=session, user_id=user_id, correction_id=object_id
+        ),
+    )
+
+
+async def deck_item_speech(request: Request) -> Response:
+    """`GET /api/speech/words/{item_id}`: a word or phrase of the learner's deck, spoken."""
+    return await _owned_speech(
+        request,
+        "item_id",
+        lambda session, user_id, object_id: owned_item_text(
+            session=session, user_id=user_id, item_id=object_id
+        ),
+    )
+
+
+async def _owned_speech(request: Request, param: str, lookup: OwnedText) -> Response:
     try:
-        correction_id = uuid.UUID(str(request.path_params["correction_id"]))
+        object_id = uuid.UUID(str(request.path_params[param]))
     except ValueError:
         return _not_found()
     user = await request_user(request)
@@ -40,7 +69,7 @@ async def correction_speech(request: Request) -> Response:
 
     def owned_text() -> str | None:
         with session_scope() as session:
-            return owned_correction_text(session=session, user_id=user.id, correction_id=correction_id)
+            return lookup(session, user.id, object_id)
 
     text = await run_in_threadpool(owned_text)
     if text is None:

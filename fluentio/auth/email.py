@@ -213,3 +213,39 @@ def reset_password_email(*, to: str, display_name: str, token: str) -> EmailMess
             footnote=footnote,
         ),
     )
+
+
+def goal_reminder_email(
+    *,
+    to: str,
+    display_name: str,
+    minutes_done: int,
+    weekly_minutes: int,
+    days_left: int,
+    unsubscribe_link: str,
+) -> EmailMessage:
+    """The weekly-goal reminder, with a one-click unsubscribe (RFC 8058 headers)."""
+    link = f"{get_settings().public_url}/classroom"
+    days = "today is the last day" if days_left <= 1 else f"{days_left} days are left"
+    paragraph = (
+        f"You have practised {minutes_done} of your {weekly_minutes} minutes this week, and {days}. "
+        "A short lesson now keeps you on track."
+    )
+    footnote = f"You asked for goal reminders. To stop them, open {unsubscribe_link}"
+    text = f"{_greeting(display_name)}\n\n{paragraph}\n\n{link}\n\n{footnote}\n"
+    message = _message(
+        to=to,
+        subject="Your weekly speaking goal",
+        text=text,
+        html_body=_html(
+            greeting=_greeting(display_name),
+            paragraph=paragraph,
+            link=link,
+            button="Start a lesson",
+            footnote=footnote,
+        ),
+    )
+    # Mail clients show their own "Unsubscribe" and POST to this address in one click.
+    message["List-Unsubscribe"] = f"<{unsubscribe_link}>"
+    message["List-Unsubscribe-Post"] = "List-Unsubscribe=One-Click"
+    return message

@@ -46,6 +46,7 @@ from fluentio.models import PracticeSession, SessionStatus, TranscriptItem, User
 from fluentio.models.base import utcnow
 from fluentio.models.billing import MILLICREDITS_PER_CREDIT
 from fluentio.settings import Settings, get_settings
+from fluentio.vocabulary.lesson import lesson_words
 
 logger = logging.getLogger(__name__)
 
@@ -451,8 +452,9 @@ def _open_session(
         _check_start_rate(session, user_id)
         level = level or (user.english_level if user.english_level in LEVELS else "B1")
         patterns = recurring_patterns(session=session, user_id=user_id)
+        carried = lesson_words(session=session, user_id=user_id, now=utcnow())
 
-    instructions = build_instructions(level, topic, words, patterns)
+    instructions = build_instructions(level, topic, words, patterns, carried.due, carried.unclear)
     config = build_session_config(
         settings=settings, instructions=instructions, audio_setup=AudioSetup.parse(audio_setup)
     )

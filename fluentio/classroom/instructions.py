@@ -58,12 +58,16 @@ def build_instructions(
     scenario_id: str,
     vocabulary: Sequence[str] = (),
     patterns: Sequence[str] = (),
+    deck_words: Sequence[str] = (),
+    unclear_words: Sequence[str] = (),
 ) -> str:
     """The system instructions for the tutor in one call.
 
     `level` is a CEFR level (A1–C2; anything else is treated as B1), `scenario_id` one
     of the catalogue's ids (unknown ids fall back to small talk), `vocabulary` words the
-    learner wants to practise, and `patterns` their recent recurring mistakes.
+    learner wants to practise, `patterns` their recent recurring mistakes, `deck_words`
+    their vocabulary deck's items due for review, and `unclear_words` the words the speech
+    recogniser was unsure of in their last lesson.
     """
     level = level if level in _LEVEL_STYLE else "B1"
     scenario = get_scenario(scenario_id) or get_scenario(DEFAULT_SCENARIO_ID)
@@ -95,6 +99,25 @@ def build_instructions(
             f"{listed}\n"
             "Steer the conversation so they get chances to practise these on purpose, and "
             "recast the correct form when the mistake comes up again."
+        )
+
+    due = _clean(deck_words, MAX_VOCABULARY)
+    if due:
+        listed = ", ".join(f'"{word}"' for word in due)
+        parts.append(
+            f"Words from the learner's review deck, due today: {listed}. Use these naturally "
+            "in the conversation and get the learner to say them, one at a time, without "
+            "turning the call into a quiz."
+        )
+
+    unclear = _clean(unclear_words, MAX_VOCABULARY)
+    if unclear:
+        listed = ", ".join(f'"{word}"' for word in unclear)
+        parts.append(
+            f"In the last lesson the speech recogniser could not make out these words clearly: "
+            f"{listed}. Early in the call, ask a question that gets the learner to use each "
+            "of them again. If one still sounds unclear, say it clearly yourself and invite "
+            "them to repeat it once; then move on."
         )
 
     return "\n\n".join(parts)

@@ -67,6 +67,9 @@ def build_session_config(
         "model": settings.realtime_model,
         "instructions": instructions,
         "output_modalities": ["audio"],
+        # Token log-probabilities of the learner's transcripts: fluentio/vocabulary/ turns
+        # them into per-word confidence ("unclear — try this word again").
+        "include": ["item.input_audio_transcription.logprobs"],
         "audio": {
             "input": {
                 "transcription": {"model": settings.transcribe_model, "language": "en"},

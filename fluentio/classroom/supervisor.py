@@ -55,6 +55,7 @@ from fluentio.models.base import utcnow
 from fluentio.models.billing import MILLICREDITS_PER_CREDIT, Actor, LedgerReason
 from fluentio.openai_client import openai_client
 from fluentio.settings import Settings, get_settings
+from fluentio.vocabulary import unclear
 
 logger = logging.getLogger(__name__)
 
@@ -741,6 +742,12 @@ class CallSupervisor:
                     text=text,
                     started_ms=times.started_ms,
                     ended_ms=times.ended_ms,
+                )
+                await asyncio.to_thread(
+                    unclear.record_for_call,
+                    practice_session_id=self.session_id,
+                    provider_item_id=item_id,
+                    logprobs=event.get("logprobs"),
                 )
         elif kind == "response.output_item.added":
             item = event.get("item") or {}

@@ -123,6 +123,7 @@ def header() -> rx.Component:
             rx.hstack(
                 auth_switch(
                     rx.fragment(
+                        nav_link("Words", "/words"),
                         nav_link("Account", "/account"),
                         rx.link(rx.button("Classroom", size="2", color_scheme=ACCENT), href="/classroom"),
                     ),

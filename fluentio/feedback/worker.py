@@ -21,6 +21,7 @@ from fluentio.feedback.analysis import MIN_LEARNER_WORDS, AnalysisError, analyse
 from fluentio.feedback.fluency import Line, fluency_figures
 from fluentio.models.base import utcnow
 from fluentio.settings import get_settings
+from fluentio.vocabulary import deck
 
 logger = logging.getLogger(__name__)
 
@@ -140,7 +141,7 @@ class AnalysisWorker:
 
         def store() -> bool:
             with session_scope() as session:
-                return jobs.store_result(
+                stored = jobs.store_result(
                     session=session,
                     claim=claim,
                     answer=answer,
@@ -149,6 +150,15 @@ class AnalysisWorker:
                     model=settings.analysis_model,
                     now=self.clock(),
                 )
+                if stored:
+                    deck.record_feedback(
+                        session=session,
+                        practice_session_id=claim.session_id,
+                        answer=answer,
+                        lines=lines,
+                        now=self.clock(),
+                    )
+                return stored
 
         if await asyncio.to_thread(store):
             logger.info("analysis %s done: %d corrections", claim.feedback_id, len(answer.corrections))

@@ -1,4 +1,4 @@
-"""Every table of the product, grouped by domain: auth, billing, classroom, tutor."""
+"""Every table of the product, grouped by domain: auth, billing, classroom, tutor, learning."""
 
 from fluentio.models.auth import (
     AuthAttempt,
@@ -20,6 +20,7 @@ from fluentio.models.billing import (
     WebhookStatus,
 )
 from fluentio.models.classroom import Backchannel, ClassroomPreferences
+from fluentio.models.learning import DeckItem, DeckSource, LearningGoal, UnclearWord
 from fluentio.models.tutor import (
     Correction,
     CorrectionCategory,
@@ -40,10 +41,13 @@ __all__ = [
     "Correction",
     "CorrectionCategory",
     "CreditBalance",
+    "DeckItem",
+    "DeckSource",
     "EmailToken",
     "EnglishLevel",
     "Feedback",
     "FeedbackStatus",
+    "LearningGoal",
     "LedgerEntry",
     "LedgerReason",
     "LoginSession",
@@ -56,6 +60,7 @@ __all__ = [
     "Speaker",
     "SpeechClip",
     "TranscriptItem",
+    "UnclearWord",
     "User",
     "WebhookEvent",
     "WebhookStatus",

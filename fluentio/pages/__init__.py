@@ -15,6 +15,7 @@ from fluentio.pages import (
     not_found,
     pricing,
     signup,
+    words,
 )
 
 __all__ = [
@@ -32,4 +33,5 @@ __all__ = [
     "not_found",
     "pricing",
     "signup",
+    "words",
 ]

@@ -16,6 +16,7 @@ from fluentio.classroom.state import ClassroomState
 from fluentio.classroom.view_state import OFFLINE_START, CallViewState
 from fluentio.components.call_view import call_view_styles, voice_orb, wake_lock
 from fluentio.components.connection import connection_notice, online_guard
+from fluentio.components.goal_progress import goal_progress
 from fluentio.components.guards import signed_in_only
 from fluentio.components.layout import app_shell, free_credits, page
 from fluentio.components.theme import ACCENT
@@ -455,6 +456,7 @@ def classroom() -> rx.Component:
                 call_stage(),
                 # Below the call, so Start stays in view; phones keep Start in a bottom bar.
                 mic_check_panel(),
+                goal_progress(refresh_on=ClassroomState.summary),
                 spacing="4",
                 padding_y="2rem",
                 width="100%",

@@ -8,6 +8,7 @@ from typing import Any
 import reflex as rx
 
 from fluentio.auth.state import AuthState, signed_in_user
+from fluentio.components.goal_progress import goal_progress
 from fluentio.components.guards import signed_in_only
 from fluentio.components.layout import app_shell, page
 from fluentio.components.stacked_table import stacked_on_phones
@@ -287,6 +288,7 @@ def empty_state() -> rx.Component:
 def history_body() -> rx.Component:
     return rx.vstack(
         rx.heading("Your history", as_="h1", size="8"),
+        goal_progress(),
         rx.cond(
             HistoryState.notice != "",
             rx.callout(HistoryState.notice, icon="info", color_scheme="blue", width="100%"),

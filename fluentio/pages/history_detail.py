@@ -14,6 +14,7 @@ from fluentio.auth.state import AuthState, signed_in_user
 from fluentio.components.guards import signed_in_only
 from fluentio.components.layout import app_shell, page
 from fluentio.components.theme import ACCENT
+from fluentio.components.unclear_words import unclear_words_card
 from fluentio.db import session_scope
 from fluentio.feedback import history, jobs
 from fluentio.feedback.refresh_state import RefreshWhileAnalysing
@@ -393,6 +394,7 @@ def detail_body() -> rx.Component:
                 ),
                 rx.cond(state.notice != "", rx.callout(state.notice, icon="info", width="100%")),
                 feedback_panel(),
+                unclear_words_card(),
                 rx.el.section(
                     rx.heading("Transcript", as_="h2", size="5"),
                     rx.text(

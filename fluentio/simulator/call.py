@@ -40,7 +40,7 @@ from fluentio.simulator.audio import (
     TutorVoiceTrack,
     mono_48k,
 )
-from fluentio.simulator.script import TutorLine, learner_transcript, tutor_reply
+from fluentio.simulator.script import TutorLine, learner_transcript, transcript_logprobs, tutor_reply
 from fluentio.simulator.session import new_id
 from fluentio.simulator.validation import InvalidEventError, validate_client_event
 
@@ -869,6 +869,7 @@ class Call:
                 "item_id": item["id"],
                 "content_index": 0,
                 "transcript": transcript,
+                **self._logprobs(transcript),
                 "usage": {
                     "type": "tokens",
                     "input_tokens": audio_tokens,
@@ -878,6 +879,12 @@ class Call:
                 },
             }
         )
+
+    def _logprobs(self, transcript: str) -> dict[str, Any]:
+        """`logprobs` only when the session asked for them, as the API does."""
+        if "item.input_audio_transcription.logprobs" not in (self.session.get("include") or []):
+            return {}
+        return {"logprobs": transcript_logprobs(transcript)}
 
     # ----- inspection -------------------------------------------------------------------
 

@@ -8,12 +8,16 @@ number, so a session always unfolds the same way: the greeting first, then line
 Nothing here can understand the learner's audio offline, so each learner turn is given a
 scripted, clearly simulated transcript: plausible sentences with typical mistakes, in the
 order the tutor's corrections expect them. The feedback simulator derives its corrections
-from these sentences.
+from these sentences. Each transcript comes with token log-probabilities, as the real API
+sends them when asked to: every word is sure except the few in UNCLEAR_WORDS, which the
+recogniser "heard" badly.
 """
 
 from __future__ import annotations
 
 import json
+import math
+import re
 import wave
 from dataclasses import dataclass
 from functools import cache
@@ -38,6 +42,13 @@ LEARNER_LINES: tuple[str, ...] = (
     "Thank you, I want improve my speaking for the job interviews.",
     "Yes, please. I am ready for answer the questions.",
 )
+
+# The words the simulated recogniser is unsure of, with how sure it was (0–1).
+UNCLEAR_WORDS: dict[str, float] = {"market": 0.31, "travel": 0.42, "technologies": 0.28}
+CLEAR_CONFIDENCE = 0.97
+# Words are cut into tokens of at most this many characters, like a BPE vocabulary's
+# common pieces; punctuation is a token of its own.
+TOKEN_CHARS = 4
 
 
 @dataclass(frozen=True)
@@ -116,6 +127,23 @@ def tutor_reply(reply_number: int) -> TutorLine:
     if reply_number == 0:
         return lines[0]
     return lines[1 + (reply_number - 1) % (len(lines) - 1)]
+
+
+def transcript_logprobs(transcript: str) -> list[dict[str, object]]:
+    """The transcript as tokens with log-probabilities (the API's `logprobs` entries)."""
+    tokens: list[dict[str, object]] = []
+    for index, word in enumerate(transcript.split(" ")):
+        pieces = re.findall(r"[\w']+|[^\w']", word)
+        sure = UNCLEAR_WORDS.get(word.strip(".,!?").lower(), CLEAR_CONFIDENCE)
+        first = True
+        for piece in pieces:
+            chunks = [piece[i : i + TOKEN_CHARS] for i in range(0, len(piece), TOKEN_CHARS)]
+            for chunk in chunks:
+                text = (" " if first and index else "") + chunk
+                first = False
+                logprob = math.log(sure if chunk[0].isalnum() else CLEAR_CONFIDENCE)
+                tokens.append({"token": text, "logprob": logprob, "bytes": list(text.encode())})
+    return tokens
 
 
 def learner_transcript(turn_number: int) -> str:

@@ -65,7 +65,7 @@ def check(page: Page, errors: list[str]) -> None:
     page.context.close()
 
 
-@pytest.mark.parametrize("path", ["/classroom", "/history", "/history/{id}", "/account"])
+@pytest.mark.parametrize("path", ["/classroom", "/history", "/history/{id}", "/account", "/words"])
 def test_learner_pages(
     app_server: RunningApp,
     browser: Browser,
