@@ -12,6 +12,7 @@ import reflex as rx
 
 from fluentio.auth.state import AuthState, signed_in_user
 from fluentio.components.guards import signed_in_only
+from fluentio.components.hear_it import hear_it
 from fluentio.components.layout import app_shell, page
 from fluentio.components.theme import ACCENT
 from fluentio.components.unclear_words import unclear_words_card
@@ -21,32 +22,6 @@ from fluentio.feedback.refresh_state import RefreshWhileAnalysing
 from fluentio.models import FeedbackStatus
 
 CATEGORY_COLOURS = {"grammar": "blue", "vocabulary": "purple", "pronunciation": "orange", "fluency": "green"}
-
-# "Hear it" is plain browser code: one <audio> per correction, its source set on the
-# first click (so nothing is fetched before), replayed from the element afterwards.
-HEAR_IT_JS = """
-if (!window.fluentioHearIt) {
-  window.fluentioHearIt = true;
-  document.addEventListener("click", (event) => {
-    const button = event.target.closest("[data-hear]");
-    if (!button) return;
-    const audio = document.getElementById(button.dataset.hear);
-    const status = document.getElementById(button.dataset.hear + "-status");
-    if (!audio) return;
-    if (status) status.textContent = "";
-    if (!audio.getAttribute("src") || audio.error) {
-      audio.onerror = () => {
-        if (status) status.textContent = "Couldn't play this sentence. Try again in a moment.";
-      };
-      audio.src = audio.dataset.src;
-    }
-    audio.currentTime = 0;
-    audio.play().catch(() => {
-      if (status && !audio.error) status.textContent = "Your browser blocked the sound. Press Hear it again.";
-    });
-  });
-}
-"""
 
 
 class HistoryDetailState(RefreshWhileAnalysing, rx.State):
@@ -202,20 +177,7 @@ def correction_card(correction: history.CorrectionView) -> rx.Component:
             rx.text(rx.el.s(correction.original), color="var(--red-11)"),
             rx.text(correction.corrected, weight="bold", color="var(--green-11)"),
             rx.text(correction.explanation, size="2", color="var(--gray-11)"),
-            rx.hstack(
-                rx.button(
-                    rx.icon("volume-2", size=16),
-                    "Hear it",
-                    size="2",
-                    variant="soft",
-                    data_hear=audio_id,
-                    aria_label="Hear it: " + correction.corrected,
-                ),
-                rx.el.audio(id=audio_id, preload="none", data_src=correction.audio_url),
-                rx.text("", id=audio_id + "-status", size="2", color="var(--red-11)", role="status"),
-                spacing="3",
-                align="center",
-            ),
+            hear_it(audio_id, correction.audio_url, correction.corrected, size="2"),
             spacing="2",
             align="start",
         ),
@@ -414,7 +376,6 @@ def detail_body() -> rx.Component:
                 spacing="4",
                 padding_y="2rem",
                 width="100%",
-                on_mount=rx.call_script(HEAR_IT_JS),
             ),
             rx.vstack(
                 rx.heading("Session not found", as_="h1", size="8"),

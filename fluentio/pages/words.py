@@ -12,7 +12,6 @@ from fluentio.components.theme import ACCENT
 from fluentio.db import session_scope
 from fluentio.goals.service import end_of_today
 from fluentio.models.base import utcnow
-from fluentio.pages.history_detail import HEAR_IT_JS
 from fluentio.vocabulary.deck import DeckView, deck_groups
 
 
@@ -116,7 +115,6 @@ def words_body() -> rx.Component:
         spacing="4",
         padding_y="2rem",
         width="100%",
-        on_mount=rx.call_script(HEAR_IT_JS),
     )
 
 
