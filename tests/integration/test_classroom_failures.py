@@ -20,8 +20,10 @@ from fluentio.api.realtime_routes import realtime_routes
 from fluentio.auth.cookies import SESSION_COOKIE
 from fluentio.auth.sessions import create_login_session
 from fluentio.billing import ledger
-from fluentio.classroom import calls, recovery, supervisor
+from fluentio.classroom import calls, recovery, sideband
 from fluentio.classroom.errors import CallRefused
+from fluentio.classroom.meter import MeterLimits
+from fluentio.classroom.reasons import EndReason
 from fluentio.db import session_scope
 from fluentio.models import Feedback, PracticeSession, TranscriptItem
 from fluentio.models.base import utcnow
@@ -89,7 +91,7 @@ def settings_env(monkeypatch: pytest.MonkeyPatch, pg_url: str) -> Iterator[None]
     monkeypatch.setenv("DATABASE_URL", pg_url)
     monkeypatch.setenv("OPENAI_API_KEY", SECRET_KEY)
     monkeypatch.setenv("FLUENTIO_SECONDS_PER_CREDIT", "60")
-    monkeypatch.setattr(supervisor, "PROVIDER_TIMEOUT_SECONDS", 0.5)
+    monkeypatch.setenv("FLUENTIO_PROVIDER_TIMEOUT_SECONDS", "0.5")
     get_settings.cache_clear()
     yield
 
@@ -293,9 +295,9 @@ async def test_startup_recovery_finalises_a_stale_live_call_once(
     # The server died 40 s after its last heartbeat, 100 s into the call.
     session_id = live_row(user_id, started_ago=100, seen_ago=40, call_id=call_id)
 
-    finalised = recovery.recover_at_startup()
+    finalised = await recovery.recover_at_startup()
     assert session_id in finalised
-    assert session_id not in recovery.recover_at_startup()
+    assert session_id not in await recovery.recover_at_startup()
     await asyncio.sleep(0.3)  # the background hang-up
     assert call_id in provider.hangups
 
@@ -464,7 +466,6 @@ async def test_sideband_drop_reconnects_without_losing_or_duplicating_items(
     settings_env: None, scripted: ScriptedSideband, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.setenv("OPENAI_BASE_URL", scripted.base_url)
-    monkeypatch.setattr(supervisor, "GREETING_DELAY_SECONDS", 0.05)
     get_settings.cache_clear()
     greeting = answer("item_t1", "Hello! How are you today?", response_id="resp_1")
     first = [*greeting, *speech("item_l1", "I am fine thanks.")]
@@ -476,7 +477,12 @@ async def test_sideband_drop_reconnects_without_losing_or_duplicating_items(
     scripted.scripts = [(first, "drop"), (second, "close")]
     user_id, _ = make_learner(10_000)
     session_id = starting_row(user_id, "rtc_scripted_1")
-    running = supervisor.start_supervision(session_id=session_id, user_id=user_id, call_id="rtc_scripted_1")
+    running = sideband.start_supervision(
+        session_id=session_id,
+        user_id=user_id,
+        call_id="rtc_scripted_1",
+        timings=sideband.CallTimings(greeting_delay=0.05),
+    )
     await asyncio.wait_for(running.finalised.wait(), 15)
 
     assert scripted.connections == 2
@@ -510,7 +516,6 @@ async def test_interrupted_answer_keeps_only_what_was_heard(
     """A provider that cancels the answer but does not truncate it: the supervisor
     cuts the stored text to the words heard and sends conversation.item.truncate."""
     monkeypatch.setenv("OPENAI_BASE_URL", scripted.base_url)
-    monkeypatch.setattr(supervisor, "TRUNCATE_GRACE_SECONDS", 0.1)
     get_settings.cache_clear()
     long_text = " ".join(f"word{i}" for i in range(40))  # ~13 s at the nominal rate
     events: list[dict[str, object]] = [
@@ -529,16 +534,21 @@ async def test_interrupted_answer_keeps_only_what_was_heard(
     scripted.scripts = [([*events], "hold")]
     user_id, _ = make_learner(10_000)
     session_id = starting_row(user_id, "rtc_scripted_2")
-    running = supervisor.start_supervision(session_id=session_id, user_id=user_id, call_id="rtc_scripted_2")
+    running = sideband.start_supervision(
+        session_id=session_id,
+        user_id=user_id,
+        call_id="rtc_scripted_2",
+        timings=sideband.CallTimings(truncate_grace=0.1),
+    )
     await asyncio.sleep(2.0)  # the learner hears ~2 s of the answer, then cuts in
     for event in cut:
-        await running._handle(event)  # as if received on the sideband
+        await running.dispatch(event)  # as if received on the sideband
     await asyncio.sleep(0.5)
     truncates = [e for e in scripted.received if e.get("type") == "conversation.item.truncate"]
     assert len(truncates) == 1 and truncates[0]["item_id"] == "item_t1"
     heard_ms = int(truncates[0]["audio_end_ms"])  # type: ignore[call-overload]
     assert 1_800 <= heard_ms <= 2_600
-    await running.stop("ended_by_learner")
+    await running.stop(EndReason.ENDED_BY_LEARNER)
     with session_scope() as session:
         item = session.exec(select(TranscriptItem).where(TranscriptItem.session_id == session_id)).one()
     assert item.truncated and item.speaker == "tutor"
@@ -551,13 +561,13 @@ async def test_the_time_limit_hangs_up(
 ) -> None:
     monkeypatch.setenv("OPENAI_BASE_URL", scripted.base_url)
     get_settings.cache_clear()
-    # FLUENTIO_MAX_SESSION_MINUTES is whole minutes; the meter reads it from the settings.
-    short = get_settings().model_copy(update={"max_session_minutes": 0.05})  # 3 s
-    monkeypatch.setattr(supervisor, "get_settings", lambda: short)
+    # FLUENTIO_MAX_SESSION_MINUTES is whole minutes: the meter is given a 3 s limit.
     scripted.scripts = [([], "hold")]
     user_id, _ = make_learner(10_000)
     session_id = starting_row(user_id, "rtc_scripted_3")
-    running = supervisor.start_supervision(session_id=session_id, user_id=user_id, call_id="rtc_scripted_3")
+    running = sideband.start_supervision(
+        session_id=session_id, user_id=user_id, call_id="rtc_scripted_3", limits=MeterLimits(max_seconds=3)
+    )
     await asyncio.wait_for(running.finalised.wait(), 15)
     assert scripted.hangups == ["rtc_scripted_3"]
     with session_scope() as session:
@@ -575,8 +585,8 @@ async def test_deleting_an_account_hangs_up_its_open_call_first(
     call_id = f"rtc_open_{uuid.uuid4().hex[:8]}"
     session_id = live_row(user_id, started_ago=30, seen_ago=1, call_id=call_id)
 
-    assert await calls.end_open_calls(user_id=user_id, reason="account_deleted") == 1
-    assert await calls.end_open_calls(user_id=user_id, reason="account_deleted") == 0
+    assert await calls.end_open_calls(user_id=user_id, reason=EndReason.ACCOUNT_DELETED) == 1
+    assert await calls.end_open_calls(user_id=user_id, reason=EndReason.ACCOUNT_DELETED) == 0
     assert call_id in provider.hangups
     with session_scope() as session:
         row = session.get(PracticeSession, session_id)

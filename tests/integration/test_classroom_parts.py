@@ -8,7 +8,7 @@ from datetime import timedelta
 
 import pytest
 
-from fluentio.classroom import calls, supervisor, usage
+from fluentio.classroom import calls, transcript, usage
 from fluentio.classroom.errors import CallRefused
 from fluentio.classroom.instructions import build_instructions
 from fluentio.classroom.realtime_config import (
@@ -141,14 +141,14 @@ def test_call_id_from_location() -> None:
 
 def test_heard_words() -> None:
     text = "one two three four five six seven eight nine ten"
-    assert supervisor.heard_words(text, 0, 10_000) == ""
-    assert supervisor.heard_words(text, 5_000, 10_000) == "one two three four five"
-    assert supervisor.heard_words(text, 10_000, 10_000) == text
+    assert transcript.heard_words(text, 0, 10_000) == ""
+    assert transcript.heard_words(text, 5_000, 10_000) == "one two three four five"
+    assert transcript.heard_words(text, 10_000, 10_000) == text
     # Estimated length: a cut well inside it is proportional…
-    estimate_ms = len(text) / supervisor.CHARS_PER_SECOND * 1000
-    assert supervisor.heard_words(text, estimate_ms * 0.3) == "one two three"
+    estimate_ms = len(text) / transcript.CHARS_PER_SECOND * 1000
+    assert transcript.heard_words(text, estimate_ms * 0.3) == "one two three"
     # …but a text that nearly fits is most likely already what was heard.
-    assert supervisor.heard_words(text, estimate_ms * 0.85) == text
+    assert transcript.heard_words(text, estimate_ms * 0.85) == text
 
 
 def test_billing_arithmetic(monkeypatch: pytest.MonkeyPatch) -> None:
