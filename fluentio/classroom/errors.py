@@ -53,7 +53,8 @@ def not_signed_in() -> CallRefused:
 def no_credits() -> CallRefused:
     return CallRefused(
         RefusalCode.NO_CREDITS,
-        "You have no credits left. Buy a credit pack on the Pricing page (/pricing) to keep practising.",
+        "You're out of credits, so a lesson can't start. Buy a credit pack on the Pricing page "
+        "(/pricing) to keep practising.",
         402,
     )
 
