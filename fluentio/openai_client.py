@@ -32,7 +32,26 @@ def openai_client(*, timeout: float, max_retries: int = 0, settings: Settings | 
     endpoint = (settings.openai_url, settings.openai_key)
     client = per_loop.get(endpoint)
     if client is None:
-        client = per_loop[endpoint] = AsyncOpenAI(
-            base_url=settings.openai_url, api_key=settings.openai_key, max_retries=0, timeout=timeout
-        )
+        client = per_loop[endpoint] = _build(settings, timeout)
     return client.with_options(timeout=timeout, max_retries=max_retries)
+
+
+async def openai_client_off_loop(
+    *, request_timeout: float, max_retries: int = 0, settings: Settings | None = None
+) -> AsyncOpenAI:
+    """`openai_client`, except that the first client of this loop for an endpoint is
+    built in a worker thread: a learner's start never waits on the loop for its SSL
+    context."""
+    settings = settings or get_settings()
+    per_loop = _CLIENTS.setdefault(asyncio.get_running_loop(), {})
+    endpoint = (settings.openai_url, settings.openai_key)
+    if endpoint not in per_loop:
+        built = await asyncio.to_thread(_build, settings, request_timeout)
+        per_loop.setdefault(endpoint, built)
+    return openai_client(timeout=request_timeout, max_retries=max_retries, settings=settings)
+
+
+def _build(settings: Settings, timeout: float) -> AsyncOpenAI:
+    return AsyncOpenAI(
+        base_url=settings.openai_url, api_key=settings.openai_key, max_retries=0, timeout=timeout
+    )

@@ -134,7 +134,7 @@ async def start_relay_call(
         settings=settings,
     )
     try:
-        client = provider_client(settings=settings)
+        client = await provider_client(settings=settings)
         raw = await client.realtime.calls.with_raw_response.create(sdp=offer, session=config)
         answered_at = utcnow()
         answer = raw.text
@@ -185,7 +185,7 @@ async def mint_ephemeral(
         settings=settings,
     )
     try:
-        client = provider_client(settings=settings)
+        client = await provider_client(settings=settings)
         secret = await client.realtime.client_secrets.create(
             expires_after={"anchor": "created_at", "seconds": EPHEMERAL_TTL_SECONDS},
             session=config,

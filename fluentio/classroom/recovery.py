@@ -22,7 +22,7 @@ from datetime import timedelta
 from sqlmodel import col, select
 
 from fluentio.classroom import lifecycle, sideband
-from fluentio.classroom.provider import spawn_hangup
+from fluentio.classroom.provider import provider_client, spawn_hangup
 from fluentio.classroom.reasons import EndReason
 from fluentio.db import session_scope
 from fluentio.models import PracticeSession, SessionStatus
@@ -128,6 +128,8 @@ async def _sweep_forever() -> None:
 async def classroom_lifespan() -> AsyncIterator[None]:
     """Reflex lifespan task: recovery at start-up, the sweep, clean shutdown."""
     try:
+        # Built now, so that no learner's start waits for it.
+        await provider_client()
         await recover_at_startup()
     except Exception:
         # The database may be unreachable or not migrated yet; /healthz reports that.

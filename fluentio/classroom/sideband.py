@@ -30,6 +30,10 @@ from datetime import datetime
 from typing import Any
 
 import openai
+
+# The SDK imports its WebSocket client on the first sideband connect; imported here, with
+# the app, so the first learner's call does not pay for it on the event loop.
+import openai.lib._websocket
 from websockets.exceptions import ConnectionClosed, ConnectionClosedOK, InvalidStatus
 
 from fluentio.billing import ledger
@@ -236,7 +240,7 @@ class CallSupervisor:
 
     async def _follow(self) -> None:
         failures = 0
-        client = provider_client()
+        client = await provider_client()
         while not self._end_requested.is_set():
             try:
                 async with client.realtime.connect(call_id=self.call_id) as connection:

@@ -31,9 +31,18 @@ from fluentio.settings import SIMULATOR_OPENAI_KEY, get_settings
 from fluentio.simulator.script import LEARNER_LINES, tutor_lines
 from tests.support.factories import make_user
 from tests.support.fake_learner import FakeLearner
+from tests.support.loop_watch import loop_must_not_block
 from tests.support.sim_server import LearnerPeer, RunningSimulator, running_simulator
 
 GREETING = tutor_lines()[0].text
+
+
+@pytest.fixture(autouse=True)
+async def no_blocking() -> AsyncIterator[None]:
+    """Every step of the classroom's own coroutines in these tests stays under a few
+    tens of milliseconds (tests/support/loop_watch.py)."""
+    async with loop_must_not_block():
+        yield
 
 
 @pytest.fixture(scope="module")

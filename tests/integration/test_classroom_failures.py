@@ -31,6 +31,7 @@ from fluentio.models.billing import Actor, LedgerEntry, LedgerReason
 from fluentio.settings import get_settings
 from tests.support.app_server import free_port
 from tests.support.factories import make_user
+from tests.support.loop_watch import loop_must_not_block
 
 SECRET_KEY = "sk-test-DO-NOT-LEAK-4b1d2c3e9f"
 OFFER = (
@@ -48,6 +49,14 @@ class FailingProvider:
     mode: str = "429"
     seen_keys: list[str] = field(default_factory=list)
     hangups: list[str] = field(default_factory=list)
+
+
+@pytest.fixture(autouse=True)
+async def no_blocking() -> AsyncIterator[None]:
+    """Every step of the classroom's own coroutines in these tests stays under a few
+    tens of milliseconds (tests/support/loop_watch.py)."""
+    async with loop_must_not_block():
+        yield
 
 
 @pytest.fixture

@@ -1,0 +1,38 @@
+"""The event-loop watch used by the classroom's integration tests catches a blocking step
+of the app's code, and only of the app's code."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from typing import Any
+
+import pytest
+
+from tests.support.loop_watch import loop_must_not_block
+
+
+def coroutine_in(filename: str) -> Any:
+    """An `async def` whose frames say they live in `filename`, and that blocks 0.12 s."""
+    namespace: dict[str, Any] = {"time": time}
+    source = "async def blocking_step():\n    time.sleep(0.12)\n"
+    exec(compile(source, filename, "exec"), namespace)
+    return namespace["blocking_step"]
+
+
+async def test_a_blocking_step_of_the_app_fails() -> None:
+    with pytest.raises(AssertionError, match="the event loop was blocked"):
+        async with loop_must_not_block():
+            await asyncio.create_task(coroutine_in("/srv/fluentio/classroom/x.py")())
+
+
+async def test_the_same_work_off_the_loop_passes() -> None:
+    async with loop_must_not_block() as slow:
+        await asyncio.to_thread(time.sleep, 0.12)
+    assert slow == []
+
+
+async def test_blocking_outside_the_app_is_not_its_fault() -> None:
+    async with loop_must_not_block() as slow:
+        await asyncio.create_task(coroutine_in("/srv/tests/support/x.py")())
+    assert slow == []
