@@ -50,13 +50,12 @@ def not_signed_in() -> CallRefused:
     return CallRefused(RefusalCode.NOT_SIGNED_IN, "Please log in to start a lesson.", 401)
 
 
+# Pages show a "See credit packs" link under it; no raw paths in the words.
+NO_CREDITS_MESSAGE = "You're out of credits, so a lesson can't start. Buy a credit pack to keep practising."
+
+
 def no_credits() -> CallRefused:
-    return CallRefused(
-        RefusalCode.NO_CREDITS,
-        "You're out of credits, so a lesson can't start. Buy a credit pack on the Pricing page "
-        "(/pricing) to keep practising.",
-        402,
-    )
+    return CallRefused(RefusalCode.NO_CREDITS, NO_CREDITS_MESSAGE, 402)
 
 
 def already_in_call() -> CallRefused:

@@ -64,10 +64,8 @@ NO_CHARGE = "no credits were used"
 # How a lesson that connected ended (the outcome line above its cost).
 ENDED_MESSAGES: dict[EndReason, str] = {
     EndReason.ENDED_BY_LEARNER: "Lesson ended.",
-    EndReason.OUT_OF_CREDITS: (
-        "Your credits ran out, so the lesson ended. Buy a credit pack on the Pricing page "
-        "(/pricing) to keep practising."
-    ),
+    # The page links to the credit packs under it: no raw path in the words.
+    EndReason.OUT_OF_CREDITS: "Your credits ran out, so the lesson ended. Buy a credit pack to keep practising.",
     EndReason.TIME_LIMIT: "Lessons last at most {max_minutes} minutes, so this one ended. "
     "Start another whenever you like.",
     EndReason.PEER_LEFT: _CONNECTION_LOST,

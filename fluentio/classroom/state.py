@@ -154,7 +154,7 @@ class ClassroomState(rx.State):
         elif code in SERVER_CODES and detail:
             self.error = detail[:300]
         elif code == RefusalCode.NO_CREDITS:
-            self.error = errors.no_credits().message
+            self.error = errors.NO_CREDITS_MESSAGE
         elif code in BrowserProblem.__members__.values():
             self.error = BROWSER_MESSAGES[BrowserProblem(code)]
         else:
@@ -180,7 +180,7 @@ class ClassroomState(rx.State):
         self.low_balance = self.tutor_speaking = self.listening = False
         await self._refresh_balance(user.id)
         if not self.has_credits:
-            self._fail(RefusalCode.NO_CREDITS, errors.no_credits().message)
+            self._fail(RefusalCode.NO_CREDITS, errors.NO_CREDITS_MESSAGE)
             return None
         try:
             vocabulary = calls.parse_vocabulary(self.vocabulary)

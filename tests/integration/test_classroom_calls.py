@@ -21,7 +21,7 @@ from fluentio.auth.cookies import SESSION_COOKIE
 from fluentio.auth.sessions import create_login_session
 from fluentio.billing import ledger
 from fluentio.classroom import calls, lifecycle, recovery, sideband
-from fluentio.classroom.errors import CallRefused
+from fluentio.classroom.errors import NO_CREDITS_MESSAGE, CallRefused
 from fluentio.classroom.reasons import EndReason
 from fluentio.db import in_transaction, session_scope
 from fluentio.models import Feedback, PracticeSession, TranscriptItem
@@ -284,7 +284,7 @@ async def test_zero_credits_and_anonymous_cannot_start(classroom: RunningSimulat
         with pytest.raises(CallRefused) as refused:
             await attempt
         assert (refused.value.code, refused.value.http_status) == ("no_credits", 402)
-        assert "/pricing" in refused.value.message
+        assert refused.value.message == NO_CREDITS_MESSAGE and "(/" not in refused.value.message
     with pytest.raises(CallRefused) as refused:
         await calls.mint_ephemeral(user_id=None, level="B1", topic="travel", vocabulary=None)
     assert refused.value.http_status == 401

@@ -59,7 +59,9 @@ def ended(reason: EndReason | str, *, status: str = "ended", seconds: int = 65, 
 def test_ended_messages_by_reason() -> None:
     assert ended(EndReason.ENDED_BY_LEARNER).startswith("Lesson ended. You talked for 1 min 5 s")
     assert ended(EndReason.TIME_LIMIT).startswith(ENDED_MESSAGES[EndReason.TIME_LIMIT].format(max_minutes=20))
-    assert "Pricing page" in ended(EndReason.OUT_OF_CREDITS)
+    assert ended(EndReason.OUT_OF_CREDITS).startswith("Your credits ran out")
+    assert all("(/" not in ended(reason) for reason in EndReason), "the page links; no raw paths"
+    assert "(/" not in errors.NO_CREDITS_MESSAGE
     assert ended(EndReason.NETWORK_LOST).startswith("The connection to the tutor was lost")
     assert ended(EndReason.PEER_LEFT).startswith("The connection to the tutor was lost")
     assert ended(EndReason.PROVIDER_BUSY, status="failed") == PROVIDER_MESSAGES[EndReason.PROVIDER_BUSY]
