@@ -7,7 +7,7 @@ import asyncio
 import uuid
 from collections.abc import AsyncIterator, Iterator
 from dataclasses import dataclass, field
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import Any
 
 import httpx
@@ -377,7 +377,8 @@ async def test_the_sweep_leaves_fresh_calls_alone_and_frees_stuck_starts(
 class ScriptedSideband:
     """A provider whose sideband plays a script per connection: each connection gets
     the next list of events, then is closed normally ("close"), dropped ("drop"), or
-    left open ("hold")."""
+    left open ("hold") until hung up, then sends `after_hangup` (`final_delay` later).
+    A hang-up is answered `hangup_delay` after it arrives (a provider under load)."""
 
     base_url: str
     scripts: list[tuple[list[dict[str, object]], str]] = field(default_factory=list)
@@ -385,6 +386,10 @@ class ScriptedSideband:
     connections: int = 0
     hangups: list[str] = field(default_factory=list)
     release: asyncio.Event = field(default_factory=asyncio.Event)
+    after_hangup: list[dict[str, object]] = field(default_factory=list)
+    hangup_delay: float = 0.0
+    final_delay: float = 0.0
+    call_ended_at: datetime | None = None
 
 
 @pytest.fixture
@@ -413,6 +418,9 @@ async def scripted() -> AsyncIterator[ScriptedSideband]:
             await ws.send_json(event)
         if ending == "hold":
             await state.release.wait()
+            await asyncio.sleep(state.final_delay)
+            for event in state.after_hangup:
+                await ws.send_json(event)
         else:
             await asyncio.sleep(0.3)
         if ending == "drop":
@@ -425,6 +433,8 @@ async def scripted() -> AsyncIterator[ScriptedSideband]:
 
     async def hangup(request: web.Request) -> web.StreamResponse:
         state.hangups.append(request.match_info["call_id"])
+        await asyncio.sleep(state.hangup_delay)
+        state.call_ended_at = utcnow()  # the provider's clock stops here
         state.release.set()
         return web.Response(status=200)
 
@@ -583,6 +593,41 @@ async def test_the_time_limit_hangs_up(
         row = session.get(PracticeSession, session_id)
     assert row is not None and row.end_reason == "time_limit" and 3 <= row.billable_seconds <= 4
     assert balance(user_id) == 10_000 - row.charged_millicredits and row.charged_millicredits > 0
+
+
+async def test_a_slow_hang_up_is_heard_out_and_billed_on_the_provider_clock(
+    settings_env: None, scripted: ScriptedSideband, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """End: the hang-up takes 1.5 s to reach a busy provider, which then reports the turn
+    in progress 1 s later. The sideband stays open for it (its tokens are in the cost),
+    and the charge runs to the provider's end, not to the moment End was pressed."""
+    monkeypatch.setenv("OPENAI_BASE_URL", scripted.base_url)
+    monkeypatch.setenv("FLUENTIO_PROVIDER_TIMEOUT_SECONDS", "5")
+    get_settings.cache_clear()
+    scripted.scripts = [([], "hold")]
+    scripted.hangup_delay, scripted.final_delay = 1.5, 1.0
+    scripted.after_hangup = [
+        {"type": "response.done", "response": {"id": "resp_last", "status": "cancelled", "output": [],
+         "usage": {"input_token_details": {"text_tokens": 7, "audio_tokens": 300},
+                   "output_token_details": {"text_tokens": 5, "audio_tokens": 900}}}},
+    ]  # fmt: skip
+    user_id, _ = make_learner(10_000)
+    session_id = starting_row(user_id, "rtc_scripted_4")
+    answered = utcnow()
+    running = sideband.start_supervision(
+        session_id=session_id, user_id=user_id, call_id="rtc_scripted_4", answered_at=answered
+    )
+    await asyncio.sleep(3)
+    await running.stop(EndReason.ENDED_BY_LEARNER)
+    with session_scope() as session:
+        row = session.get(PracticeSession, session_id)
+    assert row is not None and row.status == "ended" and scripted.call_ended_at is not None
+    assert (row.input_audio_tokens, row.output_audio_tokens) == (300, 900)
+    assert row.cost_estimate_microusd > 0
+    provider_seconds = (scripted.call_ended_at - answered).total_seconds()
+    assert provider_seconds >= 4.4
+    assert abs(row.billable_seconds - provider_seconds) <= 0.5
+    assert row.charged_millicredits == row.billable_seconds * 1000 // 60
 
 
 async def test_deleting_an_account_hangs_up_its_open_call_first(
