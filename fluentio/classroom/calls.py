@@ -119,12 +119,7 @@ async def start_relay_call(
     """Relay the browser's offer to the provider and return its answer (see module doc)."""
     offer = check_offer_sdp(offer_sdp)
     settings = get_settings()
-    if user_id is not None:
-        # A call of this learner's that nobody follows any more (its server died) is
-        # billed and closed first: it frees the "one live call" slot, and its cost counts.
-        await recovery.sweep(user_id=user_id)
-    session_id, config = await asyncio.to_thread(
-        _open_session,
+    session_id, config = await _open_session_off_loop(
         user_id=user_id,
         level=level,
         topic=topic,
@@ -134,7 +129,7 @@ async def start_relay_call(
         settings=settings,
     )
     try:
-        client = await provider_client(settings=settings)
+        client = provider_client(settings=settings)
         raw = await client.realtime.calls.with_raw_response.create(sdp=offer, session=config)
         answered_at = utcnow()
         answer = raw.text
@@ -170,12 +165,7 @@ async def mint_ephemeral(
 ) -> EphemeralGrant:
     """Check the learner, open a session and mint a one-minute client secret for it."""
     settings = get_settings()
-    if user_id is not None:
-        # A call of this learner's that nobody follows any more (its server died) is
-        # billed and closed first: it frees the "one live call" slot, and its cost counts.
-        await recovery.sweep(user_id=user_id)
-    session_id, config = await asyncio.to_thread(
-        _open_session,
+    session_id, config = await _open_session_off_loop(
         user_id=user_id,
         level=level,
         topic=topic,
@@ -185,7 +175,7 @@ async def mint_ephemeral(
         settings=settings,
     )
     try:
-        client = await provider_client(settings=settings)
+        client = provider_client(settings=settings)
         secret = await client.realtime.client_secrets.create(
             expires_after={"anchor": "created_at", "seconds": EPHEMERAL_TTL_SECONDS},
             session=config,
@@ -414,7 +404,7 @@ def parse_vocabulary(value: str | Sequence[str] | None) -> list[str]:
 # ---------------------------------------------------------------------- internals
 
 
-def _open_session(
+async def _open_session_off_loop(
     *,
     user_id: uuid.UUID | None,
     level: str | None,
@@ -424,8 +414,36 @@ def _open_session(
     signaling: str,
     settings: Settings,
 ) -> tuple[uuid.UUID, Any]:
+    """`_open_session` in one worker-thread hop; the provider calls of sessions it found
+    abandoned are hung up in the background."""
+    session_id, config, stale_calls = await asyncio.to_thread(
+        _open_session,
+        user_id=user_id,
+        level=level,
+        topic=topic,
+        vocabulary=vocabulary,
+        audio_setup=audio_setup,
+        signaling=signaling,
+        settings=settings,
+    )
+    for call_id in stale_calls:
+        spawn_hangup(call_id)
+    return session_id, config
+
+
+def _open_session(
+    *,
+    user_id: uuid.UUID | None,
+    level: str | None,
+    topic: str | None,
+    vocabulary: str | Sequence[str] | None,
+    audio_setup: str | None,
+    signaling: str,
+    settings: Settings,
+) -> tuple[uuid.UUID, Any, list[str]]:
     """Check the learner and their input, and create the session (status starting).
-    Blocking (the database): the async use cases run it in a worker thread."""
+    Blocking (the database): run by `_open_session_off_loop`. Also returns the provider
+    call ids of this learner's abandoned sessions it finalised first."""
     if user_id is None:
         raise errors.not_signed_in()
     topic = (topic or "").strip() or DEFAULT_SCENARIO_ID
@@ -436,6 +454,9 @@ def _open_session(
     if level and level not in LEVELS:
         raise errors.bad_request("Choose a level from A1 to C2.")
 
+    # A call of this learner's that nobody follows any more (its server died) is billed
+    # and closed first: it frees the "one live call" slot, and its cost counts below.
+    stale = recovery.finalise_stale_calls(user_id=user_id)
     with session_scope() as session:
         user = session.get(User, user_id)
         if user is None or user.deleted_at is not None:
@@ -460,7 +481,7 @@ def _open_session(
             instructions=instructions,
             settings=settings,
         )
-    return row.id, config
+    return row.id, config, [call_id for call_id in stale.values() if call_id]
 
 
 def _check_start_rate(session: Session, user_id: uuid.UUID) -> None:

@@ -9,22 +9,20 @@ import logging
 import openai
 from openai import AsyncOpenAI
 
-from fluentio.openai_client import openai_client_off_loop
+from fluentio.openai_client import openai_client
 from fluentio.settings import Settings, get_settings
 
 logger = logging.getLogger(__name__)
 
 
-async def provider_client(
-    *, request_timeout: float | None = None, settings: Settings | None = None
-) -> AsyncOpenAI:
+def provider_client(*, request_timeout: float | None = None, settings: Settings | None = None) -> AsyncOpenAI:
     """The shared client with FLUENTIO_PROVIDER_TIMEOUT_SECONDS (or `request_timeout`).
 
     No automatic retries: a failed start must answer quickly and honestly.
     """
     settings = settings or get_settings()
-    return await openai_client_off_loop(
-        request_timeout=settings.provider_timeout_seconds if request_timeout is None else request_timeout,
+    return openai_client(
+        timeout=settings.provider_timeout_seconds if request_timeout is None else request_timeout,
         settings=settings,
     )
 
@@ -32,7 +30,7 @@ async def provider_client(
 async def hangup(call_id: str, *, wait_seconds: float | None = None) -> bool:
     """Hang up a call at the provider. True once the provider says it is gone (or was)."""
     try:
-        client = await provider_client(request_timeout=wait_seconds)
+        client = provider_client(request_timeout=wait_seconds)
         await client.realtime.calls.hangup(call_id)
     except openai.NotFoundError:
         return True

@@ -129,7 +129,7 @@ async def classroom_lifespan() -> AsyncIterator[None]:
     """Reflex lifespan task: recovery at start-up, the sweep, clean shutdown."""
     try:
         # Built now, so that no learner's start waits for it.
-        await provider_client()
+        provider_client()
         await recover_at_startup()
     except Exception:
         # The database may be unreachable or not migrated yet; /healthz reports that.

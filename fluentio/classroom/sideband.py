@@ -240,7 +240,7 @@ class CallSupervisor:
 
     async def _follow(self) -> None:
         failures = 0
-        client = await provider_client()
+        client = provider_client()
         while not self._end_requested.is_set():
             try:
                 async with client.realtime.connect(call_id=self.call_id) as connection:
