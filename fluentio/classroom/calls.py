@@ -40,6 +40,7 @@ from fluentio.classroom import errors, lifecycle, recovery, sideband
 from fluentio.classroom.errors import CallRefused, RefusalCode
 from fluentio.classroom.instructions import MAX_VOCABULARY, build_instructions
 from fluentio.classroom.lifecycle import OPEN_STATUSES
+from fluentio.classroom.meter import LOW_BALANCE_SECONDS
 from fluentio.classroom.provider import hangup, provider_client, spawn_hangup
 from fluentio.classroom.realtime_config import AudioSetup, build_session_config
 from fluentio.classroom.reasons import ENDED_MESSAGES, NOT_STARTED_MESSAGE, PROVIDER_MESSAGES, EndReason
@@ -66,8 +67,6 @@ MAX_STARTS_PER_HOUR = 20
 START_WINDOW = timedelta(hours=1)
 _CALL_ID = re.compile(r"^[A-Za-z0-9_-]{1,100}$")
 _SDP_LINE = re.compile(r"^[a-z]=[^\x00-\x08\x0b-\x1f\x7f]*$")
-# The meter's "one minute left" (the page shows it from then on).
-LOW_BALANCE_SECONDS = 60
 
 
 @dataclass(frozen=True)

@@ -21,6 +21,9 @@ from fluentio.settings import Settings
 
 logger = logging.getLogger(__name__)
 
+# "One minute left": the meter warns the learner and the tutor; the page shows it from then.
+LOW_BALANCE_SECONDS = 60.0
+
 
 @dataclass(frozen=True)
 class MeterLimits:
@@ -28,7 +31,7 @@ class MeterLimits:
     tick: float = 0.25
     balance_refresh: float = 2.0
     heartbeat: float = 5.0
-    low_balance: float = 60.0
+    low_balance: float = LOW_BALANCE_SECONDS
 
     @classmethod
     def from_settings(cls, settings: Settings) -> MeterLimits:
