@@ -26,7 +26,7 @@ import logging
 import math
 import re
 import uuid
-from collections.abc import Sequence
+from collections.abc import Awaitable, Sequence
 from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any
@@ -118,14 +118,17 @@ async def start_relay_call(
     """Relay the browser's offer to the provider and return its answer (see module doc)."""
     offer = check_offer_sdp(offer_sdp)
     settings = get_settings()
-    session_id, config = await _open_session_off_loop(
-        user_id=user_id,
-        level=level,
-        topic=topic,
-        vocabulary=vocabulary,
-        audio_setup=audio_setup,
-        signaling="relay",
-        settings=settings,
+    session_id, config = await _hanging_up_stale(
+        asyncio.to_thread(
+            _open_session,
+            user_id=user_id,
+            level=level,
+            topic=topic,
+            vocabulary=vocabulary,
+            audio_setup=audio_setup,
+            signaling="relay",
+            settings=settings,
+        )
     )
     try:
         client = provider_client(settings=settings)
@@ -164,14 +167,17 @@ async def mint_ephemeral(
 ) -> EphemeralGrant:
     """Check the learner, open a session and mint a one-minute client secret for it."""
     settings = get_settings()
-    session_id, config = await _open_session_off_loop(
-        user_id=user_id,
-        level=level,
-        topic=topic,
-        vocabulary=vocabulary,
-        audio_setup=audio_setup,
-        signaling="ephemeral",
-        settings=settings,
+    session_id, config = await _hanging_up_stale(
+        asyncio.to_thread(
+            _open_session,
+            user_id=user_id,
+            level=level,
+            topic=topic,
+            vocabulary=vocabulary,
+            audio_setup=audio_setup,
+            signaling="ephemeral",
+            settings=settings,
+        )
     )
     try:
         client = provider_client(settings=settings)
@@ -300,11 +306,14 @@ def _row_and_speech(
 # -------------------------------------------------------------------------- status
 
 
-def call_status(*, user_id: uuid.UUID | None, session_id: uuid.UUID | str) -> CallStatus:
+async def call_status(*, user_id: uuid.UUID | None, session_id: uuid.UUID | str) -> CallStatus:
     """The call's state, time and remaining balance, for the page to show."""
     if user_id is None:
         raise errors.not_signed_in()
-    sid = _parse_id(session_id)
+    return await asyncio.to_thread(_call_status, user_id, _parse_id(session_id))
+
+
+def _call_status(user_id: uuid.UUID, sid: uuid.UUID) -> CallStatus:
     settings = get_settings()
     with session_scope() as session:
         row = _owned_row(session, user_id, sid)
@@ -403,28 +412,10 @@ def parse_vocabulary(value: str | Sequence[str] | None) -> list[str]:
 # ---------------------------------------------------------------------- internals
 
 
-async def _open_session_off_loop(
-    *,
-    user_id: uuid.UUID | None,
-    level: str | None,
-    topic: str | None,
-    vocabulary: str | Sequence[str] | None,
-    audio_setup: str | None,
-    signaling: str,
-    settings: Settings,
-) -> tuple[uuid.UUID, Any]:
-    """`_open_session` in one worker-thread hop; the provider calls of sessions it found
+async def _hanging_up_stale(opening: Awaitable[tuple[uuid.UUID, Any, list[str]]]) -> tuple[uuid.UUID, Any]:
+    """`_open_session`'s session and config; the provider calls of the sessions it found
     abandoned are hung up in the background."""
-    session_id, config, stale_calls = await asyncio.to_thread(
-        _open_session,
-        user_id=user_id,
-        level=level,
-        topic=topic,
-        vocabulary=vocabulary,
-        audio_setup=audio_setup,
-        signaling=signaling,
-        settings=settings,
-    )
+    session_id, config, stale_calls = await opening
     for call_id in stale_calls:
         spawn_hangup(call_id)
     return session_id, config
@@ -441,7 +432,7 @@ def _open_session(
     settings: Settings,
 ) -> tuple[uuid.UUID, Any, list[str]]:
     """Check the learner and their input, and create the session (status starting).
-    Blocking (the database): run by `_open_session_off_loop`. Also returns the provider
+    Blocking (the database): the use cases run it in a worker thread. Also returns the provider
     call ids of this learner's abandoned sessions it finalised first."""
     if user_id is None:
         raise errors.not_signed_in()

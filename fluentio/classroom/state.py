@@ -231,7 +231,7 @@ class ClassroomState(rx.State):
         self.tutor_speaking = self.listening = False
         self.client_secret = ""
         try:
-            status = await asyncio.to_thread(calls.call_status, user_id=user_id, session_id=session_id)
+            status = await calls.call_status(user_id=user_id, session_id=session_id)
         except CallRefused:
             status = None
         if status is not None and status.status in (SessionStatus.ENDED.value, SessionStatus.FAILED.value):
@@ -358,9 +358,7 @@ class ClassroomState(rx.State):
                     self.status = "ended"
                     return
                 try:
-                    status = await asyncio.to_thread(
-                        calls.call_status, user_id=user.id, session_id=self.session_id
-                    )
+                    status = await calls.call_status(user_id=user.id, session_id=self.session_id)
                 except CallRefused:
                     return
                 self.seconds_left = max(0, int(status.seconds_left))

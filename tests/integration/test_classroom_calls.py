@@ -183,7 +183,7 @@ async def test_relay_call_records_both_sides_and_charges_connected_seconds_once(
     said = await learner.wait_for("conversation.item.input_audio_transcription.completed")
     # The tutor's answer plays to the end.
     await learner.wait_for("output_audio_buffer.stopped", after=learner.events.index(said))
-    status = calls.call_status(user_id=user_id, session_id=started.session_id)
+    status = await calls.call_status(user_id=user_id, session_id=started.session_id)
     assert status.status == "live" and status.seconds_connected >= 5
     assert 0 < 30 * 60 - status.seconds_left - status.seconds_connected <= 2
 
@@ -213,7 +213,7 @@ async def test_relay_call_records_both_sides_and_charges_connected_seconds_once(
             select(Feedback).where(Feedback.session_id == uuid.UUID(started.session_id))
         ).first()
     assert job is not None
-    ended = calls.call_status(user_id=user_id, session_id=started.session_id)
+    ended = await calls.call_status(user_id=user_id, session_id=started.session_id)
     assert ended.status == "ended" and "Lesson ended" in ended.ended_message
 
 
@@ -351,7 +351,7 @@ async def test_one_credit_is_warned_then_hung_up_at_zero(
     started = await learner.start_relay(user_id=user_id)
     await learner.connected()
     await wait_until(lambda: row(started.session_id).status == "live", what="live")
-    status = calls.call_status(user_id=user_id, session_id=started.session_id)
+    status = await calls.call_status(user_id=user_id, session_id=started.session_id)
     assert status.low_balance and status.seconds_left <= 3
     await wait_until(lambda: row(started.session_id).status == "ended", within=15, what="hang-up")
     final = assert_charged_once(started.session_id, user_id, 1_000)
@@ -359,7 +359,7 @@ async def test_one_credit_is_warned_then_hung_up_at_zero(
     assert final.charged_millicredits == 1_000 and balance(user_id) == 0
     assert 3 <= final.billable_seconds <= 5
     await learner.wait_closed()
-    ended = calls.call_status(user_id=user_id, session_id=started.session_id)
+    ended = await calls.call_status(user_id=user_id, session_id=started.session_id)
     assert ended.seconds_left == 0 and "credits ran out" in ended.ended_message
     # The tutor was told to wrap up.
     notes = [e for e in classroom.call_events(started.call_id)["client"] if e["source"] == "sideband"]

@@ -235,7 +235,7 @@ async def test_provider_failures_at_start_cost_nothing_and_say_so(
     assert [(r.status, r.end_reason, r.charged_millicredits) for r in rows] == [("failed", code, 0)]
     assert entries_of(user_id)[0].reason == "admin_grant" and len(entries_of(user_id)) == 1
     assert balance(user_id) == 5_000
-    status_now = calls.call_status(user_id=user_id, session_id=rows[0].id)
+    status_now = await calls.call_status(user_id=user_id, session_id=rows[0].id)
     assert status_now.status == "failed" and "no credits were used" in status_now.ended_message
     # The learner can try again at once: nothing is left "starting".
     provider.mode = "429"
@@ -328,7 +328,7 @@ async def test_the_sweep_leaves_fresh_calls_alone_and_frees_stuck_starts(
     get_settings.cache_clear()
     user_id, _ = make_learner(10_000)
     fresh = live_row(user_id, started_ago=60, seen_ago=3, call_id=f"rtc_fresh_{uuid.uuid4().hex[:8]}")
-    assert fresh not in recovery.finalise_stale_calls(user_id=user_id)
+    assert fresh not in await asyncio.to_thread(recovery.finalise_stale_calls, user_id=user_id)
     with session_scope() as session:
         assert session.get(PracticeSession, fresh).status == "live"  # type: ignore[union-attr]
     # While it is "live" the learner cannot start another one…
@@ -363,7 +363,7 @@ async def test_the_sweep_leaves_fresh_calls_alone_and_frees_stuck_starts(
             created_at=utcnow() - timedelta(seconds=recovery.STARTING_TTL_SECONDS + 5),
         )
         session.add(stuck)
-    assert stuck.id in recovery.finalise_stale_calls(user_id=other_id)
+    assert stuck.id in await asyncio.to_thread(recovery.finalise_stale_calls, user_id=other_id)
     with session_scope() as session:
         gone = session.get(PracticeSession, stuck.id)
     assert gone is not None and gone.status == "failed" and gone.end_reason == "never_connected"
