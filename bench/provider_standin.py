@@ -120,30 +120,42 @@ async def sideband(websocket: WebSocket) -> None:
         return
     await websocket.accept()
     await websocket.send_json({"type": "session.created", "event_id": "event_0", "session": {}})
-    closing = asyncio.ensure_future(call.hung_up.wait())
+    reader = asyncio.current_task()
+    assert reader is not None
+    turns = asyncio.ensure_future(_turns(websocket, call, reader))
     try:
+        # The handler's own task reads and closes: granian completes a receive (or a
+        # close) awaited from another task only when that task next wakes, so a client
+        # event, the hang-up's last event or the close could wait for a turn.
         while True:
-            receiving = asyncio.ensure_future(websocket.receive_json())
-            done, _ = await asyncio.wait({receiving, closing}, timeout=TURN_SECONDS)
-            if closing in done:
-                receiving.cancel()
-                # The provider reports the turn in progress when the call is hung up.
-                await websocket.send_json(_response_done(call))
-                await websocket.close(code=1000)
-                return
-            if receiving in done:
-                event = receiving.result()
-                if isinstance(event, dict) and event.get("type") == "response.create":
-                    await websocket.send_json(_response_done(call))
-            else:
-                receiving.cancel()
+            event = await websocket.receive_json()
+            if isinstance(event, dict) and event.get("type") == "response.create":
                 await websocket.send_json(_response_done(call))
     except (WebSocketDisconnect, RuntimeError):
         pass
+    except asyncio.CancelledError:
+        if not call.hung_up.is_set():
+            raise
     finally:
-        closing.cancel()
+        turns.cancel()
         with contextlib.suppress(Exception):
             await websocket.close(code=1000)
+
+
+async def _turns(websocket: WebSocket, call: Call, reader: asyncio.Task[Any]) -> None:
+    """A turn every TURN_SECONDS; on hang-up, the turn in progress, then the reader is
+    stopped, and closes the socket."""
+    with contextlib.suppress(WebSocketDisconnect, RuntimeError):
+        while True:
+            try:
+                await asyncio.wait_for(call.hung_up.wait(), TURN_SECONDS)
+            except TimeoutError:
+                await websocket.send_json(_response_done(call))
+                continue
+            # The provider reports the turn in progress when the call is hung up.
+            await websocket.send_json(_response_done(call))
+            reader.cancel()
+            return
 
 
 async def report(_request: Request) -> JSONResponse:

@@ -6,10 +6,11 @@ timeout so that the app and a migration can share the file.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+import asyncio
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from functools import lru_cache
-from typing import Any
+from typing import Any, TypeVar
 
 import sqlalchemy as sa
 from sqlalchemy.dialects import postgresql, sqlite
@@ -53,6 +54,20 @@ def session_scope() -> Iterator[Session]:
         except BaseException:
             session.rollback()
             raise
+
+
+T = TypeVar("T")
+
+
+async def in_transaction(work: Callable[..., T], /, **kwargs: Any) -> T:
+    """`work(session=…, **kwargs)` in a transaction of its own, in a worker thread: async
+    code never waits on the database on the event loop."""
+
+    def run() -> T:
+        with session_scope() as session:
+            return work(session=session, **kwargs)
+
+    return await asyncio.to_thread(run)
 
 
 def insert_unless_exists(

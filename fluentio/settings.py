@@ -104,6 +104,10 @@ class Settings(BaseSettings):
     realtime_voice: str = Field(default="alloy", alias="FLUENTIO_REALTIME_VOICE")
     seconds_per_credit: int = Field(default=60, ge=1, alias="FLUENTIO_SECONDS_PER_CREDIT")
     max_session_minutes: int = Field(default=30, ge=1, alias="FLUENTIO_MAX_SESSION_MINUTES")
+    # How long the classroom waits for the provider to start a call or answer a hang-up.
+    provider_timeout_seconds: float = Field(
+        default=15.0, ge=0.1, le=120, alias="FLUENTIO_PROVIDER_TIMEOUT_SECONDS"
+    )
     analysis_model: str = Field(default="gpt-4o-mini", alias="FLUENTIO_ANALYSIS_MODEL")
     speech_model: str = Field(default="gpt-4o-mini-tts", alias="FLUENTIO_SPEECH_MODEL")
     speech_voice: str = Field(default="alloy", alias="FLUENTIO_SPEECH_VOICE")

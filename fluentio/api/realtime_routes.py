@@ -17,8 +17,9 @@ from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
 from fluentio.api.request_user import request_user
-from fluentio.classroom import calls
-from fluentio.classroom.errors import CallRefused
+from fluentio.classroom import calls, errors
+from fluentio.classroom.errors import CallRefused, RefusalCode
+from fluentio.classroom.reasons import EndReason
 from fluentio.settings import get_settings
 
 logger = logging.getLogger(__name__)
@@ -44,7 +45,9 @@ async def start_call(request: Request) -> Response:
         user_id = await _signed_in_user_id(request)
         content_type = request.headers.get("content-type", "").split(";", 1)[0].strip().lower()
         if content_type != "application/sdp":
-            raise CallRefused("unsupported_media_type", "Send the connection offer as application/sdp.", 415)
+            raise CallRefused(
+                RefusalCode.UNSUPPORTED_MEDIA_TYPE, "Send the connection offer as application/sdp.", 415
+            )
         offer = await _read_limited(request, calls.MAX_SDP_BYTES)
         started = await calls.start_relay_call(
             user_id=user_id,
@@ -79,8 +82,8 @@ async def end_call(request: Request) -> Response:
         try:
             uuid.UUID(session_id)
         except ValueError:
-            raise CallRefused("not_found", "That lesson was not found.", 404) from None
-        await calls.end_call(user_id=user_id, session_id=session_id, reason="ended_by_learner")
+            raise errors.session_not_found() from None
+        await calls.end_call(user_id=user_id, session_id=session_id, reason=EndReason.ENDED_BY_LEARNER)
     except CallRefused as refused:
         return refusal_response(refused)
     return Response(status_code=204, headers=_NO_STORE)
@@ -89,7 +92,7 @@ async def end_call(request: Request) -> Response:
 async def _signed_in_user_id(request: Request) -> uuid.UUID:
     user = await request_user(request)
     if user is None:
-        raise CallRefused("not_signed_in", "Please log in to start a lesson.", 401)
+        raise errors.not_signed_in()
     return user.id
 
 
@@ -100,15 +103,13 @@ def _check_origin(request: Request) -> None:
         return
     ours = {request.headers.get("host", "").lower(), urlsplit(get_settings().public_url).netloc.lower()}
     if urlsplit(origin).netloc.lower() not in ours:
-        raise CallRefused("forbidden", "This request must come from the Fluentio page.", 403)
+        raise CallRefused(RefusalCode.FORBIDDEN, "This request must come from the Fluentio page.", 403)
 
 
 async def _read_limited(request: Request, limit: int) -> bytes:
     """The request body, refusing (413) more than `limit` bytes without reading it all."""
     declared = request.headers.get("content-length")
-    too_large = CallRefused(
-        "sdp_too_large", "Your browser's connection offer is too large. Reload the page and try again.", 413
-    )
+    too_large = calls.offer_too_large()
     if declared and declared.isdigit() and int(declared) > limit:
         raise too_large
     body = bytearray()
@@ -118,5 +119,5 @@ async def _read_limited(request: Request, limit: int) -> bytes:
             if len(body) > limit:
                 raise too_large
     except ClientDisconnect:
-        raise CallRefused("bad_request", "The connection offer did not arrive completely.", 400) from None
+        raise errors.bad_request("The connection offer did not arrive completely.") from None
     return bytes(body)

@@ -17,7 +17,7 @@ from fluentio.api.payment_routes import payment_routes
 from fluentio.api.realtime_routes import realtime_routes
 from fluentio.api.robots import robots_txt
 from fluentio.api.speech_routes import correction_speech, deck_item_speech
-from fluentio.classroom import supervisor
+from fluentio.classroom import sideband
 from fluentio.goals.routes import goal_routes
 from fluentio.public_pages.serve import PublicPages
 from fluentio.settings import get_settings
@@ -28,7 +28,7 @@ from fluentio.simulator.openai_app import build_openai_simulator
 def build_api() -> Starlette:
     simulator = build_openai_simulator() if get_settings().openai_simulated else None
     if simulator is not None:
-        supervisor.on_shutdown(simulator.state.realtime.end_all_calls)
+        sideband.on_shutdown(simulator.state.realtime.end_all_calls)
     return Starlette(
         routes=[
             Route("/healthz", healthz, methods=["GET", "HEAD"]),

@@ -40,6 +40,7 @@ from fluentio.auth.roles import apply_listed_role, role_for
 from fluentio.auth.sessions import resolve_login_session, revoke_all_login_sessions
 from fluentio.auth.tokens import check_email_token, consume_email_token, issue_email_token
 from fluentio.billing.ledger import ensure_signup_bonus
+from fluentio.classroom import lifecycle
 from fluentio.models.auth import (
     EmailToken,
     EmailTokenPurpose,
@@ -51,7 +52,7 @@ from fluentio.models.auth import (
 )
 from fluentio.models.base import utcnow
 from fluentio.models.billing import Payment
-from fluentio.models.tutor import Correction, Feedback, PracticeSession, TranscriptItem
+from fluentio.models.tutor import Correction, Feedback, PracticeSession
 
 logger = logging.getLogger(__name__)
 
@@ -386,12 +387,7 @@ def delete_account(*, session: Session, user_id: uuid.UUID) -> None:
     # Children first, explicitly, rather than trusting ON DELETE CASCADE to be enforced.
     session.exec(delete(Correction).where(col(Correction.feedback_id).in_(feedback_ids)))
     session.exec(delete(Feedback).where(col(Feedback.session_id).in_(practice_ids)))
-    session.exec(delete(TranscriptItem).where(col(TranscriptItem.session_id).in_(practice_ids)))
-    session.exec(
-        update(PracticeSession)
-        .where(col(PracticeSession.user_id) == user_id)
-        .values(target_vocabulary=[], instructions="")
-    )
+    lifecycle.scrub_learner(session=session, user_id=user_id)
     # Payments stay for accounting, without the payer's email.
     session.exec(update(Payment).where(col(Payment.user_id) == user_id).values(customer_email=""))
     session.exec(delete(LoginSession).where(col(LoginSession.user_id) == user_id))

@@ -13,34 +13,40 @@ Two signalling modes (FLUENTIO_REALTIME_SIGNALING):
   (60 s here), so a tampered browser could open a call it never reports: that is why
   relay is the default.
 
-Either way the server follows the call over the sideband (supervisor.py), meters it and
-finalises it exactly once. Every refusal is a `CallRefused` with a plain-language message.
+Either way the server follows the call over the sideband (sideband.py), meters it and
+finalises it exactly once (lifecycle.py writes the session row). Every refusal is a
+`CallRefused` with a plain-language message (errors.py). Database work runs in worker
+threads (`in_transaction`), never on the event loop.
 """
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import math
 import re
 import uuid
-from collections.abc import Sequence
+from collections.abc import Awaitable, Sequence
 from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any
 
 import openai
-from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, col, select
 
 from fluentio.billing import ledger
 from fluentio.billing.ledger import format_credits
-from fluentio.classroom import errors, recovery, supervisor
-from fluentio.classroom.errors import CallRefused
+from fluentio.classroom import errors, lifecycle, recovery, sideband
+from fluentio.classroom.errors import CallRefused, RefusalCode
 from fluentio.classroom.instructions import MAX_VOCABULARY, build_instructions
+from fluentio.classroom.lifecycle import OPEN_STATUSES
+from fluentio.classroom.meter import LOW_BALANCE_SECONDS
+from fluentio.classroom.provider import hangup, provider_client, spawn_hangup
 from fluentio.classroom.realtime_config import AudioSetup, build_session_config
+from fluentio.classroom.reasons import ENDED_MESSAGES, NOT_STARTED_MESSAGE, PROVIDER_MESSAGES, EndReason
 from fluentio.classroom.scenarios import DEFAULT_SCENARIO_ID, LEVELS, get_scenario
 from fluentio.clock import format_duration
-from fluentio.db import session_scope
+from fluentio.db import in_transaction, session_scope
 from fluentio.feedback.patterns import recurring_patterns
 from fluentio.models import PracticeSession, SessionStatus, TranscriptItem, User
 from fluentio.models.base import utcnow
@@ -62,7 +68,6 @@ MAX_STARTS_PER_HOUR = 20
 START_WINDOW = timedelta(hours=1)
 _CALL_ID = re.compile(r"^[A-Za-z0-9_-]{1,100}$")
 _SDP_LINE = re.compile(r"^[a-z]=[^\x00-\x08\x0b-\x1f\x7f]*$")
-_REASON = re.compile(r"[^a-z0-9_]+")
 
 
 @dataclass(frozen=True)
@@ -94,7 +99,7 @@ class CallStatus:
     seconds_connected: int
     seconds_left: int  # what the balance buys, minus this call's time so far
     low_balance: bool  # a minute or less left
-    end_reason: str | None
+    end_reason: EndReason | None
     ended_message: str  # plain words once ended/failed, else ""
     charged_millicredits: int
 
@@ -114,33 +119,39 @@ async def start_relay_call(
     """Relay the browser's offer to the provider and return its answer (see module doc)."""
     offer = check_offer_sdp(offer_sdp)
     settings = get_settings()
-    session_id, config = _open_session(
-        user_id=user_id,
-        level=level,
-        topic=topic,
-        vocabulary=vocabulary,
-        audio_setup=audio_setup,
-        signaling="relay",
-        settings=settings,
+    session_id, config = await _hanging_up_stale(
+        asyncio.to_thread(
+            _open_session,
+            user_id=user_id,
+            level=level,
+            topic=topic,
+            vocabulary=vocabulary,
+            audio_setup=audio_setup,
+            signaling="relay",
+            settings=settings,
+        )
     )
     try:
-        client = supervisor.provider_client(settings=settings)
+        client = provider_client(settings=settings)
         raw = await client.realtime.calls.with_raw_response.create(sdp=offer, session=config)
+        answered_at = utcnow()
         answer = raw.text
         call_id = _call_id_from_location(raw.headers.get("location"))
     except openai.OpenAIError as exc:
         refusal = _provider_refusal(exc)
-        supervisor.finalise_session(session_id, reason=refusal.code, charge=False)
+        await _close_unstarted(session_id, EndReason(refusal.code.value))
         raise refusal from None
     if call_id is None or not answer.startswith("v="):
         logger.warning("provider answered call %s without a usable call id or SDP", session_id)
         if call_id is not None:
-            await supervisor.hangup(call_id)
-        supervisor.finalise_session(session_id, reason="provider_error", charge=False)
-        raise _provider_error()
-    _record_call_id(session_id, call_id)
+            await hangup(call_id)
+        await _close_unstarted(session_id, EndReason.PROVIDER_ERROR)
+        raise errors.provider_refused(RefusalCode.PROVIDER_ERROR)
+    await in_transaction(lifecycle.record_call_id, session_id=session_id, call_id=call_id)
     assert user_id is not None
-    supervisor.start_supervision(session_id=session_id, user_id=user_id, call_id=call_id)
+    sideband.start_supervision(
+        session_id=session_id, user_id=user_id, call_id=call_id, answered_at=answered_at
+    )
     return StartedCall(str(session_id), call_id, answer, settings.openai_simulated)
 
 
@@ -157,24 +168,27 @@ async def mint_ephemeral(
 ) -> EphemeralGrant:
     """Check the learner, open a session and mint a one-minute client secret for it."""
     settings = get_settings()
-    session_id, config = _open_session(
-        user_id=user_id,
-        level=level,
-        topic=topic,
-        vocabulary=vocabulary,
-        audio_setup=audio_setup,
-        signaling="ephemeral",
-        settings=settings,
+    session_id, config = await _hanging_up_stale(
+        asyncio.to_thread(
+            _open_session,
+            user_id=user_id,
+            level=level,
+            topic=topic,
+            vocabulary=vocabulary,
+            audio_setup=audio_setup,
+            signaling="ephemeral",
+            settings=settings,
+        )
     )
     try:
-        client = supervisor.provider_client(settings=settings)
+        client = provider_client(settings=settings)
         secret = await client.realtime.client_secrets.create(
             expires_after={"anchor": "created_at", "seconds": EPHEMERAL_TTL_SECONDS},
             session=config,
         )
     except openai.OpenAIError as exc:
         refusal = _provider_refusal(exc)
-        supervisor.finalise_session(session_id, reason=refusal.code, charge=False)
+        await _close_unstarted(session_id, EndReason(refusal.code.value))
         raise refusal from None
     return EphemeralGrant(
         session_id=str(session_id),
@@ -190,125 +204,124 @@ async def attach_call(*, user_id: uuid.UUID | None, session_id: uuid.UUID | str,
     if user_id is None:
         raise errors.not_signed_in()
     if not isinstance(call_id, str) or not _CALL_ID.match(call_id):
-        raise CallRefused("bad_request", "That call id is not valid. Start the lesson again.", 400)
+        raise errors.bad_request("That call id is not valid. Start the lesson again.")
     sid = _parse_id(session_id)
-    with session_scope() as session:
-        row = _owned_row(session, user_id, sid)
-        if row.provider_call_id == call_id and supervisor.get_supervisor(sid) is not None:
-            return  # reported twice
-        if row.status != SessionStatus.STARTING.value or row.provider_call_id is not None:
-            raise CallRefused("not_startable", "This lesson can no longer be joined. Start a new one.", 409)
-        row.provider_call_id = call_id
-        session.add(row)
-        try:
-            with session.begin_nested():
-                session.flush()
-        except IntegrityError:
-            raise CallRefused(
-                "call_id_used", "That call is already attached to another lesson. Start a new one.", 409
-            ) from None
-    supervisor.start_supervision(session_id=sid, user_id=user_id, call_id=call_id)
+    if await in_transaction(_attach, user_id=user_id, session_id=sid, call_id=call_id):
+        sideband.start_supervision(session_id=sid, user_id=user_id, call_id=call_id)
+
+
+def _attach(*, session: Session, user_id: uuid.UUID, session_id: uuid.UUID, call_id: str) -> bool:
+    """False when the browser reported the same call twice (it is already followed)."""
+    row = _owned_row(session, user_id, session_id)
+    if row.provider_call_id == call_id and sideband.get_supervisor(session_id) is not None:
+        return False
+    lifecycle.attach_call_id(session=session, row=row, call_id=call_id)
+    return True
 
 
 # ------------------------------------------------------------------- end / abandon
 
 
 async def end_call(
-    *, user_id: uuid.UUID | None, session_id: uuid.UUID | str, reason: str = supervisor.END_BY_LEARNER
+    *, user_id: uuid.UUID | None, session_id: uuid.UUID | str, reason: EndReason = EndReason.ENDED_BY_LEARNER
 ) -> None:
     """Hang up and finalise the call (charged for the connected time). Idempotent."""
     if user_id is None:
         raise errors.not_signed_in()
     sid = _parse_id(session_id)
-    reason = _clean_reason(reason, supervisor.END_BY_LEARNER)
-    with session_scope() as session:
-        row = _owned_row(session, user_id, sid)
-        status, call_id = row.status, row.provider_call_id
-    if status not in supervisor.OPEN_STATUSES:
+    row = await in_transaction(_owned_row_of, user_id=user_id, session_id=sid)
+    if row.status not in OPEN_STATUSES:
         return
-    running = supervisor.get_supervisor(sid)
+    running = sideband.get_supervisor(sid)
     if running is not None:
         await running.stop(reason)
-    elif call_id is not None:
-        await supervisor.hangup(call_id)
-    # Also covers a session nobody follows (never attached, or its supervisor is gone).
-    supervisor.finalise_session(sid, reason=reason)
+        return
+    if row.provider_call_id is not None:
+        await hangup(row.provider_call_id)
+    # A session nobody follows (never attached, or its supervisor is gone).
+    await in_transaction(lifecycle.finalise, session_id=sid, reason=reason, settings=get_settings())
 
 
-async def end_open_calls(*, user_id: uuid.UUID, reason: str) -> int:
+async def end_open_calls(*, user_id: uuid.UUID, reason: EndReason) -> int:
     """Hang up and finalise every call the learner still has open (e.g. before their
     account is deleted). Returns how many there were."""
-    with session_scope() as session:
-        open_ids = list(
-            session.exec(
-                select(PracticeSession.id).where(
-                    PracticeSession.user_id == user_id,
-                    col(PracticeSession.status).in_(supervisor.OPEN_STATUSES),
-                )
-            )
-        )
+    open_ids = await asyncio.to_thread(_open_session_ids, user_id)
     for sid in open_ids:
         await end_call(user_id=user_id, session_id=sid, reason=reason)
     return len(open_ids)
 
 
-def abandon_start(*, user_id: uuid.UUID | None, session_id: uuid.UUID | str, reason: str) -> None:
+async def abandon_start(*, user_id: uuid.UUID | None, session_id: uuid.UUID | str, reason: EndReason) -> None:
     """The browser failed before the call connected (microphone refused, offer failed,
     answer unusable): end the session without charging. Idempotent.
 
     Free only while nobody has said anything: once the tutor has produced audio (or the
     learner has spoken), or the call has been connected for longer than a few seconds,
     it is ended normally instead and charged, so a browser reporting an error cannot be
-    used to be tutored for free. Token usage is stored either way. Synchronous: the
-    hang-up, if one is needed, runs in the background on the running event loop.
+    used to be tutored for free. Token usage is stored either way. The hang-up, if one
+    is needed, runs in the background.
     """
     if user_id is None:
         raise errors.not_signed_in()
     sid = _parse_id(session_id)
-    reason = _clean_reason(reason, "abandoned")
-    with session_scope() as session:
-        row = _owned_row(session, user_id, sid)
-        status, call_id, started_at = row.status, row.provider_call_id, row.started_at
-        tutor_tokens = row.output_audio_tokens
-        speakers = set(
-            session.exec(select(TranscriptItem.speaker).where(TranscriptItem.session_id == sid).distinct())
-        )
-    if status not in supervisor.OPEN_STATUSES:
+    settings = get_settings()
+    row, spoke = await in_transaction(_row_and_speech, user_id=user_id, session_id=sid)
+    if row.status not in OPEN_STATUSES:
         return
-    running = supervisor.get_supervisor(sid)
-    someone_spoke = bool(speakers) or tutor_tokens > 0 or (running is not None and running.tutor_spoke)
-    too_late = started_at is not None and (
-        someone_spoke or utcnow() - started_at > timedelta(seconds=ABANDON_GRACE_SECONDS)
+    running = sideband.get_supervisor(sid)
+    someone_spoke = spoke or row.output_audio_tokens > 0 or (running is not None and running.tutor_spoke)
+    too_late = row.started_at is not None and (
+        someone_spoke or utcnow() - row.started_at > timedelta(seconds=ABANDON_GRACE_SECONDS)
     )
     if too_late:
         if running is not None:
             running.request_end(reason)
         else:
-            supervisor.finalise_session(sid, reason=reason)
+            await in_transaction(lifecycle.finalise, session_id=sid, reason=reason, settings=settings)
         return
     # The running supervisor stores any usage that arrives after this (store_usage).
-    supervisor.finalise_session(sid, reason=reason, charge=False, usage=running.usage if running else None)
+    await in_transaction(
+        lifecycle.finalise,
+        session_id=sid,
+        reason=reason,
+        settings=settings,
+        charge=False,
+        usage=running.usage if running else None,
+    )
     if running is not None:
         running.request_end(reason)  # hangs up; its own finalisation then finds nothing to do
-    elif call_id is not None:
-        supervisor.spawn_hangup(call_id)
+    elif row.provider_call_id is not None:
+        spawn_hangup(row.provider_call_id)
+
+
+def _row_and_speech(
+    *, session: Session, user_id: uuid.UUID, session_id: uuid.UUID
+) -> tuple[PracticeSession, bool]:
+    row = _owned_row(session, user_id, session_id)
+    spoke = session.exec(
+        select(TranscriptItem.id).where(TranscriptItem.session_id == session_id).limit(1)
+    ).first()
+    return row, spoke is not None
 
 
 # -------------------------------------------------------------------------- status
 
 
-def call_status(*, user_id: uuid.UUID | None, session_id: uuid.UUID | str) -> CallStatus:
+async def call_status(*, user_id: uuid.UUID | None, session_id: uuid.UUID | str) -> CallStatus:
     """The call's state, time and remaining balance, for the page to show."""
     if user_id is None:
         raise errors.not_signed_in()
-    sid = _parse_id(session_id)
+    return await asyncio.to_thread(_call_status, user_id, _parse_id(session_id))
+
+
+def _call_status(user_id: uuid.UUID, sid: uuid.UUID) -> CallStatus:
     settings = get_settings()
     with session_scope() as session:
         row = _owned_row(session, user_id, sid)
         balance = ledger.balance(session=session, user_id=user_id)
     balance_seconds = balance * settings.seconds_per_credit / MILLICREDITS_PER_CREDIT
     if row.status == SessionStatus.LIVE.value and row.started_at is not None:
-        running = supervisor.get_supervisor(sid)
+        running = sideband.get_supervisor(sid)
         connected = (
             running.seconds_connected
             if running is not None and running.started_at is not None
@@ -319,18 +332,18 @@ def call_status(*, user_id: uuid.UUID | None, session_id: uuid.UUID | str) -> Ca
             status=row.status,
             seconds_connected=int(connected),
             seconds_left=left,
-            low_balance=left <= supervisor.LOW_BALANCE_SECONDS or row.low_balance_warned,
+            low_balance=left <= LOW_BALANCE_SECONDS or row.low_balance_warned,
             end_reason=None,
             ended_message="",
             charged_millicredits=0,
         )
-    open_call = row.status in supervisor.OPEN_STATUSES
+    open_call = row.status in OPEN_STATUSES
     return CallStatus(
         status=row.status,
         seconds_connected=row.billable_seconds,
         seconds_left=max(0, math.floor(balance_seconds)),
         low_balance=False,
-        end_reason=row.end_reason,
+        end_reason=EndReason.parse(row.end_reason, EndReason.ABANDONED) if row.end_reason else None,
         ended_message="" if open_call else ended_message(row, settings),
         charged_millicredits=row.charged_millicredits,
     )
@@ -339,26 +352,11 @@ def call_status(*, user_id: uuid.UUID | None, session_id: uuid.UUID | str) -> Ca
 def ended_message(row: PracticeSession, settings: Settings | None = None) -> str:
     """A sentence for the learner about how the lesson ended and what it cost."""
     settings = settings or get_settings()
-    reason = row.end_reason or ""
+    reason = EndReason.parse(row.end_reason, EndReason.ABANDONED)
     if row.status == SessionStatus.FAILED.value:
-        if reason.startswith("provider_"):
-            return _PROVIDER_MESSAGES.get(reason, _PROVIDER_MESSAGES["provider_error"])
-        return "The lesson did not start, so no credits were used. Try again when you are ready."
-    texts = {
-        supervisor.END_BY_LEARNER: "Lesson ended.",
-        supervisor.END_OUT_OF_CREDITS: (
-            "Your credits ran out, so the lesson ended. Buy a credit pack to keep practising."
-        ),
-        supervisor.END_TIME_LIMIT: (
-            f"Lessons last at most {settings.max_session_minutes} minutes, so this one ended. "
-            "Start another whenever you like."
-        ),
-        supervisor.END_PEER_LEFT: "The connection to the tutor was lost, so the lesson ended.",
-        "network_lost": "The connection to the tutor was lost, so the lesson ended.",
-        supervisor.END_SERVER_SHUTDOWN: "The lesson ended because our server restarted.",
-        supervisor.END_SERVER_RESTART: "The lesson ended because our server restarted.",
-    }
-    text = texts.get(reason, "Lesson ended.")
+        return PROVIDER_MESSAGES.get(reason, NOT_STARTED_MESSAGE)
+    text = ENDED_MESSAGES.get(reason, ENDED_MESSAGES[EndReason.ENDED_BY_LEARNER])
+    text = text.format(max_minutes=settings.max_session_minutes)
     cost = format_credits(row.charged_millicredits) if row.charged_millicredits else "no credits"
     return f"{text} You talked for {format_duration(row.billable_seconds)}, which used {cost}."
 
@@ -371,13 +369,9 @@ def check_offer_sdp(offer: str | bytes) -> str:
     only (`x=…`), starting with `v=0`, with an audio media line."""
     data = offer.encode("utf-8", "replace") if isinstance(offer, str) else bytes(offer)
     if len(data) > MAX_SDP_BYTES:
-        raise CallRefused(
-            "sdp_too_large",
-            "Your browser's connection offer is too large. Reload the page and try again.",
-            413,
-        )
+        raise offer_too_large()
     bad = CallRefused(
-        "bad_sdp",
+        RefusalCode.BAD_SDP,
         "Your browser sent a connection offer we could not read (it needs a microphone "
         "track). Reload the page and try again.",
         400,
@@ -395,27 +389,37 @@ def check_offer_sdp(offer: str | bytes) -> str:
 
 
 def parse_vocabulary(value: str | Sequence[str] | None) -> list[str]:
-    """Target words from "a, b" or a list: trimmed, de-duplicated, at most 10 of at
-    most 40 characters each (else a 400 saying so)."""
+    """Target words from "a, b" (commas or new lines) or a list: trimmed, de-duplicated,
+    at most MAX_VOCABULARY of at most 40 characters each; more is refused with a message
+    saying so, never cut."""
     if value is None:
         return []
-    items = value.split(",") if isinstance(value, str) else list(value)
+    items = value.replace("\n", ",").split(",") if isinstance(value, str) else list(value)
     words: list[str] = []
     for item in items:
         word = " ".join(str(item).split())
         if not word or word.lower() in (w.lower() for w in words):
             continue
         if len(word) > MAX_WORD_LENGTH:
-            raise CallRefused(
-                "bad_request", f"Target words can be at most {MAX_WORD_LENGTH} characters long.", 400
-            )
+            raise errors.bad_request(f"Target words can be at most {MAX_WORD_LENGTH} characters long.")
         words.append(word)
     if len(words) > MAX_VOCABULARY:
-        raise CallRefused("bad_request", f"Choose at most {MAX_VOCABULARY} target words.", 400)
+        raise errors.bad_request(
+            f"Choose at most {MAX_VOCABULARY} target words; you gave {len(words)}. Remove a few and try again."
+        )
     return words
 
 
 # ---------------------------------------------------------------------- internals
+
+
+async def _hanging_up_stale(opening: Awaitable[tuple[uuid.UUID, Any, list[str]]]) -> tuple[uuid.UUID, Any]:
+    """`_open_session`'s session and config; the provider calls of the sessions it found
+    abandoned are hung up in the background."""
+    session_id, config, stale_calls = await opening
+    for call_id in stale_calls:
+        spawn_hangup(call_id)
+    return session_id, config
 
 
 def _open_session(
@@ -427,26 +431,27 @@ def _open_session(
     audio_setup: str | None,
     signaling: str,
     settings: Settings,
-) -> tuple[uuid.UUID, Any]:
-    """Check the learner and their input, and create the session (status starting)."""
+) -> tuple[uuid.UUID, Any, list[str]]:
+    """Check the learner and their input, and create the session (status starting).
+    Blocking (the database): the use cases run it in a worker thread. Also returns the provider
+    call ids of this learner's abandoned sessions it finalised first."""
     if user_id is None:
         raise errors.not_signed_in()
     topic = (topic or "").strip() or DEFAULT_SCENARIO_ID
     if get_scenario(topic) is None:
-        raise CallRefused("bad_request", "That topic is not in the list. Pick one from the classroom.", 400)
+        raise errors.bad_request("That topic is not in the list. Pick one from the classroom.")
     words = parse_vocabulary(vocabulary)
     level = (level or "").strip().upper()
     if level and level not in LEVELS:
-        raise CallRefused("bad_request", "Choose a level from A1 to C2.", 400)
+        raise errors.bad_request("Choose a level from A1 to C2.")
 
+    # A call of this learner's that nobody follows any more (its server died) is billed
+    # and closed first: it frees the "one live call" slot, and its cost counts below.
+    stale = recovery.finalise_stale_calls(user_id=user_id)
     with session_scope() as session:
         user = session.get(User, user_id)
         if user is None or user.deleted_at is not None:
             raise errors.not_signed_in()
-    # A call of this learner's that nobody follows any more (its server died) is billed
-    # and closed first: it frees the "one live call" slot, and its cost counts below.
-    recovery.finalise_stale_calls(user_id=user_id)
-    with session_scope() as session:
         if ledger.balance(session=session, user_id=user_id) <= 0:
             raise errors.no_credits()
         _check_start_rate(session, user_id)
@@ -454,28 +459,21 @@ def _open_session(
         patterns = recurring_patterns(session=session, user_id=user_id)
         carried = lesson_words(session=session, user_id=user_id, now=utcnow())
 
-    instructions = build_instructions(level, topic, words, patterns, carried.due, carried.unclear)
-    config = build_session_config(
-        settings=settings, instructions=instructions, audio_setup=AudioSetup.parse(audio_setup)
-    )
-    row = PracticeSession(
-        user_id=user_id,
-        status=SessionStatus.STARTING.value,
-        topic=topic,
-        level=level,
-        target_vocabulary=words,
-        signaling=signaling,
-        model=settings.realtime_model,
-        voice=settings.realtime_voice,
-        simulated=settings.openai_simulated,
-        instructions=instructions,
-    )
-    try:
-        with session_scope() as session:
-            session.add(row)
-    except IntegrityError:
-        raise errors.already_in_call() from None
-    return row.id, config
+        instructions = build_instructions(level, topic, words, patterns, carried.due, carried.unclear)
+        config = build_session_config(
+            settings=settings, instructions=instructions, audio_setup=AudioSetup.parse(audio_setup)
+        )
+        row = lifecycle.open_session(
+            session=session,
+            user_id=user_id,
+            topic=topic,
+            level=level,
+            vocabulary=words,
+            signaling=signaling,
+            instructions=instructions,
+            settings=settings,
+        )
+    return row.id, config, [call_id for call_id in stale.values() if call_id]
 
 
 def _check_start_rate(session: Session, user_id: uuid.UUID) -> None:
@@ -496,12 +494,26 @@ def _check_start_rate(session: Session, user_id: uuid.UUID) -> None:
     raise errors.too_many_starts(MAX_STARTS_PER_HOUR, max(1, math.ceil(free_in.total_seconds() / 60)))
 
 
-def _record_call_id(session_id: uuid.UUID, call_id: str) -> None:
+async def _close_unstarted(session_id: uuid.UUID, reason: EndReason) -> None:
+    """The provider did not start the call: the session ends as failed, free."""
+    await in_transaction(
+        lifecycle.finalise, session_id=session_id, reason=reason, settings=get_settings(), charge=False
+    )
+
+
+def _open_session_ids(user_id: uuid.UUID) -> list[uuid.UUID]:
     with session_scope() as session:
-        row = session.get(PracticeSession, session_id)
-        assert row is not None
-        row.provider_call_id = call_id
-        session.add(row)
+        return list(
+            session.exec(
+                select(PracticeSession.id).where(
+                    PracticeSession.user_id == user_id, col(PracticeSession.status).in_(OPEN_STATUSES)
+                )
+            )
+        )
+
+
+def _owned_row_of(*, session: Session, user_id: uuid.UUID, session_id: uuid.UUID) -> PracticeSession:
+    return _owned_row(session, user_id, session_id)
 
 
 def _owned_row(session: Session, user_id: uuid.UUID, session_id: uuid.UUID) -> PracticeSession:
@@ -524,11 +536,6 @@ def _parse_id(value: uuid.UUID | str) -> uuid.UUID:
         raise errors.session_not_found() from None
 
 
-def _clean_reason(reason: str, default: str) -> str:
-    cleaned = _REASON.sub("_", str(reason or "").lower()).strip("_")[:32]
-    return cleaned or default
-
-
 def _call_id_from_location(location: str | None) -> str | None:
     """`/v1/realtime/calls/rtc_abc` (or a full URL) → `rtc_abc`."""
     if not location:
@@ -537,29 +544,24 @@ def _call_id_from_location(location: str | None) -> str | None:
     return tail if _CALL_ID.match(tail) else None
 
 
-_NO_CHARGE = "no credits were used"
-_PROVIDER_MESSAGES = {
-    "provider_timeout": f"The tutor service did not answer in time. Try again in a minute; {_NO_CHARGE}.",
-    "provider_busy": f"The tutor service is busy right now. Try again in a minute; {_NO_CHARGE}.",
-    "provider_unreachable": f"The tutor service is unreachable right now. Try again in a minute; {_NO_CHARGE}.",
-    "provider_error": f"The tutor service could not start the call. Try again in a minute; {_NO_CHARGE}.",
-}
-
-
-def _provider_error() -> CallRefused:
-    return CallRefused("provider_error", _PROVIDER_MESSAGES["provider_error"], 502)
+def offer_too_large() -> CallRefused:
+    return CallRefused(
+        RefusalCode.SDP_TOO_LARGE,
+        "Your browser's connection offer is too large. Reload the page and try again.",
+        413,
+    )
 
 
 def _provider_refusal(exc: openai.OpenAIError) -> CallRefused:
     """Map a provider failure at start to a refusal; details go to the log only."""
     if isinstance(exc, openai.APITimeoutError):
-        code, status = "provider_timeout", 504
+        code = RefusalCode.PROVIDER_TIMEOUT
     elif isinstance(exc, openai.APIConnectionError):
-        code, status = "provider_unreachable", 503
+        code = RefusalCode.PROVIDER_UNREACHABLE
     elif isinstance(exc, openai.RateLimitError):
-        code, status = "provider_busy", 503
+        code = RefusalCode.PROVIDER_BUSY
     else:
-        code, status = "provider_error", 502
+        code = RefusalCode.PROVIDER_ERROR
     http_status = getattr(exc, "status_code", None)
     logger.warning("provider refused to start a call: %s (HTTP %s)", type(exc).__name__, http_status)
-    return CallRefused(code, _PROVIDER_MESSAGES[code], status)
+    return errors.provider_refused(code)

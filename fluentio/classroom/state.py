@@ -17,12 +17,13 @@ import reflex as rx
 
 from fluentio.auth.state import login_redirect, signed_in_user
 from fluentio.billing import ledger
-from fluentio.classroom import calls, mic_check
-from fluentio.classroom.errors import CallRefused
+from fluentio.classroom import calls, errors, mic_check
+from fluentio.classroom.errors import CallRefused, RefusalCode
 from fluentio.classroom.preferences import Preferences, get_preferences, save_preferences
+from fluentio.classroom.reasons import BROWSER_MESSAGES, BrowserProblem, EndReason
 from fluentio.classroom.scenarios import SCENARIOS
 from fluentio.clock import format_duration
-from fluentio.components.platform_help import MICROPHONE_HELP, Platform, microphone_help
+from fluentio.components.platform_help import microphone_help
 from fluentio.db import session_scope
 from fluentio.models import EnglishLevel, SessionStatus
 from fluentio.settings import get_settings
@@ -30,40 +31,18 @@ from fluentio.settings import get_settings
 log = logging.getLogger(__name__)
 
 MAX_CAPTIONS = 200
-MAX_VOCABULARY = 12
 POLL_SECONDS = 1.0
 # Statuses during which a call is open (or closing) on the server.
 LIVE_STATES = ("connecting", "live", "reconnecting", "ending")
 # How long to wait for the server to finalise a call the tutor's side closed.
 ENDING_POLLS = 10
+# Codes the server refuses a start with: their message is the server's own words.
+SERVER_CODES = frozenset(code.value for code in RefusalCode)
 
-# What the learner reads for each error code, and the next step.
-ERROR_MESSAGES: dict[str, str] = {
-    "mic_denied": MICROPHONE_HELP[Platform.OTHER],
-    "no_mic": "No microphone was found. Connect one (or choose one in your system settings), then press Start session again.",
-    "mic_error": "Your microphone could not be opened; another app may be using it. Close that app, then try again.",
-    "no_credits": "You're out of credits, so a lesson can't start. Buy a credit pack to keep talking.",
-    "rate_limited": "The tutor service is busy right now. Wait a minute and press Start session again. No credits were used.",
-    "provider": "The tutor service had a problem starting your lesson. Try again in a minute. No credits were used.",
-    "network": "Fluentio could not reach the tutor. Check your internet connection, then press Start session again.",
-    "network_lost": (
-        "The connection to the tutor was lost. Your lesson so far is saved and you only pay "
-        "for the time you talked. Check your connection, then press Start session to continue."
-    ),
-    "not_signed_in": "Your sign-in has expired. Log in again to start a lesson.",
-    "unsupported_browser": (
-        "Your browser can't make live calls. Use a recent Safari, Chrome, Edge or Firefox. "
-        "Your microphone was not used and no credits were used."
-    ),
-    "insecure_context": (
-        "Live calls need a secure connection. Open Fluentio at its https:// address, then press "
-        "Start session again."
-    ),
-    "call_failed": (
-        "Your browser could not set up the call, so it was stopped and your microphone turned off. "
-        "No credits were used. Reload the page and try again, or use a recent Safari, Chrome, Edge or Firefox."
-    ),
-}
+
+def _read_preferences(user_id: Any) -> Preferences:
+    with session_scope() as session:
+        return get_preferences(session=session, user_id=user_id)
 
 
 def _level_options() -> list[str]:
@@ -144,7 +123,7 @@ class ClassroomState(rx.State):
     # ----- page load and set-up -----
 
     @rx.event
-    def load(self) -> rx.event.EventSpec | None:
+    async def load(self) -> rx.event.EventSpec | None:
         user = signed_in_user(self)
         if user is None:
             return login_redirect(self)
@@ -155,9 +134,8 @@ class ClassroomState(rx.State):
             self.level = user.english_level or "B1"
             if self.topic not in scenario_ids():
                 self.topic = SCENARIOS[0].id
-        with session_scope() as session:
-            self._show_preferences(get_preferences(session=session, user_id=user.id))
-        self._refresh_balance(user.id)
+        self._show_preferences(await asyncio.to_thread(_read_preferences, user.id))
+        await self._refresh_balance(user.id)
         return None
 
     def _show_preferences(self, prefs: Preferences) -> None:
@@ -205,9 +183,12 @@ class ClassroomState(rx.State):
         self.mic_message = result.message
         self._save_preferences(mic_checked=True)
 
-    def _refresh_balance(self, user_id: Any) -> None:
-        with session_scope() as session:
-            millicredits = ledger.balance(session=session, user_id=user_id)
+    async def _refresh_balance(self, user_id: Any) -> None:
+        def read() -> int:
+            with session_scope() as session:
+                return ledger.balance(session=session, user_id=user_id)
+
+        millicredits = await asyncio.to_thread(read)
         self.balance_text = ledger.format_credits(millicredits)
         self.has_credits = millicredits > 0
 
@@ -224,20 +205,23 @@ class ClassroomState(rx.State):
     @rx.event
     def set_vocabulary(self, value: str) -> None:
         if not self.in_call:
-            self.vocabulary = value[:300]
-
-    def _vocabulary_list(self) -> list[str]:
-        words = [w.strip() for w in self.vocabulary.replace("\n", ",").split(",")]
-        return [w[:40] for w in words if w][:MAX_VOCABULARY]
+            self.vocabulary = value[:1000]
 
     def _fail(self, code: str, detail: str = "") -> None:
-        """Show what went wrong and the next step. Browser-side codes have our own words;
-        the server's refusals (CallRefused) already carry a plain-language message."""
+        """Show what went wrong and the next step. The server's refusals carry their own
+        plain-language message, shown as the server words it; browser-side problems have
+        theirs in reasons.py."""
         self.error_code = code
-        if code == "mic_denied":
+        if code == BrowserProblem.MIC_DENIED:
             self.error = microphone_help(self.router.headers.user_agent)
-            return
-        self.error = ERROR_MESSAGES.get(code) or detail[:300] or ERROR_MESSAGES["provider"]
+        elif code in SERVER_CODES and detail:
+            self.error = detail[:300]
+        elif code == RefusalCode.NO_CREDITS:
+            self.error = errors.NO_CREDITS_MESSAGE
+        elif code in BrowserProblem.__members__.values():
+            self.error = BROWSER_MESSAGES[BrowserProblem(code)]
+        else:
+            self.error = detail[:300] or BROWSER_MESSAGES[BrowserProblem.PROVIDER]
 
     def _command(self, command: str) -> None:
         self.command = command
@@ -257,14 +241,19 @@ class ClassroomState(rx.State):
         self.session_id = self.client_secret = self.calls_url = ""
         self.seconds_left = -1
         self.low_balance = self.tutor_speaking = self.listening = False
-        self._refresh_balance(user.id)
+        await self._refresh_balance(user.id)
         if not self.has_credits:
-            self._fail("no_credits")
+            self._fail(RefusalCode.NO_CREDITS, errors.NO_CREDITS_MESSAGE)
+            self._command("release")
+            return None
+        try:
+            vocabulary = calls.parse_vocabulary(self.vocabulary)
+        except CallRefused as refused:
+            self._fail(refused.code, refused.message)
             self._command("release")
             return None
         settings = get_settings()
         self.signaling = settings.realtime_signaling
-        vocabulary = self._vocabulary_list()
         if self.signaling == "ephemeral":
             try:
                 grant = await calls.mint_ephemeral(
@@ -298,20 +287,22 @@ class ClassroomState(rx.State):
         session_id = self.session_id
         if user is not None and session_id:
             try:
-                await calls.end_call(user_id=user.id, session_id=session_id, reason="ended_by_learner")
+                await calls.end_call(
+                    user_id=user.id, session_id=session_id, reason=EndReason.ENDED_BY_LEARNER
+                )
             except CallRefused as refused:
                 log.info("end_call refused: %s", refused.code)
-            self._finish(user.id, session_id)
+            await self._finish(user.id, session_id)
         else:
             self.status = "ended"
 
-    def _finish(self, user_id: Any, session_id: str, reason_message: str = "") -> None:
+    async def _finish(self, user_id: Any, session_id: str, reason_message: str = "") -> None:
         """Show the lesson's outcome once it has ended on the server."""
         self.status = "ended"
         self.tutor_speaking = self.listening = False
         self.client_secret = ""
         try:
-            status = calls.call_status(user_id=user_id, session_id=session_id)
+            status = await calls.call_status(user_id=user_id, session_id=session_id)
         except CallRefused:
             status = None
         if status is not None and status.status in (SessionStatus.ENDED.value, SessionStatus.FAILED.value):
@@ -321,14 +312,14 @@ class ClassroomState(rx.State):
                 "Your feedback will appear in History in a moment."
             )
             self.last_session_id = session_id
-            if not reason_message and status.end_reason not in (None, "ended_by_learner"):
+            if not reason_message and status.end_reason not in (None, EndReason.ENDED_BY_LEARNER):
                 # The server ended it (credits ran out, time limit, connection lost …).
                 reason_message = status.ended_message
-                self.notice_link = "/pricing" if status.end_reason == "out_of_credits" else ""
+                self.notice_link = "/pricing" if status.end_reason is EndReason.OUT_OF_CREDITS else ""
         if reason_message:
             self.notice = reason_message
         self.session_id = ""
-        self._refresh_balance(user_id)
+        await self._refresh_balance(user_id)
 
     @rx.event
     def toggle_mute(self) -> None:
@@ -372,7 +363,7 @@ class ClassroomState(rx.State):
         user = signed_in_user(self)
         self.checking_mic = False
         live = self.status in ("live", "reconnecting", "ending")
-        if code == "provider" and live:
+        if code == BrowserProblem.PROVIDER and live:
             # A mid-call error event: the call goes on; tell the learner.
             self.notice = (
                 f"The tutor service reported a problem ({detail[:200]}). The lesson goes on; if the "
@@ -384,14 +375,16 @@ class ClassroomState(rx.State):
             self.status = "idle"
             return
         if self.session_id:
-            if live or code == "network_lost":
-                await calls.end_call(user_id=user.id, session_id=self.session_id, reason="network_lost")
-                self._finish(user.id, self.session_id)
+            if live or code == BrowserProblem.NETWORK_LOST:
+                await calls.end_call(
+                    user_id=user.id, session_id=self.session_id, reason=EndReason.NETWORK_LOST
+                )
+                await self._finish(user.id, self.session_id)
                 return
-            calls.abandon_start(user_id=user.id, session_id=self.session_id, reason=code)
+            await calls.abandon_start(user_id=user.id, session_id=self.session_id, reason=EndReason.ABANDONED)
             self.session_id = ""
         self.status = "idle"
-        self._refresh_balance(user.id)
+        await self._refresh_balance(user.id)
 
     @rx.event
     def on_transcript(self, items: list[dict[str, Any]]) -> None:
@@ -437,7 +430,7 @@ class ClassroomState(rx.State):
                     self.status = "ended"
                     return
                 try:
-                    status = calls.call_status(user_id=user.id, session_id=self.session_id)
+                    status = await calls.call_status(user_id=user.id, session_id=self.session_id)
                 except CallRefused:
                     return
                 self.seconds_left = max(0, int(status.seconds_left))
@@ -447,6 +440,6 @@ class ClassroomState(rx.State):
                 final = status.status in (SessionStatus.ENDED.value, SessionStatus.FAILED.value)
                 if final or ending_polls > ENDING_POLLS:
                     self._command("stop")
-                    self._finish(user.id, self.session_id)
+                    await self._finish(user.id, self.session_id)
                     return
             await asyncio.sleep(POLL_SECONDS)

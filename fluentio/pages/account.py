@@ -15,6 +15,7 @@ from fluentio.auth.state import AuthState, signed_in_user
 from fluentio.billing import ledger
 from fluentio.billing.packs import credit_packs
 from fluentio.classroom import calls
+from fluentio.classroom.reasons import EndReason
 from fluentio.components.data_export import data_export_panel
 from fluentio.components.forms import error_callout, field, info_callout
 from fluentio.components.guards import signed_in_only
@@ -167,7 +168,7 @@ class AccountState(rx.State):
             self.delete_error = exc.message
             return None
         # A lesson still running in another tab is hung up and charged first.
-        await calls.end_open_calls(user_id=user.id, reason="account_deleted")
+        await calls.end_open_calls(user_id=user.id, reason=EndReason.ACCOUNT_DELETED)
         with session_scope() as session:
             service.delete_account(session=session, user_id=user.id)
         return rx.call_script("window.location.assign('/?account_deleted=1')")

@@ -20,9 +20,10 @@ from fluentio.api.realtime_routes import realtime_routes
 from fluentio.auth.cookies import SESSION_COOKIE
 from fluentio.auth.sessions import create_login_session
 from fluentio.billing import ledger
-from fluentio.classroom import calls, recovery, supervisor
+from fluentio.classroom import calls, lifecycle, recovery, sideband
 from fluentio.classroom.errors import NO_CREDITS_MESSAGE, CallRefused
-from fluentio.db import session_scope
+from fluentio.classroom.reasons import EndReason
+from fluentio.db import in_transaction, session_scope
 from fluentio.models import Feedback, PracticeSession, TranscriptItem
 from fluentio.models.base import utcnow
 from fluentio.models.billing import Actor, LedgerEntry, LedgerReason
@@ -30,9 +31,18 @@ from fluentio.settings import SIMULATOR_OPENAI_KEY, get_settings
 from fluentio.simulator.script import LEARNER_LINES, tutor_lines
 from tests.support.factories import make_user
 from tests.support.fake_learner import FakeLearner
+from tests.support.loop_watch import loop_must_not_block
 from tests.support.sim_server import LearnerPeer, RunningSimulator, running_simulator
 
 GREETING = tutor_lines()[0].text
+
+
+@pytest.fixture(autouse=True)
+async def no_blocking() -> AsyncIterator[None]:
+    """Every step of the classroom's own coroutines in these tests stays under a few
+    tens of milliseconds (tests/support/loop_watch.py)."""
+    async with loop_must_not_block():
+        yield
 
 
 @pytest.fixture(scope="module")
@@ -51,10 +61,9 @@ async def classroom(
     monkeypatch.setenv("OPENAI_BASE_URL", simulator.base_url)
     monkeypatch.delenv("OPENAI_API_KEY", raising=False)
     monkeypatch.setenv("FLUENTIO_SECONDS_PER_CREDIT", "60")
-    monkeypatch.setattr(supervisor, "GREETING_DELAY_SECONDS", 0.3)
     get_settings.cache_clear()
     yield simulator
-    await supervisor.shutdown_all("test_teardown")
+    await sideband.shutdown_all(EndReason.SERVER_SHUTDOWN)
     for learner in LEARNERS:
         await learner.leave()
     LEARNERS.clear()
@@ -120,7 +129,7 @@ def open_rows(user_id: uuid.UUID) -> list[PracticeSession]:
             session.exec(
                 select(PracticeSession).where(
                     PracticeSession.user_id == user_id,
-                    col(PracticeSession.status).in_(supervisor.OPEN_STATUSES),
+                    col(PracticeSession.status).in_(lifecycle.OPEN_STATUSES),
                 )
             )
         )
@@ -174,7 +183,7 @@ async def test_relay_call_records_both_sides_and_charges_connected_seconds_once(
     said = await learner.wait_for("conversation.item.input_audio_transcription.completed")
     # The tutor's answer plays to the end.
     await learner.wait_for("output_audio_buffer.stopped", after=learner.events.index(said))
-    status = calls.call_status(user_id=user_id, session_id=started.session_id)
+    status = await calls.call_status(user_id=user_id, session_id=started.session_id)
     assert status.status == "live" and status.seconds_connected >= 5
     assert 0 < 30 * 60 - status.seconds_left - status.seconds_connected <= 2
 
@@ -204,7 +213,7 @@ async def test_relay_call_records_both_sides_and_charges_connected_seconds_once(
             select(Feedback).where(Feedback.session_id == uuid.UUID(started.session_id))
         ).first()
     assert job is not None
-    ended = calls.call_status(user_id=user_id, session_id=started.session_id)
+    ended = await calls.call_status(user_id=user_id, session_id=started.session_id)
     assert ended.status == "ended" and "Lesson ended" in ended.ended_message
 
 
@@ -318,7 +327,7 @@ async def test_ephemeral_mint_attach_and_end(classroom: RunningSimulator) -> Non
     with pytest.raises(CallRefused) as refused:
         await calls.attach_call(user_id=other_user, session_id=grant.session_id, call_id="rtc_x")
     assert refused.value.http_status == 404  # not theirs
-    calls.abandon_start(user_id=other_user, session_id=other.session_id, reason="mic_denied")
+    await calls.abandon_start(user_id=other_user, session_id=other.session_id, reason=EndReason.ABANDONED)
     assert row(other.session_id).status == "failed" and usage_entries(other.session_id) == []
 
     await learner.wait_for("response.output_audio_transcript.done", within=20)
@@ -342,7 +351,7 @@ async def test_one_credit_is_warned_then_hung_up_at_zero(
     started = await learner.start_relay(user_id=user_id)
     await learner.connected()
     await wait_until(lambda: row(started.session_id).status == "live", what="live")
-    status = calls.call_status(user_id=user_id, session_id=started.session_id)
+    status = await calls.call_status(user_id=user_id, session_id=started.session_id)
     assert status.low_balance and status.seconds_left <= 3
     await wait_until(lambda: row(started.session_id).status == "ended", within=15, what="hang-up")
     final = assert_charged_once(started.session_id, user_id, 1_000)
@@ -350,7 +359,7 @@ async def test_one_credit_is_warned_then_hung_up_at_zero(
     assert final.charged_millicredits == 1_000 and balance(user_id) == 0
     assert 3 <= final.billable_seconds <= 5
     await learner.wait_closed()
-    ended = calls.call_status(user_id=user_id, session_id=started.session_id)
+    ended = await calls.call_status(user_id=user_id, session_id=started.session_id)
     assert ended.seconds_left == 0 and "credits ran out" in ended.ended_message
     assert "(/" not in ended.ended_message, "the page links to the packs; the words carry no raw path"
     # The tutor was told to wrap up.
@@ -366,7 +375,6 @@ async def test_a_purchase_mid_call_extends_it(
     classroom: RunningSimulator, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.setenv("FLUENTIO_SECONDS_PER_CREDIT", "3")
-    monkeypatch.setattr(supervisor, "BALANCE_REFRESH_SECONDS", 0.5)
     get_settings.cache_clear()
     user_id = make_learner(1_000)
     learner = new_learner()
@@ -417,12 +425,15 @@ async def test_end_button_racing_the_sideband_close_charges_once(classroom: Runn
     await asyncio.gather(
         calls.end_call(user_id=user_id, session_id=started.session_id),
         learner.leave(),
-        calls.end_call(user_id=user_id, session_id=started.session_id, reason="network_lost"),
-        asyncio.to_thread(
-            supervisor.finalise_session, uuid.UUID(started.session_id), reason=supervisor.END_PEER_LEFT
+        calls.end_call(user_id=user_id, session_id=started.session_id, reason=EndReason.NETWORK_LOST),
+        in_transaction(
+            lifecycle.finalise,
+            session_id=uuid.UUID(started.session_id),
+            reason=EndReason.PEER_LEFT,
+            settings=get_settings(),
         ),
     )
-    await wait_until(lambda: supervisor.get_supervisor(uuid.UUID(started.session_id)) is None, what="stopped")
+    await wait_until(lambda: sideband.get_supervisor(uuid.UUID(started.session_id)) is None, what="stopped")
     final = assert_charged_once(started.session_id, user_id, 10_000)
     assert final.status == "ended" and 1 <= final.billable_seconds <= 4
 
@@ -436,12 +447,12 @@ async def test_an_error_report_after_the_tutor_spoke_is_charged_and_its_usage_ke
     await learner.connected()
     sid = uuid.UUID(started.session_id)
     await learner.wait_for("response.output_audio_transcript.done", within=20)
-    running = supervisor.get_supervisor(sid)
+    running = sideband.get_supervisor(sid)
     assert running is not None
     await wait_until(lambda: running.tutor_spoke, what="the supervisor heard the greeting")
     # Well inside the grace period, but the tutor has talked: not a free lesson.
-    calls.abandon_start(user_id=user_id, session_id=started.session_id, reason="network_error")
-    await wait_until(lambda: supervisor.get_supervisor(sid) is None, what="stopped")
+    await calls.abandon_start(user_id=user_id, session_id=started.session_id, reason=EndReason.ABANDONED)
+    await wait_until(lambda: sideband.get_supervisor(sid) is None, what="stopped")
     final = assert_charged_once(started.session_id, user_id, 10_000)
     assert final.status == "ended" and final.billable_seconds >= 1 and final.charged_millicredits > 0
     assert final.output_audio_tokens > 0 and final.cost_estimate_microusd > 0
@@ -472,7 +483,7 @@ async def test_starts_are_limited_per_learner_per_hour(classroom: RunningSimulat
             old.created_at = utcnow() - calls.START_WINDOW - timedelta(minutes=1)
             session.add(old)
     grant = await calls.mint_ephemeral(user_id=user_id, level="B1", topic="travel", vocabulary=None)
-    calls.abandon_start(user_id=user_id, session_id=grant.session_id, reason="test_done")
+    await calls.abandon_start(user_id=user_id, session_id=grant.session_id, reason=EndReason.ABANDONED)
 
 
 async def test_abandon_before_connecting_costs_nothing(classroom: RunningSimulator) -> None:
@@ -480,11 +491,11 @@ async def test_abandon_before_connecting_costs_nothing(classroom: RunningSimulat
     learner = new_learner()
     started = await learner.start_relay(user_id=user_id)
     # The browser could not use the answer (say) and gives up at once.
-    calls.abandon_start(user_id=user_id, session_id=started.session_id, reason="Offer failed!")
+    await calls.abandon_start(user_id=user_id, session_id=started.session_id, reason=EndReason.ABANDONED)
     final = row(started.session_id)
-    assert final.status == "failed" and final.end_reason == "offer_failed"
+    assert final.status == "failed" and final.end_reason == "abandoned"
     assert final.charged_millicredits == 0 and usage_entries(started.session_id) == []
-    await wait_until(lambda: supervisor.get_supervisor(uuid.UUID(started.session_id)) is None, what="stopped")
+    await wait_until(lambda: sideband.get_supervisor(uuid.UUID(started.session_id)) is None, what="stopped")
     await wait_until(
         lambda: classroom_state(classroom, started.call_id) == "ended", what="provider call hung up"
     )

@@ -7,7 +7,7 @@ import asyncio
 import uuid
 from collections.abc import AsyncIterator, Iterator
 from dataclasses import dataclass, field
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import Any
 
 import httpx
@@ -20,8 +20,10 @@ from fluentio.api.realtime_routes import realtime_routes
 from fluentio.auth.cookies import SESSION_COOKIE
 from fluentio.auth.sessions import create_login_session
 from fluentio.billing import ledger
-from fluentio.classroom import calls, recovery, supervisor
-from fluentio.classroom.errors import CallRefused
+from fluentio.classroom import calls, recovery, sideband
+from fluentio.classroom.errors import NO_CREDITS_MESSAGE, CallRefused
+from fluentio.classroom.meter import MeterLimits
+from fluentio.classroom.reasons import EndReason
 from fluentio.db import session_scope
 from fluentio.models import Feedback, PracticeSession, TranscriptItem
 from fluentio.models.base import utcnow
@@ -29,6 +31,7 @@ from fluentio.models.billing import Actor, LedgerEntry, LedgerReason
 from fluentio.settings import get_settings
 from tests.support.app_server import free_port
 from tests.support.factories import make_user
+from tests.support.loop_watch import loop_must_not_block
 
 SECRET_KEY = "sk-test-DO-NOT-LEAK-4b1d2c3e9f"
 OFFER = (
@@ -46,6 +49,14 @@ class FailingProvider:
     mode: str = "429"
     seen_keys: list[str] = field(default_factory=list)
     hangups: list[str] = field(default_factory=list)
+
+
+@pytest.fixture(autouse=True)
+async def no_blocking() -> AsyncIterator[None]:
+    """Every step of the classroom's own coroutines in these tests stays under a few
+    tens of milliseconds (tests/support/loop_watch.py)."""
+    async with loop_must_not_block():
+        yield
 
 
 @pytest.fixture
@@ -89,7 +100,7 @@ def settings_env(monkeypatch: pytest.MonkeyPatch, pg_url: str) -> Iterator[None]
     monkeypatch.setenv("DATABASE_URL", pg_url)
     monkeypatch.setenv("OPENAI_API_KEY", SECRET_KEY)
     monkeypatch.setenv("FLUENTIO_SECONDS_PER_CREDIT", "60")
-    monkeypatch.setattr(supervisor, "PROVIDER_TIMEOUT_SECONDS", 0.5)
+    monkeypatch.setenv("FLUENTIO_PROVIDER_TIMEOUT_SECONDS", "0.5")
     get_settings.cache_clear()
     yield
 
@@ -172,7 +183,7 @@ async def test_the_endpoint_refuses_bad_requests_with_clear_json(
         assert_leak_free(response)
     async with http_client(broke_token) as http:
         no_credits = (await http.post("/api/realtime/calls", content=OFFER, headers=sdp)).json()
-    assert no_credits["error"]["message"] == "You have no credits left. Buy a credit pack to keep practising."
+    assert no_credits["error"]["message"] == NO_CREDITS_MESSAGE
     # Nothing reached the provider, nothing was recorded or charged.
     assert provider.seen_keys == []
     assert sessions_of(user_id) == [] and sessions_of(broke_id) == []
@@ -224,7 +235,7 @@ async def test_provider_failures_at_start_cost_nothing_and_say_so(
     assert [(r.status, r.end_reason, r.charged_millicredits) for r in rows] == [("failed", code, 0)]
     assert entries_of(user_id)[0].reason == "admin_grant" and len(entries_of(user_id)) == 1
     assert balance(user_id) == 5_000
-    status_now = calls.call_status(user_id=user_id, session_id=rows[0].id)
+    status_now = await calls.call_status(user_id=user_id, session_id=rows[0].id)
     assert status_now.status == "failed" and "no credits were used" in status_now.ended_message
     # The learner can try again at once: nothing is left "starting".
     provider.mode = "429"
@@ -293,9 +304,9 @@ async def test_startup_recovery_finalises_a_stale_live_call_once(
     # The server died 40 s after its last heartbeat, 100 s into the call.
     session_id = live_row(user_id, started_ago=100, seen_ago=40, call_id=call_id)
 
-    finalised = recovery.recover_at_startup()
+    finalised = await recovery.recover_at_startup()
     assert session_id in finalised
-    assert session_id not in recovery.recover_at_startup()
+    assert session_id not in await recovery.recover_at_startup()
     await asyncio.sleep(0.3)  # the background hang-up
     assert call_id in provider.hangups
 
@@ -317,7 +328,7 @@ async def test_the_sweep_leaves_fresh_calls_alone_and_frees_stuck_starts(
     get_settings.cache_clear()
     user_id, _ = make_learner(10_000)
     fresh = live_row(user_id, started_ago=60, seen_ago=3, call_id=f"rtc_fresh_{uuid.uuid4().hex[:8]}")
-    assert fresh not in recovery.finalise_stale_calls(user_id=user_id)
+    assert fresh not in await asyncio.to_thread(recovery.finalise_stale_calls, user_id=user_id)
     with session_scope() as session:
         assert session.get(PracticeSession, fresh).status == "live"  # type: ignore[union-attr]
     # While it is "live" the learner cannot start another one…
@@ -352,7 +363,7 @@ async def test_the_sweep_leaves_fresh_calls_alone_and_frees_stuck_starts(
             created_at=utcnow() - timedelta(seconds=recovery.STARTING_TTL_SECONDS + 5),
         )
         session.add(stuck)
-    assert stuck.id in recovery.finalise_stale_calls(user_id=other_id)
+    assert stuck.id in await asyncio.to_thread(recovery.finalise_stale_calls, user_id=other_id)
     with session_scope() as session:
         gone = session.get(PracticeSession, stuck.id)
     assert gone is not None and gone.status == "failed" and gone.end_reason == "never_connected"
@@ -366,7 +377,8 @@ async def test_the_sweep_leaves_fresh_calls_alone_and_frees_stuck_starts(
 class ScriptedSideband:
     """A provider whose sideband plays a script per connection: each connection gets
     the next list of events, then is closed normally ("close"), dropped ("drop"), or
-    left open ("hold")."""
+    left open ("hold") until hung up, then sends `after_hangup` (`final_delay` later).
+    A hang-up is answered `hangup_delay` after it arrives (a provider under load)."""
 
     base_url: str
     scripts: list[tuple[list[dict[str, object]], str]] = field(default_factory=list)
@@ -374,6 +386,10 @@ class ScriptedSideband:
     connections: int = 0
     hangups: list[str] = field(default_factory=list)
     release: asyncio.Event = field(default_factory=asyncio.Event)
+    after_hangup: list[dict[str, object]] = field(default_factory=list)
+    hangup_delay: float = 0.0
+    final_delay: float = 0.0
+    call_ended_at: datetime | None = None
 
 
 @pytest.fixture
@@ -402,6 +418,9 @@ async def scripted() -> AsyncIterator[ScriptedSideband]:
             await ws.send_json(event)
         if ending == "hold":
             await state.release.wait()
+            await asyncio.sleep(state.final_delay)
+            for event in state.after_hangup:
+                await ws.send_json(event)
         else:
             await asyncio.sleep(0.3)
         if ending == "drop":
@@ -414,6 +433,8 @@ async def scripted() -> AsyncIterator[ScriptedSideband]:
 
     async def hangup(request: web.Request) -> web.StreamResponse:
         state.hangups.append(request.match_info["call_id"])
+        await asyncio.sleep(state.hangup_delay)
+        state.call_ended_at = utcnow()  # the provider's clock stops here
         state.release.set()
         return web.Response(status=200)
 
@@ -464,7 +485,6 @@ async def test_sideband_drop_reconnects_without_losing_or_duplicating_items(
     settings_env: None, scripted: ScriptedSideband, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.setenv("OPENAI_BASE_URL", scripted.base_url)
-    monkeypatch.setattr(supervisor, "GREETING_DELAY_SECONDS", 0.05)
     get_settings.cache_clear()
     greeting = answer("item_t1", "Hello! How are you today?", response_id="resp_1")
     first = [*greeting, *speech("item_l1", "I am fine thanks.")]
@@ -476,7 +496,12 @@ async def test_sideband_drop_reconnects_without_losing_or_duplicating_items(
     scripted.scripts = [(first, "drop"), (second, "close")]
     user_id, _ = make_learner(10_000)
     session_id = starting_row(user_id, "rtc_scripted_1")
-    running = supervisor.start_supervision(session_id=session_id, user_id=user_id, call_id="rtc_scripted_1")
+    running = sideband.start_supervision(
+        session_id=session_id,
+        user_id=user_id,
+        call_id="rtc_scripted_1",
+        timings=sideband.CallTimings(greeting_delay=0.05),
+    )
     await asyncio.wait_for(running.finalised.wait(), 15)
 
     assert scripted.connections == 2
@@ -510,7 +535,6 @@ async def test_interrupted_answer_keeps_only_what_was_heard(
     """A provider that cancels the answer but does not truncate it: the supervisor
     cuts the stored text to the words heard and sends conversation.item.truncate."""
     monkeypatch.setenv("OPENAI_BASE_URL", scripted.base_url)
-    monkeypatch.setattr(supervisor, "TRUNCATE_GRACE_SECONDS", 0.1)
     get_settings.cache_clear()
     long_text = " ".join(f"word{i}" for i in range(40))  # ~13 s at the nominal rate
     events: list[dict[str, object]] = [
@@ -529,16 +553,21 @@ async def test_interrupted_answer_keeps_only_what_was_heard(
     scripted.scripts = [([*events], "hold")]
     user_id, _ = make_learner(10_000)
     session_id = starting_row(user_id, "rtc_scripted_2")
-    running = supervisor.start_supervision(session_id=session_id, user_id=user_id, call_id="rtc_scripted_2")
+    running = sideband.start_supervision(
+        session_id=session_id,
+        user_id=user_id,
+        call_id="rtc_scripted_2",
+        timings=sideband.CallTimings(truncate_grace=0.1),
+    )
     await asyncio.sleep(2.0)  # the learner hears ~2 s of the answer, then cuts in
     for event in cut:
-        await running._handle(event)  # as if received on the sideband
+        await running.dispatch(event)  # as if received on the sideband
     await asyncio.sleep(0.5)
     truncates = [e for e in scripted.received if e.get("type") == "conversation.item.truncate"]
     assert len(truncates) == 1 and truncates[0]["item_id"] == "item_t1"
     heard_ms = int(truncates[0]["audio_end_ms"])  # type: ignore[call-overload]
     assert 1_800 <= heard_ms <= 2_600
-    await running.stop("ended_by_learner")
+    await running.stop(EndReason.ENDED_BY_LEARNER)
     with session_scope() as session:
         item = session.exec(select(TranscriptItem).where(TranscriptItem.session_id == session_id)).one()
     assert item.truncated and item.speaker == "tutor"
@@ -551,19 +580,54 @@ async def test_the_time_limit_hangs_up(
 ) -> None:
     monkeypatch.setenv("OPENAI_BASE_URL", scripted.base_url)
     get_settings.cache_clear()
-    # FLUENTIO_MAX_SESSION_MINUTES is whole minutes; the meter reads it from the settings.
-    short = get_settings().model_copy(update={"max_session_minutes": 0.05})  # 3 s
-    monkeypatch.setattr(supervisor, "get_settings", lambda: short)
+    # FLUENTIO_MAX_SESSION_MINUTES is whole minutes: the meter is given a 3 s limit.
     scripted.scripts = [([], "hold")]
     user_id, _ = make_learner(10_000)
     session_id = starting_row(user_id, "rtc_scripted_3")
-    running = supervisor.start_supervision(session_id=session_id, user_id=user_id, call_id="rtc_scripted_3")
+    running = sideband.start_supervision(
+        session_id=session_id, user_id=user_id, call_id="rtc_scripted_3", limits=MeterLimits(max_seconds=3)
+    )
     await asyncio.wait_for(running.finalised.wait(), 15)
     assert scripted.hangups == ["rtc_scripted_3"]
     with session_scope() as session:
         row = session.get(PracticeSession, session_id)
     assert row is not None and row.end_reason == "time_limit" and 3 <= row.billable_seconds <= 4
     assert balance(user_id) == 10_000 - row.charged_millicredits and row.charged_millicredits > 0
+
+
+async def test_a_slow_hang_up_is_heard_out_and_billed_on_the_provider_clock(
+    settings_env: None, scripted: ScriptedSideband, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """End: the hang-up takes 1.5 s to reach a busy provider, which then reports the turn
+    in progress 1 s later. The sideband stays open for it (its tokens are in the cost),
+    and the charge runs to the provider's end, not to the moment End was pressed."""
+    monkeypatch.setenv("OPENAI_BASE_URL", scripted.base_url)
+    monkeypatch.setenv("FLUENTIO_PROVIDER_TIMEOUT_SECONDS", "5")
+    get_settings.cache_clear()
+    scripted.scripts = [([], "hold")]
+    scripted.hangup_delay, scripted.final_delay = 1.5, 1.0
+    scripted.after_hangup = [
+        {"type": "response.done", "response": {"id": "resp_last", "status": "cancelled", "output": [],
+         "usage": {"input_token_details": {"text_tokens": 7, "audio_tokens": 300},
+                   "output_token_details": {"text_tokens": 5, "audio_tokens": 900}}}},
+    ]  # fmt: skip
+    user_id, _ = make_learner(10_000)
+    session_id = starting_row(user_id, "rtc_scripted_4")
+    answered = utcnow()
+    running = sideband.start_supervision(
+        session_id=session_id, user_id=user_id, call_id="rtc_scripted_4", answered_at=answered
+    )
+    await asyncio.sleep(3)
+    await running.stop(EndReason.ENDED_BY_LEARNER)
+    with session_scope() as session:
+        row = session.get(PracticeSession, session_id)
+    assert row is not None and row.status == "ended" and scripted.call_ended_at is not None
+    assert (row.input_audio_tokens, row.output_audio_tokens) == (300, 900)
+    assert row.cost_estimate_microusd > 0
+    provider_seconds = (scripted.call_ended_at - answered).total_seconds()
+    assert provider_seconds >= 4.4
+    assert abs(row.billable_seconds - provider_seconds) <= 0.5
+    assert row.charged_millicredits == row.billable_seconds * 1000 // 60
 
 
 async def test_deleting_an_account_hangs_up_its_open_call_first(
@@ -575,8 +639,8 @@ async def test_deleting_an_account_hangs_up_its_open_call_first(
     call_id = f"rtc_open_{uuid.uuid4().hex[:8]}"
     session_id = live_row(user_id, started_ago=30, seen_ago=1, call_id=call_id)
 
-    assert await calls.end_open_calls(user_id=user_id, reason="account_deleted") == 1
-    assert await calls.end_open_calls(user_id=user_id, reason="account_deleted") == 0
+    assert await calls.end_open_calls(user_id=user_id, reason=EndReason.ACCOUNT_DELETED) == 1
+    assert await calls.end_open_calls(user_id=user_id, reason=EndReason.ACCOUNT_DELETED) == 0
     assert call_id in provider.hangups
     with session_scope() as session:
         row = session.get(PracticeSession, session_id)

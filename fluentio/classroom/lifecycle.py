@@ -1,0 +1,234 @@
+"""A call's session row from Start to its bill: THE only writer of `PracticeSession`.
+
+Every write takes a keyword-only `session` and the caller owns the transaction, as in
+billing/ledger.py. The states a row goes through:
+
+    open_session (starting) → record_call_id / attach_call_id → mark_live (live, the
+    clock starts) → heartbeat … → finalise (ended or failed, charged once)
+
+`finalise` is one conditional UPDATE (`… WHERE status IN ('starting', 'live')`): callers
+that race to end a call (the End button, the sideband closing, recovery) meet there and
+all but one get None. Token counts that arrive after the race is lost are kept by
+`store_usage`. Account deletion scrubs a learner's rows through `scrub_learner`.
+"""
+
+from __future__ import annotations
+
+import logging
+import uuid
+from collections.abc import Sequence
+from datetime import datetime
+
+import sqlalchemy as sa
+from sqlalchemy.exc import IntegrityError
+from sqlmodel import Session, col, delete
+
+from fluentio.billing import ledger
+from fluentio.classroom import errors
+from fluentio.classroom.reasons import EndReason
+from fluentio.classroom.usage import Usage, billable_seconds, cost_estimate_microusd, usage_millicredits
+from fluentio.feedback.jobs import enqueue_analysis
+from fluentio.models import PracticeSession, SessionStatus, TranscriptItem
+from fluentio.models.base import utcnow
+from fluentio.models.billing import Actor, LedgerReason
+from fluentio.settings import Settings
+
+logger = logging.getLogger(__name__)
+
+OPEN_STATUSES = (SessionStatus.STARTING.value, SessionStatus.LIVE.value)
+
+
+def open_session(
+    *,
+    session: Session,
+    user_id: uuid.UUID,
+    topic: str,
+    level: str,
+    vocabulary: Sequence[str],
+    signaling: str,
+    instructions: str,
+    settings: Settings,
+) -> PracticeSession:
+    """A new session in `starting`; `already_in_call` when the learner has one open."""
+    row = PracticeSession(
+        user_id=user_id,
+        status=SessionStatus.STARTING.value,
+        topic=topic,
+        level=level,
+        target_vocabulary=list(vocabulary),
+        signaling=signaling,
+        model=settings.realtime_model,
+        voice=settings.realtime_voice,
+        simulated=settings.openai_simulated,
+        instructions=instructions,
+    )
+    session.add(row)
+    try:
+        with session.begin_nested():
+            session.flush()
+    except IntegrityError:
+        raise errors.already_in_call() from None
+    return row
+
+
+def record_call_id(*, session: Session, session_id: uuid.UUID, call_id: str) -> None:
+    """Relay: the provider's id for the call we started."""
+    session.execute(
+        sa.update(PracticeSession)
+        .where(col(PracticeSession.id) == session_id)
+        .values(provider_call_id=call_id)
+    )
+
+
+def attach_call_id(*, session: Session, row: PracticeSession, call_id: str) -> None:
+    """Ephemeral: the call id the browser reports, once, for a session still starting."""
+    if row.status != SessionStatus.STARTING.value or row.provider_call_id is not None:
+        raise errors.CallRefused(
+            errors.RefusalCode.NOT_STARTABLE, "This lesson can no longer be joined. Start a new one.", 409
+        )
+    row.provider_call_id = call_id
+    session.add(row)
+    try:
+        with session.begin_nested():
+            session.flush()
+    except IntegrityError:
+        raise errors.CallRefused(
+            errors.RefusalCode.CALL_ID_USED,
+            "That call is already attached to another lesson. Start a new one.",
+            409,
+        ) from None
+
+
+def mark_live(*, session: Session, session_id: uuid.UUID, now: datetime) -> bool:
+    """The call connected: start its clock. False when it was ended meanwhile."""
+    result = session.execute(
+        sa.update(PracticeSession)
+        .where(
+            col(PracticeSession.id) == session_id, col(PracticeSession.status) == SessionStatus.STARTING.value
+        )
+        .values(status=SessionStatus.LIVE.value, started_at=now, last_seen_at=now)
+    )
+    return _changed(result)
+
+
+def heartbeat(*, session: Session, session_id: uuid.UUID, now: datetime, usage: Usage) -> bool:
+    """The call is still followed (recovery charges a dead server's calls up to here),
+    with its token counts so far. False when the call was ended elsewhere."""
+    result = session.execute(
+        sa.update(PracticeSession)
+        .where(col(PracticeSession.id) == session_id, col(PracticeSession.status) == SessionStatus.LIVE.value)
+        .values(last_seen_at=now, **usage.columns())
+    )
+    return _changed(result)
+
+
+def flag_low_balance(*, session: Session, session_id: uuid.UUID) -> None:
+    session.execute(
+        sa.update(PracticeSession)
+        .where(col(PracticeSession.id) == session_id)
+        .values(low_balance_warned=True)
+    )
+
+
+def finalise(
+    *,
+    session: Session,
+    session_id: uuid.UUID,
+    reason: EndReason,
+    settings: Settings,
+    until: datetime | None = None,
+    usage: Usage | None = None,
+    charge: bool = True,
+) -> PracticeSession | None:
+    """End a call's session and bill it, once; the row for the caller that did it.
+
+    With it: the connected seconds up to `until` (the moment the provider's call ended,
+    as near as we know it), the charge (ledger key `session-usage:{id}`, at most what is
+    left, so the balance never goes below 0), the token counts and cost estimate, and
+    the feedback job. A session that never connected, or with `charge=False`, ends as
+    failed and costs nothing.
+    """
+    now = utcnow()
+    won = session.execute(
+        sa.update(PracticeSession)
+        .where(col(PracticeSession.id) == session_id, col(PracticeSession.status).in_(OPEN_STATUSES))
+        .values(status=SessionStatus.ENDED.value, ended_at=now, end_reason=reason.value)
+    )
+    if not _changed(won):
+        return None
+    row = session.get(PracticeSession, session_id, populate_existing=True)
+    assert row is not None
+    if usage is not None:
+        _keep_usage(row, usage)
+    connected = charge and row.started_at is not None
+    row.status = SessionStatus.ENDED.value if connected else SessionStatus.FAILED.value
+    row.billable_seconds = billable_seconds(row.started_at, until or now) if connected else 0
+    row.charged_millicredits = _charge(session, row, reason, settings) if connected else 0
+    row.cost_estimate_microusd = cost_estimate_microusd(row, settings)
+    session.add(row)
+    session.flush()
+    if connected:
+        enqueue_analysis(session=session, practice_session_id=row.id)
+    logger.info(
+        "call %s finalised: %s, %s s, %s millicredits",
+        session_id,
+        reason.value,
+        row.billable_seconds,
+        row.charged_millicredits,
+    )
+    return row
+
+
+def store_usage(*, session: Session, session_id: uuid.UUID, usage: Usage, settings: Settings) -> None:
+    """Keep token counts that arrive after someone else finalised the call (say, a free
+    abandoned start): the admin's cost figure must include every call the provider ran."""
+    row = session.get(PracticeSession, session_id)
+    if row is None:
+        return
+    _keep_usage(row, usage)
+    row.cost_estimate_microusd = cost_estimate_microusd(row, settings)
+    session.add(row)
+
+
+def scrub_learner(*, session: Session, user_id: uuid.UUID) -> None:
+    """Account deletion: drop the learner's transcripts and the words they chose (and the
+    instructions built from them); the sessions stay as the record of what was spent."""
+    practice_ids = sa.select(col(PracticeSession.id)).where(col(PracticeSession.user_id) == user_id)
+    session.exec(delete(TranscriptItem).where(col(TranscriptItem.session_id).in_(practice_ids)))
+    session.execute(
+        sa.update(PracticeSession)
+        .where(col(PracticeSession.user_id) == user_id)
+        .values(target_vocabulary=[], instructions="")
+    )
+
+
+def _keep_usage(row: PracticeSession, usage: Usage) -> None:
+    # Counts only grow: a replayed heartbeat or a late store never lowers them.
+    for name, value in usage.columns().items():
+        setattr(row, name, max(value, getattr(row, name)))
+
+
+def _changed(result: object) -> bool:
+    return getattr(result, "rowcount", 0) == 1
+
+
+def _charge(session: Session, row: PracticeSession, reason: EndReason, settings: Settings) -> int:
+    amount = usage_millicredits(row.billable_seconds, settings)
+    if reason is EndReason.OUT_OF_CREDITS:
+        # The meter hung up because the time the balance bought was used up; rounding
+        # to whole seconds must not leave a few millicredits behind.
+        amount = max(amount, ledger.balance(session=session, user_id=row.user_id))
+    if amount <= 0:
+        return 0
+    entry = ledger.spend(
+        session=session,
+        user_id=row.user_id,
+        millicredits=amount,
+        reason=LedgerReason.SESSION_USAGE,
+        idempotency_key=f"session-usage:{row.id}",
+        actor=Actor.SYSTEM,
+        note=f"{row.billable_seconds} s",
+        practice_session_id=row.id,
+        allow_partial=True,
+    )
+    return -entry.millicredits if entry is not None else 0

@@ -1,0 +1,116 @@
+"""The meter: connected time against what the learner may use, for one live call.
+
+It looks at its clock every `tick`, re-reads the balance every `balance_refresh` (so a
+purchase mid-call extends the call), writes a heartbeat every `heartbeat` (recovery
+charges a dead server's calls up to it), warns once when `low_balance` seconds are left,
+and answers the reason to end: the balance or the lesson's time limit ran out, or the
+session was ended elsewhere. The clock, the limits and every database step are given
+to it, so tests drive it with their own clock and never sleep.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+
+from fluentio.classroom.reasons import EndReason
+from fluentio.settings import Settings
+
+logger = logging.getLogger(__name__)
+
+# "One minute left": the meter warns the learner and the tutor; the page shows it from then.
+LOW_BALANCE_SECONDS = 60.0
+
+
+@dataclass(frozen=True)
+class MeterLimits:
+    max_seconds: float
+    tick: float = 0.25
+    balance_refresh: float = 2.0
+    heartbeat: float = 5.0
+    low_balance: float = LOW_BALANCE_SECONDS
+
+    @classmethod
+    def from_settings(cls, settings: Settings) -> MeterLimits:
+        return cls(max_seconds=settings.max_session_minutes * 60)
+
+
+class Meter:
+    """One call's meter (see the module docstring).
+
+    `allowed_seconds` answers how many seconds the balance buys now; `heartbeat` answers
+    False when the session is no longer live; `warn` tells the learner and the tutor that
+    about a minute is left.
+    """
+
+    def __init__(
+        self,
+        *,
+        limits: MeterLimits,
+        allowed_seconds: Callable[[], Awaitable[float]],
+        heartbeat: Callable[[], Awaitable[bool]],
+        warn: Callable[[], Awaitable[None]],
+        clock: Callable[[], float] = time.monotonic,
+        sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
+    ) -> None:
+        self.limits = limits
+        self._allowed_seconds = allowed_seconds
+        self._heartbeat = heartbeat
+        self._warn = warn
+        self._clock = clock
+        self._sleep = sleep
+        self._started: float | None = None
+        self._allowed: float | None = None
+        self._last_balance = self._last_beat = 0.0
+        self._warned = False
+
+    def start(self) -> None:
+        """The call connected: the clock starts (once)."""
+        if self._started is None:
+            self._started = self._clock()
+
+    @property
+    def started(self) -> bool:
+        return self._started is not None
+
+    @property
+    def elapsed(self) -> float:
+        return 0.0 if self._started is None else self._clock() - self._started
+
+    async def check(self) -> EndReason | None:
+        """One look at the clock: the reason to end the call now, or None."""
+        if self._started is None:
+            return None
+        now = self._clock()
+        elapsed = now - self._started
+        try:
+            if self._allowed is None or now - self._last_balance >= self.limits.balance_refresh:
+                self._allowed = await self._allowed_seconds()
+                self._last_balance = now
+            if now - self._last_beat >= self.limits.heartbeat:
+                self._last_beat = now
+                if not await self._heartbeat():
+                    return EndReason.ENDED_ELSEWHERE
+            if not self._warned and self._allowed - elapsed <= self.limits.low_balance:
+                self._warned = True
+                await self._warn()
+        except Exception:
+            # A database hiccup: keep metering on what is known; the time limit below
+            # still applies.
+            logger.exception("the meter could not reach the database")
+        if self._allowed is not None and elapsed >= self._allowed:
+            return EndReason.OUT_OF_CREDITS
+        if elapsed >= self.limits.max_seconds:
+            return EndReason.TIME_LIMIT
+        return None
+
+    async def run(self) -> EndReason:
+        """Check every tick until the call must end; the reason why."""
+        while True:
+            await self._sleep(self.limits.tick)
+            reason = await self.check()
+            if reason is not None:
+                return reason

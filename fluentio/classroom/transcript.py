@@ -1,0 +1,393 @@
+"""The call's transcript: what each side said, in conversation order, as the learner heard it.
+
+- `Conversation` follows the sideband's conversation events and decides the words to
+  keep: the learner's transcription, and for the tutor only what was heard when the
+  learner cut in (from the playback events, or the provider's truncation);
+- `TranscriptRecorder` is the only writer of `TranscriptItem` rows while a call runs
+  (account deletion scrubs them through lifecycle.py);
+- `heard_words` turns "heard N ms" into the words heard.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import time
+import uuid
+from collections.abc import Awaitable, Callable, Coroutine
+from dataclasses import dataclass
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy.exc import IntegrityError
+from sqlmodel import Session, col, select
+
+from fluentio.classroom.usage import positive_int
+from fluentio.db import session_scope
+from fluentio.models import Speaker, TranscriptItem
+from fluentio.vocabulary import unclear
+
+logger = logging.getLogger(__name__)
+
+# The tutor's speaking rate, used to turn "heard N ms" into "heard these words" when the
+# provider does not say how long the whole answer was (over WebRTC the audio never
+# passes through the sideband). About 170 words a minute.
+CHARS_PER_SECOND = 15.0
+KEEP_ALL_FRACTION = 0.8
+TRUNCATE_GRACE_SECONDS = 1.5  # wait for the provider's own truncation before sending one
+
+
+def heard_words(
+    text: str, heard_ms: float, total_ms: float | None = None, *, chars_per_second: float = CHARS_PER_SECOND
+) -> str:
+    """The start of `text` the learner heard in `heard_ms` of an answer `total_ms` long:
+    proportional, cut between words, a word kept when at least half of it was heard.
+
+    Without `total_ms` the length is estimated from the speaking rate; an estimate is
+    only that, so when nearly all of it fits into `heard_ms` the text is kept whole (it
+    is then most likely already just what was heard, as some providers send it).
+    """
+    text = " ".join(text.split())
+    if not text:
+        return ""
+    estimated = total_ms is None or total_ms <= 0
+    if estimated:
+        total_ms = len(text) / chars_per_second * 1000
+    assert total_ms is not None
+    fraction = min(1.0, max(0.0, heard_ms / total_ms))
+    if fraction >= (KEEP_ALL_FRACTION if estimated else 1.0):
+        return text
+    limit = fraction * len(text)
+    kept: list[str] = []
+    position = 0
+    for word in text.split(" "):
+        middle = position + len(word) / 2
+        if middle > limit:
+            break
+        kept.append(word)
+        position += len(word) + 1
+    return " ".join(kept)
+
+
+class TranscriptRecorder:
+    """Writes a call's transcript as it happens: one row per conversation item, in the
+    order the items appeared (`seq`), updated in place when an item's text changes.
+
+    Each write commits on its own (in a worker thread), so a crash loses at most the
+    item in flight. Rows are found again by provider item id, so a replayed event (after
+    a sideband reconnect) updates rather than duplicates; seq continues after the
+    highest stored one (`load`, before the first event).
+    """
+
+    def __init__(self, session_id: uuid.UUID) -> None:
+        self.session_id = session_id
+        self._seq: dict[str, int] = {}
+        self._next = 0
+
+    async def load(self) -> None:
+        self._next = await asyncio.to_thread(self._stored_next_seq_in_own_session)
+
+    def note(self, item_id: str | None) -> None:
+        """Remember that an item exists, fixing its place in the conversation."""
+        if item_id and item_id not in self._seq:
+            self._seq[item_id] = self._next
+            self._next += 1
+
+    async def save(
+        self,
+        *,
+        item_id: str,
+        speaker: Speaker,
+        text: str,
+        truncated: bool = False,
+        started_ms: int | None = None,
+        ended_ms: int | None = None,
+    ) -> None:
+        self.note(item_id)
+        await asyncio.to_thread(
+            self._write,
+            item_id=item_id,
+            speaker=speaker,
+            text=text,
+            truncated=truncated,
+            started_ms=started_ms,
+            ended_ms=ended_ms,
+        )
+
+    def _write(
+        self,
+        *,
+        item_id: str,
+        speaker: Speaker,
+        text: str,
+        truncated: bool,
+        started_ms: int | None,
+        ended_ms: int | None,
+    ) -> None:
+        with session_scope() as session:
+            row = session.exec(
+                select(TranscriptItem).where(
+                    TranscriptItem.session_id == self.session_id,
+                    TranscriptItem.provider_item_id == item_id,
+                )
+            ).first()
+            if row is None:
+                row = TranscriptItem(
+                    session_id=self.session_id,
+                    seq=self._seq[item_id],
+                    speaker=speaker.value,
+                    provider_item_id=item_id,
+                )
+            row.text = text
+            row.truncated = truncated
+            if started_ms is not None:
+                row.started_ms = started_ms
+            if ended_ms is not None:
+                row.ended_ms = ended_ms
+            session.add(row)
+            try:
+                with session.begin_nested():
+                    session.flush()
+            except IntegrityError:
+                # The seq is taken (a row written by an earlier supervisor of this call):
+                # move this item, and the ones after it, past the stored rows.
+                self._next = self._stored_next_seq(session)
+                self._seq[item_id] = self._next
+                self._next += 1
+                row.seq = self._seq[item_id]
+                session.add(row)
+                session.flush()
+
+    def _stored_next_seq_in_own_session(self) -> int:
+        with session_scope() as session:
+            return self._stored_next_seq(session)
+
+    def _stored_next_seq(self, session: Session) -> int:
+        value = session.scalar(
+            sa.select(sa.func.max(col(TranscriptItem.seq))).where(
+                col(TranscriptItem.session_id) == self.session_id
+            )
+        )
+        return 0 if value is None else int(value) + 1
+
+
+@dataclass
+class _TutorItem:
+    item_id: str
+    response_id: str | None = None
+    text: str | None = None
+    audio_started: float | None = None  # clock time its audio began playing
+    audio_stopped: bool = False  # played to the end (or cleared)
+    audio_end_ms: int | None = None  # what was heard, once truncated
+    cancelled_at: float | None = None  # clock time the learner cut in
+    cancelled: bool = False
+    truncated_by_server: bool = False
+    started_ms: int | None = None
+
+
+@dataclass
+class _LearnerItem:
+    started_ms: int | None = None
+    ended_ms: int | None = None
+
+
+class Conversation:
+    """Follows one call's conversation events and records what was said and heard.
+
+    `send` sends an event on the sideband (to truncate an answer the provider did not),
+    `spawn` runs a helper task owned by the call, `call_ms` is the call's own time in
+    ms (None before it connected) and `clock` a monotonic clock in seconds.
+    """
+
+    def __init__(
+        self,
+        recorder: TranscriptRecorder,
+        *,
+        send: Callable[[dict[str, Any]], Awaitable[None]],
+        spawn: Callable[[Coroutine[Any, Any, Any]], None],
+        call_ms: Callable[[], int | None],
+        clock: Callable[[], float] = time.monotonic,
+        truncate_grace: float = TRUNCATE_GRACE_SECONDS,
+    ) -> None:
+        self.recorder = recorder
+        self._send = send
+        self._spawn = spawn
+        self._call_ms = call_ms
+        self._clock = clock
+        self._truncate_grace = truncate_grace
+        self._tutor: dict[str, _TutorItem] = {}
+        self._learner: dict[str, _LearnerItem] = {}
+        self._response_item: dict[str, str] = {}
+        self._heard_any_audio_events = False
+        self._rates: list[float] = []
+
+    @property
+    def tutor_spoke(self) -> bool:
+        """True once the tutor has produced any audio or words in this call."""
+        return any(item.audio_started is not None or item.text for item in self._tutor.values())
+
+    @property
+    def chars_per_second(self) -> float:
+        if not self._rates:
+            return CHARS_PER_SECOND
+        ordered = sorted(self._rates)
+        return ordered[len(ordered) // 2]
+
+    async def handle(self, event: dict[str, Any]) -> None:
+        kind = event.get("type")
+        recorder = self.recorder
+        if kind in ("conversation.item.added", "conversation.item.created"):
+            item = event.get("item") or {}
+            if item.get("type") == "message" and item.get("role") in ("user", "assistant"):
+                recorder.note(item.get("id"))
+        elif kind == "input_audio_buffer.speech_started":
+            cut_in = self._clock()
+            item_id = event.get("item_id")
+            recorder.note(item_id)
+            if item_id:
+                self._learner.setdefault(item_id, _LearnerItem()).started_ms = event.get("audio_start_ms")
+            for tutor in self._tutor.values():
+                # The answer playing when the learner cut in stopped being heard now.
+                if tutor.audio_started is not None and not tutor.audio_stopped and tutor.cancelled_at is None:
+                    tutor.cancelled_at = cut_in
+        elif kind == "input_audio_buffer.speech_stopped":
+            item_id = event.get("item_id")
+            if item_id:
+                self._learner.setdefault(item_id, _LearnerItem()).ended_ms = event.get("audio_end_ms")
+        elif kind == "input_audio_buffer.committed":
+            recorder.note(event.get("item_id"))
+        elif kind == "conversation.item.input_audio_transcription.completed":
+            item_id = event.get("item_id")
+            text = " ".join(str(event.get("transcript") or "").split())
+            if item_id and text:
+                times = self._learner.get(item_id, _LearnerItem())
+                await recorder.save(
+                    item_id=item_id,
+                    speaker=Speaker.LEARNER,
+                    text=text,
+                    started_ms=times.started_ms,
+                    ended_ms=times.ended_ms,
+                )
+                # The recogniser's word confidences: unclear words for the learner's deck.
+                await asyncio.to_thread(
+                    unclear.record_for_call,
+                    practice_session_id=recorder.session_id,
+                    provider_item_id=item_id,
+                    logprobs=event.get("logprobs"),
+                )
+        elif kind == "response.output_item.added":
+            item = event.get("item") or {}
+            item_id = item.get("id")
+            if item_id and item.get("type") == "message":
+                recorder.note(item_id)
+                response_id = event.get("response_id")
+                self._tutor.setdefault(item_id, _TutorItem(item_id)).response_id = response_id
+                if response_id:
+                    self._response_item[response_id] = item_id
+        elif kind == "output_audio_buffer.started":
+            self._heard_any_audio_events = True
+            playing = self._tutor_for(event)
+            if playing is not None and playing.audio_started is None:
+                playing.audio_started = self._clock()
+                playing.started_ms = self._call_ms()
+        elif kind in ("output_audio_buffer.stopped", "output_audio_buffer.cleared"):
+            playing = self._tutor_for(event)
+            if playing is not None:
+                if kind == "output_audio_buffer.cleared" and playing.cancelled_at is None:
+                    playing.cancelled_at = self._clock()
+                elif kind == "output_audio_buffer.stopped" and not playing.audio_stopped:
+                    self._measure_rate(playing)
+                playing.audio_stopped = True
+        elif kind == "response.output_audio_transcript.done":
+            item_id = event.get("item_id")
+            if item_id:
+                said = self._tutor.setdefault(
+                    item_id, _TutorItem(item_id, response_id=event.get("response_id"))
+                )
+                said.text = str(event.get("transcript") or "")
+                await self._save_tutor(said)
+        elif kind == "conversation.item.truncated":
+            item_id = event.get("item_id")
+            if item_id:
+                cut = self._tutor.setdefault(item_id, _TutorItem(item_id))
+                cut.truncated_by_server = True
+                cut.audio_end_ms = positive_int(event.get("audio_end_ms"))
+                if cut.text is not None:
+                    await self._save_tutor(cut)
+        elif kind == "response.done":
+            await self._response_done(event.get("response") or {})
+
+    def _tutor_for(self, event: dict[str, Any]) -> _TutorItem | None:
+        return self._tutor.get(self._response_item.get(event.get("response_id") or "", ""))
+
+    async def _response_done(self, response: dict[str, Any]) -> None:
+        if response.get("status") != "cancelled":
+            return
+        for output in response.get("output") or []:
+            item = self._tutor.get(output.get("id") or "")
+            if item is None or item.cancelled or item.truncated_by_server:
+                continue
+            item.cancelled = True
+            if item.audio_started is None:
+                if not self._heard_any_audio_events:
+                    # No playback events on this connection: wait for the truncation.
+                    self._spawn(self._truncate_if_server_does_not(item))
+                    continue
+                item.audio_end_ms = 0  # cancelled before any of it played
+            else:
+                item.cancelled_at = item.cancelled_at or self._clock()
+                item.audio_end_ms = max(0, int((item.cancelled_at - item.audio_started) * 1000))
+            if item.text is not None:
+                await self._save_tutor(item)
+            self._spawn(self._truncate_if_server_does_not(item))
+
+    async def _truncate_if_server_does_not(self, item: _TutorItem) -> None:
+        """Where the provider does not truncate an interrupted answer itself, tell it
+        what was heard, so the model's context matches the learner's (and keep what
+        is known in the transcript)."""
+        await asyncio.sleep(self._truncate_grace)
+        if item.truncated_by_server:
+            return
+        if item.audio_end_ms is not None:
+            with contextlib.suppress(Exception):
+                await self._send(
+                    {
+                        "type": "conversation.item.truncate",
+                        "item_id": item.item_id,
+                        "content_index": 0,
+                        "audio_end_ms": item.audio_end_ms,
+                    }
+                )
+        elif item.text is not None:
+            # How much was heard is unknown: keep the words, flagged as cut short.
+            await self._save_tutor(item)
+
+    def _measure_rate(self, item: _TutorItem) -> None:
+        """Learn the tutor's speaking rate from answers that played to the end."""
+        if item.audio_started is None or item.text is None or item.cancelled or item.truncated_by_server:
+            return
+        seconds = self._clock() - item.audio_started
+        if seconds >= 1.0 and len(item.text) >= 10:
+            self._rates.append(len(item.text) / seconds)
+
+    async def _save_tutor(self, item: _TutorItem) -> None:
+        assert item.text is not None
+        cut = item.truncated_by_server or item.cancelled
+        if cut and item.audio_end_ms is not None:
+            text = heard_words(item.text, item.audio_end_ms, chars_per_second=self.chars_per_second)
+        else:
+            text = " ".join(item.text.split())
+        if not text and not cut:
+            return
+        ended_ms = None
+        if cut and item.started_ms is not None and item.audio_end_ms is not None:
+            ended_ms = item.started_ms + item.audio_end_ms
+        await self.recorder.save(
+            item_id=item.item_id,
+            speaker=Speaker.TUTOR,
+            text=text,
+            truncated=cut,
+            started_ms=item.started_ms,
+            ended_ms=ended_ms,
+        )

@@ -1,0 +1,161 @@
+"""The meter on a clock the test moves: what ends a call, and when the database is asked."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from fluentio.classroom.meter import Meter, MeterLimits
+from fluentio.classroom.reasons import EndReason
+from fluentio.settings import Settings
+
+
+@dataclass
+class Books:
+    """The meter's view of the database: a balance in seconds, and what it was asked."""
+
+    seconds: float = 600.0
+    live: bool = True
+    fail: bool = False
+    balance_reads: int = 0
+    beats: int = 0
+    warnings: int = 0
+    now: float = 1_000.0
+    log: list[str] = field(default_factory=list)
+
+    def clock(self) -> float:
+        return self.now
+
+    async def allowed_seconds(self) -> float:
+        if self.fail:
+            raise ConnectionError("database gone")
+        self.balance_reads += 1
+        return self.seconds
+
+    async def heartbeat(self) -> bool:
+        self.beats += 1
+        return self.live
+
+    async def warn(self) -> None:
+        self.warnings += 1
+
+
+def meter_on(books: Books, **limits: float) -> Meter:
+    return Meter(
+        limits=MeterLimits(**{"max_seconds": 1_800.0, **limits}),
+        allowed_seconds=books.allowed_seconds,
+        heartbeat=books.heartbeat,
+        warn=books.warn,
+        clock=books.clock,
+    )
+
+
+async def test_nothing_is_metered_before_the_call_connects() -> None:
+    books = Books()
+    meter = meter_on(books)
+    books.now += 5_000
+    assert await meter.check() is None
+    assert (books.balance_reads, books.beats, meter.elapsed) == (0, 0, 0.0)
+
+
+async def test_the_balance_ends_the_call_when_its_seconds_are_used() -> None:
+    books = Books(seconds=90)
+    meter = meter_on(books)
+    meter.start()
+    books.now += 89.9
+    assert await meter.check() is None
+    books.now += 0.1
+    assert await meter.check() is EndReason.OUT_OF_CREDITS
+
+
+async def test_the_balance_is_reread_only_every_refresh_and_a_purchase_extends_the_call() -> None:
+    books = Books(seconds=10)
+    meter = meter_on(books, balance_refresh=2.0)
+    meter.start()
+    assert await meter.check() is None
+    books.seconds = 20  # bought more
+    books.now += 1.9
+    assert await meter.check() is None
+    assert books.balance_reads == 1
+    books.now += 0.1
+    assert await meter.check() is None
+    assert books.balance_reads == 2
+    books.now += 10  # 12 s: past the old balance, inside the new one
+    assert await meter.check() is None
+    books.now += 8
+    assert await meter.check() is EndReason.OUT_OF_CREDITS
+
+
+async def test_the_time_limit_ends_the_call() -> None:
+    books = Books(seconds=10_000)
+    meter = meter_on(books, max_seconds=1_800)
+    meter.start()
+    books.now += 1_799
+    assert await meter.check() is None
+    books.now += 1
+    assert await meter.check() is EndReason.TIME_LIMIT
+
+
+async def test_one_warning_a_minute_before_the_balance_runs_out() -> None:
+    books = Books(seconds=100)
+    meter = meter_on(books, low_balance=60)
+    meter.start()
+    books.now += 39
+    assert await meter.check() is None
+    assert books.warnings == 0
+    books.now += 1
+    await meter.check()
+    books.now += 10
+    await meter.check()
+    assert books.warnings == 1
+
+
+async def test_heartbeats_are_spaced_and_a_session_ended_elsewhere_stops_the_meter() -> None:
+    books = Books()
+    meter = meter_on(books, heartbeat=5)
+    meter.start()
+    await meter.check()
+    for _ in range(9):
+        books.now += 1
+        await meter.check()
+    assert books.beats == 2  # at 0 s and 5 s
+    books.live = False
+    books.now += 0.5
+    assert await meter.check() is None  # 9.5 s: not yet a beat
+    books.now += 0.5
+    assert await meter.check() is EndReason.ENDED_ELSEWHERE
+
+
+async def test_a_database_outage_keeps_the_time_limit() -> None:
+    books = Books(fail=True)
+    meter = meter_on(books, max_seconds=30)
+    meter.start()
+    books.now += 29
+    assert await meter.check() is None
+    books.now += 1
+    assert await meter.check() is EndReason.TIME_LIMIT
+
+
+async def test_run_checks_every_tick_until_a_reason() -> None:
+    books = Books(seconds=1.0)
+    slept: list[float] = []
+
+    async def sleep(seconds: float) -> None:
+        slept.append(seconds)
+        books.now += seconds
+
+    meter = Meter(
+        limits=MeterLimits(max_seconds=60, tick=0.25),
+        allowed_seconds=books.allowed_seconds,
+        heartbeat=books.heartbeat,
+        warn=books.warn,
+        clock=books.clock,
+        sleep=sleep,
+    )
+    meter.start()
+    assert await meter.run() is EndReason.OUT_OF_CREDITS
+    assert slept == [0.25] * 4
+
+
+def test_limits_come_from_validated_settings() -> None:
+    settings = Settings.model_validate({"FLUENTIO_MAX_SESSION_MINUTES": 2})
+    assert MeterLimits.from_settings(settings).max_seconds == 120
