@@ -228,7 +228,9 @@ async def test_multipart_call_barge_in_cancels_and_truncates(
         assert deltas == heard, "the transcript deltas go beyond what the learner heard"
         assert "output_audio_buffer.stopped" not in learner.event_types()
 
-        # The tutor fell silent within a loopback hop of the learner's first word.
+        # The tutor fell silent soon after the learner's first word, not at the end of its
+        # greeting. How soon is `make bench`'s figure; this bound only has to survive a busy
+        # test machine (the simulator's speech model confirms speech in a few frames).
         await asyncio.sleep(0.5)
         onset_at = (learner.mic.play_started_at or 0) + lead_in
         late = [
@@ -236,7 +238,7 @@ async def test_multipart_call_barge_in_cancels_and_truncates(
         ]
         silent_after_ms = max(late, default=0.0) * 1000
         print(f"learner speech onset -> tutor silent: {silent_after_ms:.0f} ms")
-        assert silent_after_ms < 150
+        assert silent_after_ms < 500
 
         # The turn ends; the tutor replies; the client cancels that reply.
         committed = await learner.wait_for("input_audio_buffer.committed", within=10)
