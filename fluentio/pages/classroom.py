@@ -355,9 +355,9 @@ def welcome() -> rx.Component:
     return rx.cond(
         CallViewState.welcome,
         rx.callout(
-            f"Welcome to Fluentio! Your {free_credits()} free credits are ready: about "
-            f"{free_credits()} minutes of talking. Pick your level and a topic, press Start session "
-            "and say hello. We've also sent you an email to confirm your address.",
+            f"Welcome to Fluentio! Your email is confirmed and your {free_credits()} free credits "
+            f"are ready: about {free_credits()} minutes of talking. Check your microphone below, "
+            "pick your level and a topic, press Start session and say hello.",
             icon="party-popper",
             color_scheme="green",
             width="100%",

@@ -54,8 +54,12 @@ def test_noise_over_the_tutor_does_not_cut_it(
         page = classroom_page(mic, app_server, who)
         start_call(page)
         page.wait_for_function(GREETING_DONE, timeout=30_000)
-        # Let the rest of the clip play out after the greeting too.
+        # Let the rest of the clip play out after the greeting too, and every duck it caused
+        # be decided (resumed, or let go as a backchannel).
         page.wait_for_timeout(1500)
+        page.wait_for_function(
+            "() => (window.__fluentioCall.ducks || []).every((d) => d.outcome !== null)", timeout=15_000
+        )
         metrics = call_metrics(page)
         assert metrics["vad"] == "ready", "the speech model must run in the page"
         assert metrics["vadFrames"] > 100

@@ -64,7 +64,11 @@ def test_an_older_browser_is_asked_to_update(app_server: RunningApp, browser: Br
     context.add_init_script("delete Array.prototype.at;")
     context.route(re.compile(r"/assets/.*\.js$"), lambda route: route.abort())
     page = context.new_page()
+    # The public pages are plain HTML that any browser shows; the app's pages need the bundle.
     page.goto(app_server.url("/pricing"))
+    expect(page.get_by_role("heading", level=1)).to_be_visible()
+    expect(page.locator("#old-browser")).to_have_count(0)
+    page.goto(app_server.url("/login"))
     message = page.locator("#old-browser")
     expect(message).to_be_visible()
     expect(message).to_have_text(OLD_BROWSER_MESSAGE)

@@ -86,7 +86,7 @@ def test_a_logged_out_session_gets_the_visitor_header(app_server: RunningApp, pa
     who = signed_in_user(app_server)
     add_session_cookie(page.context, app_server, who)
     page.goto(app_server.url("/account"))
-    page.get_by_role("button", name="Log out", exact=True).click()
+    page.get_by_test_id("app-header").get_by_role("button", name="Log out").click()
     expect(page).to_have_url(re.compile(r"/\?signed_out=1$"))
     add_session_cookie(page.context, app_server, who)  # the old, now revoked, token
     page.goto(app_server.url("/pricing"))
