@@ -165,45 +165,54 @@ def footer_column(title: str, links: list[tuple[str, str]]) -> rx.Component:
     )
 
 
-def footer() -> rx.Component:
+def _footer(*columns: rx.Component, padding: str, margin_top: str, **props: Any) -> rx.Component:
+    """The footer band: three columns on wider screens, stacked on phones."""
     return rx.el.footer(
         rx.grid(
-            rx.vstack(
-                logo(),
-                rx.text(
-                    "A live voice tutor for English learners. Talk, interrupt, get feedback. "
-                    "1 credit = 1 minute.",
-                    size="2",
-                    color="var(--gray-11)",
-                    max_width="22rem",
-                ),
-                spacing="3",
-            ),
-            footer_column("Fluentio", [*NAV_LINKS]),
-            auth_switch(
-                footer_column(
-                    "Your account",
-                    [("Classroom", "/classroom"), ("History", "/history"), ("Account", "/account")],
-                ),
-                footer_column("Your account", [("Sign up free", "/signup"), ("Log in", "/login")]),
-            ),
+            *columns,
             columns=rx.breakpoints(initial="1", sm="3"),
             spacing="6",
             width="100%",
             max_width=MAX_WIDTH,
             margin_x="auto",
-            padding="2.5rem 1rem 3rem",
+            padding=padding,
         ),
         border_top="1px solid var(--gray-a5)",
         background="var(--color-panel-solid)",
+        margin_top=margin_top,
+        **props,
+    )
+
+
+def footer() -> rx.Component:
+    return _footer(
+        rx.vstack(
+            logo(),
+            rx.text(
+                "A live voice tutor for English learners. Talk, interrupt, get feedback. "
+                "1 credit = 1 minute.",
+                size="2",
+                color="var(--gray-11)",
+                max_width="22rem",
+            ),
+            spacing="3",
+        ),
+        footer_column("Fluentio", [*NAV_LINKS]),
+        auth_switch(
+            footer_column(
+                "Your account",
+                [("Classroom", "/classroom"), ("History", "/history"), ("Account", "/account")],
+            ),
+            footer_column("Your account", [("Sign up free", "/signup"), ("Log in", "/login")]),
+        ),
+        padding="2.5rem 1rem 3rem",
         margin_top="4rem",
     )
 
 
-def shell(*children: rx.Component) -> rx.Component:
-    """Header, a centred main column holding `children`, and the footer."""
+def _frame(top: rx.Component, bottom: rx.Component, children: tuple[rx.Component, ...]) -> rx.Component:
     return rx.box(
-        header(),
+        top,
         rx.el.main(
             *children,
             width="100%",
@@ -212,10 +221,15 @@ def shell(*children: rx.Component) -> rx.Component:
             padding_x="1rem",
             id="main",
         ),
-        footer(),
+        bottom,
         min_height="100vh",
         background="var(--gray-1)",
     )
+
+
+def shell(*children: rx.Component) -> rx.Component:
+    """Header, a centred main column holding `children`, and the footer."""
+    return _frame(header(), footer(), children)
 
 
 # The signed-in app's own navigation; Admin is added for admins.
@@ -308,38 +322,29 @@ def app_header() -> rx.Component:
 
 
 def app_footer() -> rx.Component:
-    return rx.el.footer(
-        rx.grid(
-            rx.vstack(
-                logo(),
-                rx.text(
-                    "Signed in as ",
-                    rx.text.strong(AuthState.user_email),
-                    size="2",
-                    color="var(--gray-11)",
-                    overflow_wrap="anywhere",
-                ),
-                log_out_button(),
-                spacing="3",
-                align="start",
+    return _footer(
+        rx.vstack(
+            logo(),
+            rx.text(
+                "Signed in as ",
+                rx.text.strong(AuthState.user_email),
+                size="2",
+                color="var(--gray-11)",
+                overflow_wrap="anywhere",
             ),
-            rx.vstack(
-                rx.heading("Practise", as_="h2", size="2", color="var(--gray-11)", weight="medium"),
-                *[nav_link(label, href, padding="0.375rem 0") for label, href in APP_LINKS],
-                rx.cond(AuthState.is_admin, nav_link(*ADMIN_LINK, padding="0.375rem 0")),
-                spacing="0",
-                align="start",
-            ),
-            footer_column("Fluentio", [*NAV_LINKS]),
-            columns=rx.breakpoints(initial="1", sm="3"),
-            spacing="6",
-            width="100%",
-            max_width=MAX_WIDTH,
-            margin_x="auto",
-            padding="2rem 1rem calc(2.5rem + env(safe-area-inset-bottom))",
+            log_out_button(),
+            spacing="3",
+            align="start",
         ),
-        border_top="1px solid var(--gray-a5)",
-        background="var(--color-panel-solid)",
+        rx.vstack(
+            rx.heading("Practise", as_="h2", size="2", color="var(--gray-11)", weight="medium"),
+            *[nav_link(label, href, padding="0.375rem 0") for label, href in APP_LINKS],
+            rx.cond(AuthState.is_admin, nav_link(*ADMIN_LINK, padding="0.375rem 0")),
+            spacing="0",
+            align="start",
+        ),
+        footer_column("Fluentio", [*NAV_LINKS]),
+        padding="2rem 1rem calc(2.5rem + env(safe-area-inset-bottom))",
         margin_top="3rem",
         data_testid="app-footer",
     )
@@ -347,20 +352,7 @@ def app_footer() -> rx.Component:
 
 def app_shell(*children: rx.Component) -> rx.Component:
     """The shell of pages for signed-in users: the app's header and footer around `children`."""
-    return rx.box(
-        app_header(),
-        rx.el.main(
-            *children,
-            width="100%",
-            max_width=MAX_WIDTH,
-            margin_x="auto",
-            padding_x="1rem",
-            id="main",
-        ),
-        app_footer(),
-        min_height="100vh",
-        background="var(--gray-1)",
-    )
+    return _frame(app_header(), app_footer(), children)
 
 
 def section(*children: rx.Component, **props: Any) -> rx.Component:
