@@ -10,17 +10,7 @@ import reflex as rx
 
 from fluentio.classroom.realtime_call import realtime_call
 from fluentio.classroom.state import ClassroomState
-
-_SELECT_STYLE = {
-    "width": "100%",
-    "min_height": "2.75rem",
-    "padding": "0 0.75rem",
-    "border_radius": "var(--radius-3)",
-    "border": "1px solid var(--gray-a7)",
-    "background": "var(--color-surface)",
-    "color": "var(--gray-12)",
-    "font_size": "1rem",
-}
+from fluentio.components.forms import SELECT_STYLE
 
 
 def classroom_call() -> rx.Component:
@@ -58,7 +48,7 @@ def _select(
             id=control_id,
             value=value,
             on_change=on_change,
-            style=_SELECT_STYLE,
+            style=SELECT_STYLE,
         ),
         spacing="1",
         width="100%",

@@ -8,6 +8,18 @@ import reflex as rx
 
 from fluentio.components.theme import ACCENT
 
+# A native <select> styled like Radix's fields (big enough to tap on a phone).
+SELECT_STYLE = {
+    "width": "100%",
+    "min_height": "2.75rem",
+    "padding": "0 0.75rem",
+    "border_radius": "var(--radius-3)",
+    "border": "1px solid var(--gray-a7)",
+    "background": "var(--color-surface)",
+    "color": "var(--gray-12)",
+    "font_size": "1rem",
+}
+
 
 def field(label: str, *, name: str, type_: str = "text", hint: str = "", **props: Any) -> rx.Component:
     """A visible <label> bound to its input, so the input's accessible name is `label`."""

@@ -16,6 +16,7 @@ from fluentio.classroom.state import ClassroomState
 from fluentio.classroom.view_state import OFFLINE_START, CallViewState
 from fluentio.components.call_view import call_view_styles, voice_orb, wake_lock
 from fluentio.components.connection import connection_notice, online_guard
+from fluentio.components.forms import SELECT_STYLE
 from fluentio.components.goal_progress import goal_progress
 from fluentio.components.guards import signed_in_only
 from fluentio.components.layout import app_shell, free_credits, page
@@ -29,17 +30,6 @@ LEVEL_LABELS = {
     "B2": "B2 · Upper intermediate",
     "C1": "C1 · Advanced",
     "C2": "C2 · Proficient",
-}
-
-SELECT_STYLE = {
-    "width": "100%",
-    "min_height": "2.75rem",
-    "padding": "0 0.75rem",
-    "border_radius": "var(--radius-3)",
-    "border": "1px solid var(--gray-a7)",
-    "background": "var(--color-surface)",
-    "color": "var(--gray-12)",
-    "font_size": "1rem",
 }
 
 
