@@ -32,6 +32,7 @@ CHART_SESSIONS = 50
 TOP_PATTERNS = 6
 LEVEL_RANK = {"A1": 1, "A2": 2, "B1": 3, "B2": 4, "C1": 5, "C2": 6}
 
+ANALYSING = (FeedbackStatus.PENDING.value, FeedbackStatus.RUNNING.value)
 STATUS_LABELS = {
     FeedbackStatus.PENDING.value: "Analysing…",
     FeedbackStatus.RUNNING.value: "Analysing…",
@@ -85,6 +86,8 @@ class SessionRow:
     credits: str
     feedback: str
     can_retry: bool
+    # Feedback still being prepared: the page keeps refreshing while any row says so.
+    analysing: bool
 
 
 def _listed(user_id: uuid.UUID) -> sa.ColumnElement[bool]:
@@ -124,6 +127,7 @@ def list_sessions(
             feedback=status_label(feedback, status, retries or 0),
             can_retry=jobs.retries_left(feedback, retries or 0)
             or (feedback is None and status == SessionStatus.ENDED.value),
+            analysing=feedback in ANALYSING,
         )
         for sid, created, topic, status, seconds, millicredits, feedback, retries in rows[:page_size]
     ]

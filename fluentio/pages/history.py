@@ -59,7 +59,7 @@ class HistoryState(RefreshWhileAnalysing, rx.State):
         self.loaded = True
 
     def _analysing(self) -> bool:
-        return any(row.feedback == history.STATUS_LABELS["pending"] for row in self.rows)
+        return any(row.analysing for row in self.rows)
 
     @rx.event
     def load(self) -> rx.event.EventSpec | None:

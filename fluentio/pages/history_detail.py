@@ -19,7 +19,6 @@ from fluentio.components.unclear_words import unclear_words_card
 from fluentio.db import session_scope
 from fluentio.feedback import history, jobs
 from fluentio.feedback.refresh_state import RefreshWhileAnalysing
-from fluentio.models import FeedbackStatus
 
 CATEGORY_COLOURS = {"grammar": "blue", "vocabulary": "purple", "pronunciation": "orange", "fluency": "green"}
 
@@ -88,7 +87,7 @@ class HistoryDetailState(RefreshWhileAnalysing, rx.State):
         self.lines = detail.lines
 
     def _analysing(self) -> bool:
-        return self.feedback_status in (FeedbackStatus.PENDING.value, FeedbackStatus.RUNNING.value)
+        return self.feedback_status in history.ANALYSING
 
     @rx.event
     def load(self) -> rx.event.EventSpec | None:
