@@ -41,10 +41,10 @@ from fluentio.auth.sessions import resolve_login_session, revoke_all_login_sessi
 from fluentio.auth.tokens import check_email_token, consume_email_token, issue_email_token
 from fluentio.billing.ledger import ensure_signup_bonus
 from fluentio.classroom import lifecycle
+from fluentio.levels import LEVELS
 from fluentio.models.auth import (
     EmailToken,
     EmailTokenPurpose,
-    EnglishLevel,
     LoginSession,
     OAuthIdentity,
     Role,
@@ -357,7 +357,7 @@ def confirm_identity(
 def update_profile(*, session: Session, user_id: uuid.UUID, display_name: str, english_level: str) -> User:
     user = _live_user(session, user_id)
     level = (english_level or "").strip().upper()
-    if level not in {lvl.value for lvl in EnglishLevel}:
+    if level not in LEVELS:
         raise InvalidInputError("Choose an English level between A1 and C2.")
     user.display_name = _clean_display_name(display_name)
     user.english_level = level

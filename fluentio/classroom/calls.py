@@ -44,10 +44,11 @@ from fluentio.classroom.meter import LOW_BALANCE_SECONDS
 from fluentio.classroom.provider import hangup, provider_client, spawn_hangup
 from fluentio.classroom.realtime_config import AudioSetup, build_session_config
 from fluentio.classroom.reasons import ENDED_MESSAGES, NOT_STARTED_MESSAGE, PROVIDER_MESSAGES, EndReason
-from fluentio.classroom.scenarios import DEFAULT_SCENARIO_ID, LEVELS, get_scenario
+from fluentio.classroom.scenarios import DEFAULT_SCENARIO_ID, get_scenario
 from fluentio.clock import format_duration
 from fluentio.db import in_transaction, session_scope
 from fluentio.feedback.patterns import recurring_patterns
+from fluentio.levels import DEFAULT_LEVEL, LEVELS
 from fluentio.models import PracticeSession, SessionStatus, TranscriptItem, User
 from fluentio.models.base import utcnow
 from fluentio.models.billing import MILLICREDITS_PER_CREDIT
@@ -455,7 +456,7 @@ def _open_session(
         if ledger.balance(session=session, user_id=user_id) <= 0:
             raise errors.no_credits()
         _check_start_rate(session, user_id)
-        level = level or (user.english_level if user.english_level in LEVELS else "B1")
+        level = level or (user.english_level if user.english_level in LEVELS else DEFAULT_LEVEL.value)
         patterns = recurring_patterns(session=session, user_id=user_id)
         carried = lesson_words(session=session, user_id=user_id, now=utcnow())
 

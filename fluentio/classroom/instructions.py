@@ -5,7 +5,8 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from fluentio.classroom.scenarios import DEFAULT_SCENARIO_ID, LEVEL_NAMES, get_scenario
+from fluentio.classroom.scenarios import DEFAULT_SCENARIO_ID, get_scenario
+from fluentio.levels import LEVEL_NAMES
 
 # How to speak to a learner at each CEFR level.
 _LEVEL_STYLE: dict[str, str] = {

@@ -1,19 +1,8 @@
-"""What a lesson can be about: the CEFR levels and the catalogue of topics and role-plays."""
+"""What a lesson can be about: the catalogue of topics and role-plays (levels: fluentio/levels.py)."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
-
-LEVELS: tuple[str, ...] = ("A1", "A2", "B1", "B2", "C1", "C2")
-
-LEVEL_NAMES: dict[str, str] = {
-    "A1": "Beginner",
-    "A2": "Elementary",
-    "B1": "Intermediate",
-    "B2": "Upper intermediate",
-    "C1": "Advanced",
-    "C2": "Proficient",
-}
 
 
 @dataclass(frozen=True)

@@ -25,7 +25,8 @@ from fluentio.classroom.scenarios import SCENARIOS
 from fluentio.clock import format_duration
 from fluentio.components.platform_help import microphone_help
 from fluentio.db import session_scope
-from fluentio.models import EnglishLevel, SessionStatus
+from fluentio.levels import LEVELS
+from fluentio.models import SessionStatus
 from fluentio.settings import get_settings
 
 log = logging.getLogger(__name__)
@@ -43,10 +44,6 @@ SERVER_CODES = frozenset(code.value for code in RefusalCode)
 def _read_preferences(user_id: Any) -> Preferences:
     with session_scope() as session:
         return get_preferences(session=session, user_id=user_id)
-
-
-def _level_options() -> list[str]:
-    return [level.value for level in EnglishLevel]
 
 
 def scenario_ids() -> set[str]:
@@ -194,7 +191,7 @@ class ClassroomState(rx.State):
 
     @rx.event
     def set_level(self, value: str) -> None:
-        if value in _level_options() and not self.in_call:
+        if value in LEVELS and not self.in_call:
             self.level = value
 
     @rx.event

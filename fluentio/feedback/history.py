@@ -14,6 +14,7 @@ from datetime import datetime, timedelta
 import sqlalchemy as sa
 from sqlmodel import Session, col, select
 
+from fluentio import levels
 from fluentio.billing.ledger import format_credits
 from fluentio.classroom.scenarios import get_scenario
 from fluentio.clock import week_start
@@ -30,7 +31,6 @@ PAGE_SIZE = 20
 CHART_WEEKS = 12
 CHART_SESSIONS = 50
 TOP_PATTERNS = 6
-LEVEL_RANK = {"A1": 1, "A2": 2, "B1": 3, "B2": 4, "C1": 5, "C2": 6}
 
 ANALYSING = (FeedbackStatus.PENDING.value, FeedbackStatus.RUNNING.value)
 STATUS_LABELS = {
@@ -225,8 +225,8 @@ def progress(*, session: Session, user_id: uuid.UUID, now: datetime | None = Non
             result.mistakes.append(
                 {"date": label, "per_100_words": round(100 * counts.get(feedback_id, 0) / words, 1)}
             )
-        if level in LEVEL_RANK:
-            result.levels.append({"date": label, "level": level, "rank": LEVEL_RANK[level]})
+        if level and (position := levels.rank(level)) is not None:
+            result.levels.append({"date": label, "level": level, "rank": position})
     result.patterns = [
         {"pattern": text, "sessions": n}
         for text, n in count_patterns((row[4] for row in analysed), limit=TOP_PATTERNS)

@@ -9,20 +9,10 @@ strict structured outputs. The SDK derives the strict JSON schema it sends from
 
 from __future__ import annotations
 
-from enum import StrEnum
-
 from pydantic import BaseModel, ConfigDict, Field
 
+from fluentio.levels import CefrLevel
 from fluentio.models.tutor import CorrectionCategory
-
-
-class CefrLevel(StrEnum):
-    A1 = "A1"
-    A2 = "A2"
-    B1 = "B1"
-    B2 = "B2"
-    C1 = "C1"
-    C2 = "C2"
 
 
 class CorrectionAnswer(BaseModel):

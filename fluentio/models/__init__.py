@@ -3,7 +3,6 @@
 from fluentio.models.auth import (
     AuthAttempt,
     EmailToken,
-    EnglishLevel,
     LoginSession,
     OAuthIdentity,
     Role,
@@ -44,7 +43,6 @@ __all__ = [
     "DeckItem",
     "DeckSource",
     "EmailToken",
-    "EnglishLevel",
     "Feedback",
     "FeedbackStatus",
     "LearningGoal",

@@ -9,21 +9,13 @@ from enum import StrEnum
 import sqlalchemy as sa
 from sqlmodel import Field, SQLModel
 
+from fluentio.levels import DEFAULT_LEVEL
 from fluentio.models.base import default_now, string, utc_timestamp, uuid_pk
 
 
 class Role(StrEnum):
     LEARNER = "learner"
     ADMIN = "admin"
-
-
-class EnglishLevel(StrEnum):
-    A1 = "A1"
-    A2 = "A2"
-    B1 = "B1"
-    B2 = "B2"
-    C1 = "C1"
-    C2 = "C2"
 
 
 class EmailTokenPurpose(StrEnum):
@@ -46,7 +38,7 @@ class User(SQLModel, table=True):
     email: str = string(320, unique=True, index=True)
     display_name: str = string(100, default="")
     role: str = string(16, default=Role.LEARNER.value)
-    english_level: str = string(2, default=EnglishLevel.B1.value)
+    english_level: str = string(2, default=DEFAULT_LEVEL.value)
     password_hash: str | None = string(255, default=None, nullable=True)
     email_verified_at: datetime | None = utc_timestamp()
     created_at: datetime = default_now()

@@ -23,11 +23,11 @@ from fluentio.components.layout import app_shell, page
 from fluentio.components.platform_help import install_panel
 from fluentio.components.theme import ACCENT
 from fluentio.db import session_scope
-from fluentio.models import EnglishLevel, OAuthIdentity, User
+from fluentio.levels import LEVELS
+from fluentio.models import OAuthIdentity, User
 from fluentio.payments import statements
 from fluentio.payments.purchase_state import buy_button, table_caption
 
-LEVELS = [level.value for level in EnglishLevel]
 PROVIDER_NAMES = {"google": "Google", "apple": "Apple"}
 DELETE_CONFIRMATION = "DELETE"
 RECENT_SIGN_IN_MINUTES = int(service.RECENT_SIGN_IN.total_seconds() // 60)

@@ -21,16 +21,7 @@ from fluentio.components.goal_progress import goal_progress
 from fluentio.components.guards import signed_in_only
 from fluentio.components.layout import app_shell, free_credits, page
 from fluentio.components.theme import ACCENT
-from fluentio.models import EnglishLevel
-
-LEVEL_LABELS = {
-    "A1": "A1 · Beginner",
-    "A2": "A2 · Elementary",
-    "B1": "B1 · Intermediate",
-    "B2": "B2 · Upper intermediate",
-    "C1": "C1 · Advanced",
-    "C2": "C2 · Proficient",
-}
+from fluentio.levels import LEVELS, label
 
 
 def labelled(label: str, control_id: str, control: rx.Component, hint: str = "") -> rx.Component:
@@ -67,7 +58,7 @@ def setup_card() -> rx.Component:
             picker(
                 "Your level",
                 "lesson-level",
-                [(level.value, LEVEL_LABELS[level.value]) for level in EnglishLevel],
+                [(level, label(level)) for level in LEVELS],
                 ClassroomState.level,
                 ClassroomState.set_level,
             ),

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import uuid
 from typing import Any
 
@@ -16,8 +17,9 @@ from fluentio.components.theme import ACCENT
 from fluentio.db import session_scope
 from fluentio.feedback import history, jobs
 from fluentio.feedback.refresh_state import RefreshWhileAnalysing
+from fluentio.levels import LEVELS
 
-LEVEL_TICK = "(v) => ['', 'A1', 'A2', 'B1', 'B2', 'C1', 'C2'][v] ?? ''"
+LEVEL_TICK = f"(v) => {json.dumps(['', *LEVELS])}[v] ?? ''"
 
 
 def _page_number(value: str | None) -> int:

@@ -23,6 +23,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse
 from starlette.routing import BaseRoute, Route
 
+from fluentio.levels import LEVELS
 from fluentio.simulator.auth import server_key_error
 from fluentio.simulator.session import openai_error
 
@@ -367,7 +368,6 @@ COMMON_LONG = frozenset(
     ]
 )
 LINKERS = re.compile(r"\b(because|although|however|though|while|whereas|so that)\b", re.I)
-LEVELS = ("A1", "A2", "B1", "B2", "C1", "C2")
 
 
 def _gerund(verb: str) -> str:

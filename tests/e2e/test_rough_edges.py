@@ -13,6 +13,7 @@ import pytest
 from playwright.sync_api import Browser, Page, expect
 
 from fluentio.billing import ledger
+from fluentio.levels import LEVELS
 from fluentio.models import Role
 from fluentio.models.base import utcnow
 from fluentio.models.billing import Actor, LedgerReason
@@ -24,7 +25,6 @@ from tests.support.sessions import SignedIn, add_session_cookie, signed_in_user
 
 pytestmark = pytest.mark.e2e
 PHONE = {"width": 390, "height": 844}
-LEVELS = ("A1", "A2", "B1", "B2", "C1", "C2")
 
 
 def analysed_sessions(app: RunningApp, who: SignedIn, moments_and_levels: list[tuple[Any, str]]) -> list[str]:

@@ -15,7 +15,8 @@ from fluentio.classroom.realtime_config import (
     build_session_config,
     validate_session_config,
 )
-from fluentio.classroom.scenarios import LEVELS, SCENARIOS, get_scenario
+from fluentio.classroom.scenarios import SCENARIOS, get_scenario
+from fluentio.levels import LEVELS
 from fluentio.models import PracticeSession
 from fluentio.models.base import utcnow
 from fluentio.settings import get_settings

@@ -7,7 +7,8 @@ from datetime import datetime
 
 from sqlmodel import Session
 
-from fluentio.models import EnglishLevel, Role, User
+from fluentio.levels import CefrLevel
+from fluentio.models import Role, User
 from fluentio.models.base import utcnow
 
 
@@ -21,7 +22,7 @@ def make_user(
     email: str | None = None,
     role: Role | str = Role.LEARNER,
     display_name: str = "Test Learner",
-    english_level: EnglishLevel | str = EnglishLevel.B1,
+    english_level: CefrLevel | str = CefrLevel.B1,
     password_hash: str | None = None,
     email_verified_at: datetime | None = None,
     verified: bool = True,
