@@ -1,4 +1,4 @@
-"""Tables that become stacked cards on phones instead of scrolling sideways.
+"""Tables: captions for screen readers, and stacked cards on phones instead of scrolling sideways.
 
 Wrap a table in `stacked_on_phones(...)` and give each cell `data_label=<its column
 header>`: below PHONE_MAX_WIDTH the header row is hidden and every row is a card whose
@@ -42,3 +42,18 @@ _STACKED = {
 
 def stacked_on_phones(table: rx.Component, **props: Any) -> rx.Component:
     return rx.box(table, width="100%", overflow_x="auto", style=_STACKED, **props)
+
+
+def table_caption(text: str) -> rx.Component:
+    """A caption that names a table for screen readers (Radix puts aria-label on a wrapper)."""
+    return rx.el.caption(
+        text,
+        style={
+            "position": "absolute",
+            "width": "1px",
+            "height": "1px",
+            "overflow": "hidden",
+            "clip": "rect(0 0 0 0)",
+            "white_space": "nowrap",
+        },
+    )

@@ -16,17 +16,18 @@ from fluentio.billing import ledger
 from fluentio.billing.packs import credit_packs
 from fluentio.classroom import calls
 from fluentio.classroom.reasons import EndReason
+from fluentio.components.buy_button import buy_button
 from fluentio.components.data_export import data_export_panel
 from fluentio.components.forms import error_callout, field, info_callout
 from fluentio.components.guards import signed_in_only
 from fluentio.components.layout import app_shell, page
 from fluentio.components.platform_help import install_panel
+from fluentio.components.stacked_table import table_caption
 from fluentio.components.theme import ACCENT
 from fluentio.db import session_scope
 from fluentio.levels import LEVELS
 from fluentio.models import OAuthIdentity, User
 from fluentio.payments import statements
-from fluentio.payments.purchase_state import buy_button, table_caption
 
 PROVIDER_NAMES = {"google": "Google", "apple": "Apple"}
 DELETE_CONFIRMATION = "DELETE"

@@ -3,7 +3,7 @@ credit grants and deductions with a reason, roles, and payments held for review.
 
 Guarded on the server twice: `AuthState.require_admin` on load, and every AdminState
 handler resolves the user from the session cookie and re-checks the admin role (the
-service functions in fluentio/payments/admin.py check it once more), so events sent
+service functions in fluentio/backoffice/service.py check it once more), so events sent
 straight to the socket by a learner are refused.
 """
 
@@ -18,15 +18,14 @@ from sqlmodel import Session
 
 from fluentio.auth.roles import is_admin
 from fluentio.auth.state import AuthState, signed_in_user
+from fluentio.backoffice import service
 from fluentio.components.forms import error_callout, field, info_callout
 from fluentio.components.guards import admins_only
 from fluentio.components.layout import app_shell, page
-from fluentio.components.stacked_table import stacked_on_phones
+from fluentio.components.stacked_table import stacked_on_phones, table_caption
 from fluentio.components.theme import ACCENT
 from fluentio.db import session_scope
 from fluentio.models import User
-from fluentio.payments import admin as service
-from fluentio.payments.purchase_state import table_caption
 
 T = TypeVar("T")
 

@@ -4,6 +4,7 @@ import reflex as rx
 
 from fluentio.billing.packs import CreditPack, credit_packs
 from fluentio.components.auth_switch import auth_switch
+from fluentio.components.buy_button import buy_button
 from fluentio.components.calls_to_action import closing_cta
 from fluentio.components.layout import (
     ACCENT,
@@ -13,7 +14,6 @@ from fluentio.components.layout import (
     section,
     shell,
 )
-from fluentio.payments.purchase_state import buy_button
 
 TITLE = "Pricing · Fluentio — pay as you go, 1 credit = 1 minute"
 DESCRIPTION = (

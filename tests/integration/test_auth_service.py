@@ -29,6 +29,7 @@ from fluentio.auth.errors import (
 from fluentio.auth.passwords import dummy_hash, hash_password, verify_password
 from fluentio.auth.roles import is_admin
 from fluentio.auth.sessions import create_login_session, resolve_login_session
+from fluentio.backoffice import service as admin_service
 from fluentio.billing import ledger
 from fluentio.db import engine_for
 from fluentio.models import (
@@ -46,7 +47,6 @@ from fluentio.models import (
 )
 from fluentio.models.base import utcnow
 from fluentio.models.billing import Actor, LedgerReason, Payment
-from fluentio.payments import admin as admin_service
 from fluentio.settings import get_settings
 from tests.support.factories import make_user, unique_email
 

@@ -1,4 +1,4 @@
-"""The "Buy" buttons on /pricing and /account, and small pieces the payment tables share.
+"""The "Buy" buttons on /pricing and /account.
 
 A Buy button is a plain form posting to `POST /api/checkout` (fluentio.api.checkout_routes),
 which starts the checkout and redirects there, or sends a visitor to sign up first.
@@ -29,19 +29,4 @@ def buy_button(pack: CreditPack, label: str, *, highlight: bool = False) -> rx.C
         method="post",
         action=CHECKOUT_PATH,
         width="100%",
-    )
-
-
-def table_caption(text: str) -> rx.Component:
-    """A caption that names a table for screen readers (Radix puts aria-label on a wrapper)."""
-    return rx.el.caption(
-        text,
-        style={
-            "position": "absolute",
-            "width": "1px",
-            "height": "1px",
-            "overflow": "hidden",
-            "clip": "rect(0 0 0 0)",
-            "white_space": "nowrap",
-        },
     )

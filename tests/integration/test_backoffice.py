@@ -8,12 +8,12 @@ from datetime import timedelta
 import pytest
 from sqlmodel import Session, col, select
 
+from fluentio.backoffice import service
 from fluentio.billing import ledger
 from fluentio.models import Role, User
 from fluentio.models.base import utcnow
 from fluentio.models.billing import Actor, LedgerEntry, LedgerReason, Payment, PaymentStatus
 from fluentio.models.tutor import PracticeSession
-from fluentio.payments import admin as service
 from fluentio.settings import get_settings
 from tests.support.factories import make_user
 
