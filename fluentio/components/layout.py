@@ -233,7 +233,12 @@ def shell(*children: rx.Component) -> rx.Component:
 
 
 # The signed-in app's own navigation; Admin is added for admins.
-APP_LINKS = [("Classroom", "/classroom"), ("History", "/history"), ("Account", "/account")]
+APP_LINKS = [
+    ("Classroom", "/classroom"),
+    ("History", "/history"),
+    ("Words", "/words"),
+    ("Account", "/account"),
+]
 ADMIN_LINK = ("Admin", "/admin")
 
 
@@ -277,7 +282,9 @@ def app_header() -> rx.Component:
                 *app_nav_links(),
                 aria_label="Main",
                 display="flex",
-                gap=rx.breakpoints(initial="1.25rem", sm="1.25rem"),
+                # Five sections for an admin: on a narrow phone they wrap rather than scroll.
+                flex_wrap="wrap",
+                column_gap=rx.breakpoints(initial="1rem", sm="1.25rem"),
                 order=rx.breakpoints(initial="3", sm="2"),
                 width=rx.breakpoints(initial="100%", sm="auto"),
                 margin_left=rx.breakpoints(initial="0", sm="1.5rem"),

@@ -56,7 +56,7 @@ def test_a_learner_sees_their_own_navigation(
     footer = page.get_by_test_id("app-footer")
 
     expect(nav.get_by_role("link", name="Classroom")).to_have_attribute("aria-current", "page")
-    assert nav_names(page) == ["Classroom", "History", "Account"]
+    assert nav_names(page) == ["Classroom", "History", "Words", "Account"]
     expect(header.get_by_role("button", name="Log out")).to_be_visible()
     expect(footer).to_contain_text(f"Signed in as {who.email}")
     for link in ("Classroom", "History", "Account", "Pricing", "FAQ", "About"):
@@ -82,7 +82,7 @@ def test_an_admin_also_sees_admin(app_server: RunningApp, browser: Browser) -> N
     admin = signed_in_user(app_server, role=Role.ADMIN, display_name="Ada Admin")
     page = open_as(browser, app_server, admin, "/account", DESKTOP)
     expect(page.get_by_test_id("signed-in-as")).to_have_text("Ada Admin")
-    assert nav_names(page) == ["Classroom", "History", "Account", "Admin"]
+    assert nav_names(page) == ["Classroom", "History", "Words", "Account", "Admin"]
     expect(page.get_by_test_id("app-footer").get_by_role("link", name="Admin")).to_be_visible()
     nav = page.get_by_test_id("app-header").get_by_role("navigation")
     nav.get_by_role("link", name="Admin").click()
