@@ -366,6 +366,18 @@ def update_profile(*, session: Session, user_id: uuid.UUID, display_name: str, e
     return user
 
 
+def set_english_level(*, session: Session, user_id: uuid.UUID, level: str) -> User:
+    """Change only the learner's English level (e.g. accepting a placement's level); the
+    caller owns the transaction."""
+    user = _live_user(session, user_id)
+    if level not in LEVELS:
+        raise InvalidInputError("Choose an English level between A1 and C2.")
+    user.english_level = level
+    session.add(user)
+    session.flush()
+    return user
+
+
 def delete_account(*, session: Session, user_id: uuid.UUID) -> None:
     """Erase the person and keep the accounting.
 
@@ -388,6 +400,10 @@ def delete_account(*, session: Session, user_id: uuid.UUID) -> None:
     session.exec(delete(Correction).where(col(Correction.feedback_id).in_(feedback_ids)))
     session.exec(delete(Feedback).where(col(Feedback.session_id).in_(practice_ids)))
     lifecycle.scrub_learner(session=session, user_id=user_id)
+    # Imported here: the placement service imports this module (to set the level).
+    from fluentio.placement import service as placements
+
+    placements.scrub_learner(session=session, user_id=user_id)
     # Payments stay for accounting, without the payer's email.
     session.exec(update(Payment).where(col(Payment.user_id) == user_id).values(customer_email=""))
     session.exec(delete(LoginSession).where(col(LoginSession.user_id) == user_id))

@@ -38,13 +38,13 @@ from fluentio.billing import ledger
 from fluentio.billing.ledger import format_credits
 from fluentio.classroom import errors, lifecycle, recovery, sideband
 from fluentio.classroom.errors import CallRefused, RefusalCode
-from fluentio.classroom.instructions import MAX_VOCABULARY, build_instructions
+from fluentio.classroom.instructions import MAX_VOCABULARY, build_instructions, build_placement_instructions
 from fluentio.classroom.lifecycle import OPEN_STATUSES
-from fluentio.classroom.meter import LOW_BALANCE_SECONDS
+from fluentio.classroom.meter import LOW_BALANCE_SECONDS, MeterLimits, max_call_minutes
 from fluentio.classroom.provider import hangup, provider_client, spawn_hangup
 from fluentio.classroom.realtime_config import AudioSetup, build_session_config
 from fluentio.classroom.reasons import ENDED_MESSAGES, NOT_STARTED_MESSAGE, PROVIDER_MESSAGES, EndReason
-from fluentio.classroom.scenarios import DEFAULT_SCENARIO_ID, get_scenario
+from fluentio.classroom.scenarios import DEFAULT_SCENARIO_ID, PLACEMENT_SCENARIO_ID, get_scenario
 from fluentio.clock import format_duration
 from fluentio.db import in_transaction, session_scope
 from fluentio.feedback.patterns import recurring_patterns
@@ -151,7 +151,11 @@ async def start_relay_call(
     await in_transaction(lifecycle.record_call_id, session_id=session_id, call_id=call_id)
     assert user_id is not None
     sideband.start_supervision(
-        session_id=session_id, user_id=user_id, call_id=call_id, answered_at=answered_at
+        session_id=session_id,
+        user_id=user_id,
+        call_id=call_id,
+        answered_at=answered_at,
+        limits=MeterLimits.for_scenario(settings, topic),
     )
     return StartedCall(str(session_id), call_id, answer, settings.openai_simulated)
 
@@ -207,17 +211,20 @@ async def attach_call(*, user_id: uuid.UUID | None, session_id: uuid.UUID | str,
     if not isinstance(call_id, str) or not _CALL_ID.match(call_id):
         raise errors.bad_request("That call id is not valid. Start the lesson again.")
     sid = _parse_id(session_id)
-    if await in_transaction(_attach, user_id=user_id, session_id=sid, call_id=call_id):
-        sideband.start_supervision(session_id=sid, user_id=user_id, call_id=call_id)
+    topic = await in_transaction(_attach, user_id=user_id, session_id=sid, call_id=call_id)
+    if topic is not None:
+        limits = MeterLimits.for_scenario(get_settings(), topic)
+        sideband.start_supervision(session_id=sid, user_id=user_id, call_id=call_id, limits=limits)
 
 
-def _attach(*, session: Session, user_id: uuid.UUID, session_id: uuid.UUID, call_id: str) -> bool:
-    """False when the browser reported the same call twice (it is already followed)."""
+def _attach(*, session: Session, user_id: uuid.UUID, session_id: uuid.UUID, call_id: str) -> str | None:
+    """The session's topic, to follow its call; None when the browser reported the same
+    call twice (it is already followed)."""
     row = _owned_row(session, user_id, session_id)
     if row.provider_call_id == call_id and sideband.get_supervisor(session_id) is not None:
-        return False
+        return None
     lifecycle.attach_call_id(session=session, row=row, call_id=call_id)
-    return True
+    return row.topic
 
 
 # ------------------------------------------------------------------- end / abandon
@@ -357,7 +364,7 @@ def ended_message(row: PracticeSession, settings: Settings | None = None) -> str
     if row.status == SessionStatus.FAILED.value:
         return PROVIDER_MESSAGES.get(reason, NOT_STARTED_MESSAGE)
     text = ENDED_MESSAGES.get(reason, ENDED_MESSAGES[EndReason.ENDED_BY_LEARNER])
-    text = text.format(max_minutes=settings.max_session_minutes)
+    text = text.format(max_minutes=max_call_minutes(settings, row.topic))
     cost = format_credits(row.charged_millicredits) if row.charged_millicredits else "no credits"
     return f"{text} You talked for {format_duration(row.billable_seconds)}, which used {cost}."
 
@@ -460,7 +467,11 @@ def _open_session(
         patterns = recurring_patterns(session=session, user_id=user_id)
         carried = lesson_words(session=session, user_id=user_id, now=utcnow())
 
-        instructions = build_instructions(level, topic, words, patterns, carried.due, carried.unclear)
+        if topic == PLACEMENT_SCENARIO_ID:
+            # The placement call climbs through the levels on its own script.
+            instructions = build_placement_instructions()
+        else:
+            instructions = build_instructions(level, topic, words, patterns, carried.due, carried.unclear)
         config = build_session_config(
             settings=settings, instructions=instructions, audio_setup=AudioSetup.parse(audio_setup)
         )

@@ -17,6 +17,7 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 
 from fluentio.classroom.reasons import EndReason
+from fluentio.classroom.scenarios import get_scenario
 from fluentio.settings import Settings
 
 logger = logging.getLogger(__name__)
@@ -36,6 +37,19 @@ class MeterLimits:
     @classmethod
     def from_settings(cls, settings: Settings) -> MeterLimits:
         return cls(max_seconds=settings.max_session_minutes * 60)
+
+    @classmethod
+    def for_scenario(cls, settings: Settings, scenario_id: str | None) -> MeterLimits:
+        """The settings' limits, shortened to the scenario's own cap (the placement call's
+        five minutes) where it has one."""
+        return cls(max_seconds=max_call_minutes(settings, scenario_id) * 60)
+
+
+def max_call_minutes(settings: Settings, scenario_id: str | None) -> int:
+    """How long a call of this scenario may last: the lesson limit, or its own shorter cap."""
+    scenario = get_scenario((scenario_id or "").strip())
+    cap = scenario.max_minutes if scenario is not None else None
+    return min(settings.max_session_minutes, cap) if cap else settings.max_session_minutes
 
 
 class Meter:

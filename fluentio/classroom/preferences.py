@@ -24,6 +24,7 @@ class Preferences:
     backchannel: Backchannel = Backchannel.CONTINUE
     audio_setup: AudioSetup = AudioSetup.SPEAKERS
     mic_checked_at: datetime | None = None
+    placement_skipped_at: datetime | None = None
 
 
 def get_preferences(*, session: Session, user_id: uuid.UUID) -> Preferences:
@@ -35,6 +36,7 @@ def get_preferences(*, session: Session, user_id: uuid.UUID) -> Preferences:
         backchannel=_backchannel(row.backchannel),
         audio_setup=AudioSetup.parse(row.audio_setup),
         mic_checked_at=row.mic_checked_at,
+        placement_skipped_at=row.placement_skipped_at,
     )
 
 
@@ -46,6 +48,7 @@ def save_preferences(
     backchannel: str | None = None,
     audio_setup: str | None = None,
     mic_checked: bool = False,
+    placement_skipped: bool = False,
 ) -> Preferences:
     """Change the given settings (unknown values fall back to the defaults); the caller
     owns the transaction."""
@@ -58,6 +61,8 @@ def save_preferences(
         row.audio_setup = AudioSetup.parse(audio_setup).value
     if mic_checked:
         row.mic_checked_at = utcnow()
+    if placement_skipped:
+        row.placement_skipped_at = row.placement_skipped_at or utcnow()
     row.updated_at = utcnow()
     session.add(row)
     session.flush()

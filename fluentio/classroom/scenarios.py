@@ -14,6 +14,8 @@ class Scenario:
     description: str  # one line for the picker
     setup: str  # what the tutor plays and where the scene takes place
     opening: str  # an idea for the tutor's first line
+    # A shorter cap than FLUENTIO_MAX_SESSION_MINUTES for this kind of call (the meter hangs up).
+    max_minutes: int | None = None
 
 
 SCENARIOS: tuple[Scenario, ...] = (
@@ -126,7 +128,23 @@ SCENARIOS: tuple[Scenario, ...] = (
 
 DEFAULT_SCENARIO_ID = "small_talk"
 
-_BY_ID = {scenario.id: scenario for scenario in SCENARIOS}
+# The placement call: offered before the first lesson, not in the topic picker. Its tutor
+# instructions climb from A1 to C1 (classroom/instructions.py: build_placement_instructions),
+# and its analysis returns a level with evidence (fluentio/placement/).
+PLACEMENT_SCENARIO_ID = "placement"
+PLACEMENT_SCENARIO = Scenario(
+    id=PLACEMENT_SCENARIO_ID,
+    title="Placement call",
+    description="Five minutes of questions that get harder, to find your level.",
+    setup=(
+        "You are a friendly examiner holding a short, relaxed placement conversation. The "
+        "questions start very easy and climb in difficulty, so the learner's level shows."
+    ),
+    opening="Greet the learner, say this takes about five minutes, and ask their name.",
+    max_minutes=5,
+)
+
+_BY_ID = {scenario.id: scenario for scenario in (*SCENARIOS, PLACEMENT_SCENARIO)}
 
 
 def get_scenario(scenario_id: str) -> Scenario | None:

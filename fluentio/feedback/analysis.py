@@ -13,6 +13,7 @@ import logging
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import TypeVar
 
 import openai
 import pydantic
@@ -23,6 +24,8 @@ from fluentio.openai_client import openai_client
 from fluentio.settings import Settings, get_settings
 
 logger = logging.getLogger(__name__)
+
+ParsedT = TypeVar("ParsedT", bound=pydantic.BaseModel)
 
 # Fewer learner words than this are not worth a model call ("not enough speech").
 MIN_LEARNER_WORDS = 12
@@ -201,21 +204,23 @@ def tidy(answer: FeedbackAnswer) -> FeedbackAnswer:
     )
 
 
-async def analyse(
-    lines: Sequence[Line], *, level: str, topic: str, settings: Settings | None = None
-) -> FeedbackAnswer:
-    """Ask the model for the session's feedback; raise AnalysisError on any failure."""
-    settings = settings or get_settings()
-    prepared = prepare_transcript(lines)
-    if prepared.cut:
-        logger.info("analysis: transcript cut to %d of %d lines", prepared.lines_used, prepared.lines_total)
+async def request_parsed(
+    messages: list[dict[str, str]],
+    text_format: type[ParsedT],
+    *,
+    settings: Settings,
+    what: str = "feedback",
+) -> ParsedT:
+    """One Responses API call with a strict JSON schema (`text_format`, a pydantic model):
+    the parsed answer, or an AnalysisError saying whether trying again could help. Shared
+    by the lesson analysis and the placement analysis (fluentio/placement/analysis.py)."""
     try:
         # No SDK retries: the job runner retries, with backoff that survives restarts.
         client = openai_client(timeout=REQUEST_TIMEOUT_SECONDS, settings=settings)
         response = await client.responses.parse(
             model=settings.analysis_model,
-            input=build_input(prepared, level=level, topic=topic),  # type: ignore[arg-type]
-            text_format=FeedbackAnswer,
+            input=messages,  # type: ignore[arg-type]
+            text_format=text_format,
             max_output_tokens=MAX_OUTPUT_TOKENS,
             store=False,
         )
@@ -226,13 +231,27 @@ async def analyse(
     except openai.APIStatusError as exc:
         raise _status_error(exc) from exc
     except (pydantic.ValidationError, json.JSONDecodeError, ValueError, TypeError) as exc:
-        raise AnalysisError("The model's answer did not match the feedback format.", retryable=True) from exc
+        raise AnalysisError(f"The model's answer did not match the {what} format.", retryable=True) from exc
     except openai.OpenAIError as exc:
         raise AnalysisError(f"The analysis failed ({type(exc).__name__}).", retryable=True) from exc
 
     if response.status not in (None, "completed"):
         raise AnalysisError(f"The model's answer was {response.status}.", retryable=True)
     parsed = response.output_parsed
-    if not isinstance(parsed, FeedbackAnswer):
-        raise AnalysisError("The model gave no feedback (empty answer or refusal).", retryable=True)
+    if not isinstance(parsed, text_format):
+        raise AnalysisError(f"The model gave no {what} (empty answer or refusal).", retryable=True)
+    return parsed
+
+
+async def analyse(
+    lines: Sequence[Line], *, level: str, topic: str, settings: Settings | None = None
+) -> FeedbackAnswer:
+    """Ask the model for the session's feedback; raise AnalysisError on any failure."""
+    settings = settings or get_settings()
+    prepared = prepare_transcript(lines)
+    if prepared.cut:
+        logger.info("analysis: transcript cut to %d of %d lines", prepared.lines_used, prepared.lines_total)
+    parsed = await request_parsed(
+        build_input(prepared, level=level, topic=topic), FeedbackAnswer, settings=settings
+    )
     return tidy(parsed)

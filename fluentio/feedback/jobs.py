@@ -227,6 +227,38 @@ def store_result(
     return True
 
 
+def mark_done_with_level(
+    *,
+    session: Session,
+    claim: Claim,
+    level: str,
+    summary: str,
+    figures: FluencyFigures,
+    model: str,
+    now: datetime | None = None,
+) -> bool:
+    """Finish a job whose result is a level and a summary only (a placement call: its
+    evidence is stored by fluentio/placement/service.py in the same transaction). Does
+    not commit; False (nothing changed) when this worker no longer holds the job."""
+    result = session.exec(
+        sa.update(Feedback)
+        .execution_options(synchronize_session=False)
+        .where(_fenced(claim))
+        .values(
+            status=FeedbackStatus.DONE.value,
+            model=model,
+            cefr_level=level,
+            summary=summary,
+            last_error=None,
+            next_attempt_at=None,
+            lease_until=None,
+            completed_at=now or utcnow(),
+            **_figures(figures),
+        )
+    )
+    return bool(result.rowcount)
+
+
 def mark_skipped(
     *,
     session: Session,

@@ -18,8 +18,10 @@ from datetime import datetime, timedelta
 from fluentio.db import session_scope
 from fluentio.feedback import jobs
 from fluentio.feedback.analysis import MIN_LEARNER_WORDS, AnalysisError, analyse
-from fluentio.feedback.fluency import Line, fluency_figures
+from fluentio.feedback.fluency import FluencyFigures, Line, fluency_figures
 from fluentio.models.base import utcnow
+from fluentio.placement import service as placement_service
+from fluentio.placement.analysis import analyse_placement
 from fluentio.settings import get_settings
 from fluentio.vocabulary import deck
 
@@ -125,6 +127,9 @@ class AnalysisWorker:
             logger.info("analysis %s skipped: %d learner words", claim.feedback_id, figures.learner_words)
             return "skipped"
 
+        if placement_service.is_placement(topic):
+            return await self._process_placement(claim, lines, level, figures)
+
         keeper = asyncio.create_task(self._keep_lease(claim))
         try:
             answer = await analyse(lines, level=level, topic=topic, settings=settings)
@@ -164,6 +169,51 @@ class AnalysisWorker:
             logger.info("analysis %s done: %d corrections", claim.feedback_id, len(answer.corrections))
             return "done"
         logger.warning("analysis %s: another worker took the job over; result discarded", claim.feedback_id)
+        return "lost"
+
+    async def _process_placement(
+        self, claim: jobs.Claim, lines: list[Line], level: str, figures: FluencyFigures
+    ) -> str:
+        """A placement call: its level with evidence (fluentio/placement/), not feedback."""
+        settings = get_settings()
+        keeper = asyncio.create_task(self._keep_lease(claim))
+        try:
+            answer = await analyse_placement(lines, level=level, settings=settings)
+        except AnalysisError as exc:
+            status = await asyncio.to_thread(self._fail, claim, exc.message, exc.retryable, exc.retry_after)
+            logger.warning(
+                "placement %s attempt %d: %s → %s", claim.feedback_id, claim.attempt, exc.message, status
+            )
+            return status
+        finally:
+            keeper.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await keeper
+
+        def store() -> bool:
+            with session_scope() as session:
+                done = jobs.mark_done_with_level(
+                    session=session,
+                    claim=claim,
+                    level=answer.level.value,
+                    summary=answer.summary,
+                    figures=figures,
+                    model=settings.analysis_model,
+                    now=self.clock(),
+                )
+                if not done:
+                    session.rollback()
+                    return False
+                placement_service.record_result(
+                    session=session, practice_session_id=claim.session_id, answer=answer, now=self.clock()
+                )
+                session.commit()
+                return True
+
+        if await asyncio.to_thread(store):
+            logger.info("placement %s done: %s", claim.feedback_id, answer.level.value)
+            return "done"
+        logger.warning("placement %s: another worker took the job over; result discarded", claim.feedback_id)
         return "lost"
 
     def _fail(self, claim: jobs.Claim, message: str, retryable: bool, retry_after: float | None) -> str:

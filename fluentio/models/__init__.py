@@ -19,7 +19,14 @@ from fluentio.models.billing import (
     WebhookStatus,
 )
 from fluentio.models.classroom import Backchannel, ClassroomPreferences
-from fluentio.models.learning import DeckItem, DeckSource, LearningGoal, UnclearWord
+from fluentio.models.learning import (
+    DeckItem,
+    DeckSource,
+    LearningGoal,
+    Placement,
+    PlacementDecision,
+    UnclearWord,
+)
 from fluentio.models.tutor import (
     Correction,
     CorrectionCategory,
@@ -52,6 +59,8 @@ __all__ = [
     "OAuthIdentity",
     "Payment",
     "PaymentStatus",
+    "Placement",
+    "PlacementDecision",
     "PracticeSession",
     "Role",
     "SessionStatus",

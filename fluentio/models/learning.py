@@ -85,3 +85,32 @@ class LearningGoal(SQLModel, table=True):
     # The Monday (in the learner's zone, ISO date) of the week a reminder was last sent.
     reminded_week: str | None = string(10, default=None, nullable=True)
     updated_at: datetime = default_now()
+
+
+class PlacementDecision(StrEnum):
+    """What the learner did with a placement's level."""
+
+    ACCEPTED = "accepted"  # their level is now the placement's
+    KEPT = "kept"  # they kept their own level
+
+
+class Placement(SQLModel, table=True):
+    """The level a placement call found, its evidence, and the learner's answer to it.
+
+    Written only by `fluentio/placement/service.py`.
+    """
+
+    __tablename__ = "placements"
+
+    id: uuid.UUID = uuid_pk()
+    user_id: uuid.UUID = Field(foreign_key="users.id", ondelete="CASCADE", index=True)
+    session_id: uuid.UUID = Field(foreign_key="practice_sessions.id", ondelete="CASCADE", unique=True)
+    level: str = string(2)
+    # [{"quote": the learner's words, "why": what they show}], quotes checked against the transcript.
+    evidence: list[dict[str, str]] = Field(default_factory=list, sa_type=sa.JSON, nullable=False)
+    summary: str = Field(default="", sa_type=sa.Text)
+    decision: str | None = string(16, default=None, nullable=True)
+    # The learner's own level when they decided (what "Keep my level" kept, or what B1 replaced).
+    level_before: str | None = string(2, default=None, nullable=True)
+    decided_at: datetime | None = utc_timestamp()
+    created_at: datetime = default_now()
