@@ -21,7 +21,7 @@ from fluentio.classroom import calls, errors, mic_check
 from fluentio.classroom.errors import CallRefused, RefusalCode
 from fluentio.classroom.preferences import Preferences, get_preferences, save_preferences
 from fluentio.classroom.reasons import BROWSER_MESSAGES, BrowserProblem, EndReason
-from fluentio.classroom.scenarios import SCENARIOS
+from fluentio.classroom.scenarios import PLACEMENT_SCENARIO_ID, SCENARIOS
 from fluentio.clock import format_duration
 from fluentio.components.platform_help import microphone_help
 from fluentio.db import session_scope
@@ -276,6 +276,20 @@ class ClassroomState(rx.State):
         self.status = "connecting"
         self._command("start")
         return None
+
+    @rx.event
+    async def start_placement(self) -> rx.event.EventSpec | None:
+        """The classroom's offer: "Find your level in five minutes" starts the placement
+        call (scenarios.PLACEMENT_SCENARIO) like any lesson; the picked topic stays."""
+        if self.in_call or self.checking_mic:
+            return None
+        chosen = self.topic
+        self.topic = PLACEMENT_SCENARIO_ID
+        try:
+            return await self.start()
+        finally:
+            # The relay's offer URL (or the ephemeral session) already carries the topic.
+            self.topic = chosen
 
     @rx.event
     async def end(self) -> None:

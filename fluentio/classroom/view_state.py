@@ -46,3 +46,14 @@ class CallViewState(rx.State):
             return None
         self.welcome = False
         return ClassroomState.start
+
+    @rx.event
+    def press_placement(self, connection_id: str) -> Any:
+        """The placement offer's start button, guarded like Start."""
+        self.start_refused = ""
+        if not connection_id or connection_id != self.router.session.session_id:
+            log.info("refused a placement start pressed on an earlier connection")
+            self.start_refused = STALE_START
+            return None
+        self.welcome = False
+        return ClassroomState.start_placement

@@ -16,7 +16,7 @@ from sqlmodel import Session, col, select
 
 from fluentio import levels
 from fluentio.billing.ledger import format_credits
-from fluentio.classroom.scenarios import get_scenario
+from fluentio.classroom.scenarios import PLACEMENT_SCENARIO_ID, get_scenario
 from fluentio.clock import week_start
 from fluentio.feedback import jobs
 from fluentio.feedback.fluency import Line
@@ -282,6 +282,7 @@ class SessionDetail:
     learner_words: str = ""
     corrections: list[CorrectionView] = field(default_factory=list)
     lines: list[LineView] = field(default_factory=list)
+    is_placement: bool = False
 
 
 def _highlighted(items: list[TranscriptItem], corrections: list[Correction]) -> list[LineView]:
@@ -327,6 +328,7 @@ def session_detail(
         minutes=minutes(practice.billable_seconds),
         credits=format_credits(practice.charged_millicredits),
         session_status=practice.status,
+        is_placement=practice.topic == PLACEMENT_SCENARIO_ID,
     )
     items = list(
         session.exec(

@@ -20,6 +20,7 @@ from fluentio.components.forms import SELECT_STYLE
 from fluentio.components.goal_progress import goal_progress
 from fluentio.components.guards import signed_in_only
 from fluentio.components.layout import app_shell, free_credits, page
+from fluentio.components.placement import placement_offer
 from fluentio.components.theme import ACCENT
 from fluentio.levels import LEVELS, label
 
@@ -432,6 +433,7 @@ def classroom() -> rx.Component:
                 ),
                 welcome(),
                 simulator_banner(),
+                placement_offer(),
                 setup_card(),
                 outcome(),
                 call_stage(),

@@ -14,11 +14,13 @@ from fluentio.auth.state import AuthState, signed_in_user
 from fluentio.components.guards import signed_in_only
 from fluentio.components.hear_it import hear_it
 from fluentio.components.layout import app_shell, page
+from fluentio.components.placement import placement_result
 from fluentio.components.theme import ACCENT
 from fluentio.components.unclear_words import unclear_words_card
 from fluentio.db import session_scope
 from fluentio.feedback import history, jobs
 from fluentio.feedback.refresh_state import RefreshWhileAnalysing
+from fluentio.models import FeedbackStatus
 
 CATEGORY_COLOURS = {"grammar": "blue", "vocabulary": "purple", "pronunciation": "orange", "fluency": "green"}
 
@@ -47,6 +49,14 @@ class HistoryDetailState(RefreshWhileAnalysing, rx.State):
     corrections: list[history.CorrectionView] = []
     lines: list[history.LineView] = []
     notice: str = ""
+    # A placement call: its level and evidence replace the corrections (fluentio/placement/).
+    is_placement: bool = False
+
+    @rx.var
+    def feedback_panel(self) -> str:
+        """Which panel shows: the feedback's status, or "placement" for an analysed placement call."""
+        done = self.feedback_status == FeedbackStatus.DONE.value
+        return "placement" if self.is_placement and done else self.feedback_status
 
     def _requested_id(self) -> uuid.UUID | None:
         try:
@@ -85,6 +95,7 @@ class HistoryDetailState(RefreshWhileAnalysing, rx.State):
         self.learner_words = detail.learner_words
         self.corrections = detail.corrections
         self.lines = detail.lines
+        self.is_placement = detail.is_placement
 
     def _analysing(self) -> bool:
         return self.feedback_status in history.ANALYSING
@@ -204,7 +215,8 @@ def figure(label: str, value: rx.Var[str] | str) -> rx.Component:
 def feedback_panel() -> rx.Component:
     state = HistoryDetailState
     return rx.match(
-        state.feedback_status,
+        state.feedback_panel,
+        ("placement", placement_result()),
         (
             "done",
             rx.vstack(

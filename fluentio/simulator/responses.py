@@ -431,7 +431,7 @@ def learner_sentences(transcript: str) -> list[str]:
     return sentences
 
 
-def _estimate_level(words: list[str], sentences: int, mistakes: int) -> str:
+def estimate_level(words: list[str], sentences: int, mistakes: int) -> str:
     if not words:
         return "A1"
     per_sentence = len(words) / max(1, sentences)
@@ -479,7 +479,7 @@ def analyse_transcript(transcript: str) -> dict[str, Any]:
         lower = word.lower()
         if len(lower) >= 8 and lower.isalpha() and lower not in COMMON_LONG and lower not in new_words:
             new_words.append(lower)
-    level = _estimate_level(words, len(sentences), len(corrections))
+    level = estimate_level(words, len(sentences), len(corrections))
     focus = f" The main thing to work on: {patterns[0][0].lower()}{patterns[0][1:]}." if patterns else ""
     summary = (
         f"You spoke {len(words)} words in this conversation, at about level {level}.{focus}"
@@ -617,7 +617,7 @@ def answer_request(body: Any) -> tuple[int, dict[str, Any]]:
     if body.get("stream"):
         return 400, openai_error("The local simulator does not stream responses.", param="stream")
     fmt = (body.get("text") or {}).get("format") or {"type": "text"}
-    answer = analyse_transcript(input_text(body.get("input")))
+    answer = _answer_for(fmt, input_text(body.get("input")))
     if fmt.get("type") != "json_schema":
         return 200, response_object(body, answer["summary"])
     schema = fmt.get("schema")
@@ -637,6 +637,16 @@ def answer_request(body: Any) -> tuple[int, dict[str, Any]]:
         message = f"The local simulator cannot produce an answer for this schema ({exc})."
         return 400, openai_error(message, param="text.format.schema")
     return 200, response_object(body, json.dumps(answer))
+
+
+def _answer_for(fmt: dict[str, Any], transcript: str) -> dict[str, Any]:
+    """The placement answer for a placement schema, else the lesson feedback."""
+    from fluentio.simulator.placement import is_placement_schema, placement_answer
+
+    schema = fmt.get("schema")
+    if fmt.get("type") == "json_schema" and isinstance(schema, dict) and is_placement_schema(schema):
+        return placement_answer(transcript)
+    return analyse_transcript(transcript)
 
 
 async def create_response(request: Request) -> JSONResponse:
