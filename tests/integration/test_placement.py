@@ -1,0 +1,182 @@
+"""Placements on PostgreSQL: the worker stores a placement call's level with evidence
+(in the job's transaction), the learner's level changes only when they accept, "Keep my
+level" leaves it, a placement is answered once and only by its owner, the classroom's
+offer, and account deletion."""
+
+from __future__ import annotations
+
+import json
+import uuid
+
+import pytest
+from sqlmodel import Session, select
+
+from fluentio.auth import service as accounts
+from fluentio.db import engine_for
+from fluentio.feedback import jobs
+from fluentio.feedback.worker import AnalysisWorker
+from fluentio.models import Placement, PracticeSession, User
+from fluentio.models.base import utcnow
+from fluentio.models.tutor import SessionStatus
+from fluentio.placement import service
+from fluentio.placement.analysis import EvidenceAnswer, PlacementAnswer
+from fluentio.placement.service import ALREADY_DECIDED, NOT_FOUND, Choice, PlacementError
+from fluentio.simulator.script import LEARNER_LINES
+from tests.integration.test_feedback_jobs import (  # noqa: F401 (fixtures)
+    FAST,
+    RESPONSES,
+    correction_count,
+    fake,
+    finished,
+    job_row,
+    jobs_db,
+    run_until,
+)
+from tests.support.factories import make_user
+from tests.support.fake_feedback_api import FakeOpenAI, Reply
+from tests.support.feedback_data import add_practice_session
+
+
+def placement_job(url: str, level: str = "A2") -> tuple[uuid.UUID, uuid.UUID, uuid.UUID]:
+    """A finished placement call with its analysis queued: (user, session, feedback) ids."""
+    with Session(engine_for(url)) as session:
+        user = make_user(session, english_level=level)
+        practice = add_practice_session(
+            session, user_id=user.id, learner_lines=LEARNER_LINES[:6], topic="placement"
+        )
+        job = jobs.enqueue_analysis(session=session, practice_session_id=practice.id)
+        session.commit()
+        return user.id, practice.id, job.id
+
+
+def placement_of(url: str, practice_id: uuid.UUID) -> Placement | None:
+    with Session(engine_for(url), expire_on_commit=False) as session:
+        return session.exec(select(Placement).where(Placement.session_id == practice_id)).first()
+
+
+async def test_the_worker_stores_the_level_with_quoted_evidence(fake: FakeOpenAI, jobs_db: str) -> None:  # noqa: F811
+    user_id, practice_id, feedback_id = placement_job(jobs_db)
+
+    await run_until(AnalysisWorker(policy=FAST), finished(jobs_db, feedback_id))
+
+    job = job_row(jobs_db, feedback_id)
+    placement = placement_of(jobs_db, practice_id)
+    assert job.status == "done" and placement is not None
+    assert placement.user_id == user_id and placement.level == job.cefr_level
+    assert placement.decision is None and placement.summary
+    assert 2 <= len(placement.evidence) <= 3
+    assert all(item["quote"] in LEARNER_LINES[:6] and item["why"] for item in placement.evidence)
+    # A placement call is not a lesson's feedback: no corrections were stored.
+    assert correction_count(jobs_db, feedback_id) == 0
+    request = fake.calls(RESPONSES)[0].body
+    assert request["text"]["format"]["name"] == "PlacementAnswer"
+    assert request["text"]["format"]["strict"] is True
+    assert "placement conversation" in request["input"][0]["content"]
+    # The learner's level is untouched until they answer.
+    with Session(engine_for(jobs_db)) as session:
+        assert session.get(User, user_id).english_level == "A2"  # type: ignore[union-attr]
+
+
+async def test_invented_evidence_is_asked_for_again(fake: FakeOpenAI, jobs_db: str) -> None:  # noqa: F811
+    invented = {
+        "level": "C2",
+        "evidence": [{"quote": "I have published three novels in English", "why": "Nobody said this."}],
+        "summary": "Amazing.",
+    }
+    fake.script = [Reply.text(json.dumps(invented))]
+    _user_id, practice_id, feedback_id = placement_job(jobs_db)
+
+    await run_until(AnalysisWorker(policy=FAST), finished(jobs_db, feedback_id))
+
+    job = job_row(jobs_db, feedback_id)
+    assert job.status == "done" and job.attempts == 2
+    placement = placement_of(jobs_db, practice_id)
+    assert placement is not None and placement.level != "C2"
+    assert all(item["quote"] in LEARNER_LINES for item in placement.evidence)
+
+
+def stored_placement(
+    session: Session, *, level: str = "A2", found: str = "B1"
+) -> tuple[User, PracticeSession]:
+    user = make_user(session, english_level=level)
+    practice = add_practice_session(session, user_id=user.id, topic="placement")
+    answer = PlacementAnswer(
+        level=found,  # type: ignore[arg-type]
+        evidence=[EvidenceAnswer(quote=LEARNER_LINES[0], why="Past events in the present tense.")],
+        summary="You speak at about B1.",
+    )
+    service.record_result(session=session, practice_session_id=practice.id, answer=answer, now=utcnow())
+    session.commit()
+    return user, practice
+
+
+def test_accepting_sets_the_level_once(pg: Session) -> None:
+    user, practice = stored_placement(pg)
+    shown = service.placement_for_session(session=pg, user_id=user.id, practice_session_id=practice.id)
+    assert shown is not None and (shown.level, shown.current_level, shown.decision) == ("B1", "A2", "")
+
+    view = service.decide(session=pg, user_id=user.id, practice_session_id=practice.id, choice=Choice.ACCEPT)
+
+    assert (view.decision, view.current_level, view.level_before) == ("accepted", "B1", "A2")
+    assert pg.get(User, user.id).english_level == "B1"  # type: ignore[union-attr]
+    # Answered once: "Keep my level" afterwards changes nothing.
+    with pytest.raises(PlacementError, match=ALREADY_DECIDED):
+        service.decide(session=pg, user_id=user.id, practice_session_id=practice.id, choice=Choice.KEEP)
+    row = pg.exec(select(Placement).where(Placement.session_id == practice.id)).one()
+    assert row.decision == "accepted" and pg.get(User, user.id).english_level == "B1"  # type: ignore[union-attr]
+
+
+def test_keep_my_level_leaves_it(pg: Session) -> None:
+    user, practice = stored_placement(pg, level="A2", found="B1")
+
+    view = service.decide(session=pg, user_id=user.id, practice_session_id=practice.id, choice=Choice.KEEP)
+
+    assert (view.decision, view.current_level, view.level_before) == ("kept", "A2", "A2")
+    assert pg.get(User, user.id).english_level == "A2"  # type: ignore[union-attr]
+    with pytest.raises(PlacementError, match=ALREADY_DECIDED):
+        service.decide(session=pg, user_id=user.id, practice_session_id=practice.id, choice=Choice.ACCEPT)
+    assert pg.get(User, user.id).english_level == "A2"  # type: ignore[union-attr]
+
+
+def test_another_learner_can_neither_see_nor_accept_it(pg: Session) -> None:
+    owner, practice = stored_placement(pg)
+    other = make_user(pg, english_level="C1")
+    pg.commit()
+
+    assert (
+        service.placement_for_session(session=pg, user_id=other.id, practice_session_id=practice.id) is None
+    )
+    with pytest.raises(PlacementError, match=NOT_FOUND):
+        service.decide(session=pg, user_id=other.id, practice_session_id=practice.id, choice=Choice.ACCEPT)
+
+    assert pg.get(User, owner.id).english_level == "A2"  # type: ignore[union-attr]
+    assert pg.get(User, other.id).english_level == "C1"  # type: ignore[union-attr]
+    row = pg.exec(select(Placement).where(Placement.session_id == practice.id)).one()
+    assert row.decision is None
+
+
+def test_the_offer_is_for_learners_before_their_first_lesson(pg: Session) -> None:
+    new, skipper, practised, placing = (make_user(pg) for _ in range(4))
+    add_practice_session(pg, user_id=practised.id, topic="small_talk")
+    add_practice_session(pg, user_id=placing.id, topic="placement", status=SessionStatus.LIVE.value)
+    pg.commit()
+    service.skip_offer(session=pg, user_id=skipper.id)
+
+    offered = {
+        u.id: service.should_offer(session=pg, user_id=u.id) for u in (new, skipper, practised, placing)
+    }
+
+    assert offered == {new.id: True, skipper.id: False, practised.id: False, placing.id: False}
+    # A lesson that never connected does not count as finished.
+    add_practice_session(pg, user_id=new.id, topic="small_talk", status=SessionStatus.FAILED.value)
+    pg.commit()
+    assert service.should_offer(session=pg, user_id=new.id)
+
+
+def test_deleting_the_account_deletes_its_placements(pg: Session) -> None:
+    user, practice = stored_placement(pg)
+
+    accounts.delete_account(session=pg, user_id=user.id)
+
+    assert pg.exec(select(Placement).where(Placement.user_id == user.id)).all() == []
+    assert pg.get(PracticeSession, practice.id) is not None
