@@ -87,3 +87,45 @@ def unclear_words_card() -> rx.Component:
         on_mount=UnclearWordsState.load,
         width="100%",
     )
+
+
+# Read by screen readers, invisible on screen (so the mark is not colour only there either).
+VISUALLY_HIDDEN = {
+    "position": "absolute",
+    "width": "1px",
+    "height": "1px",
+    "padding": 0,
+    "margin": "-1px",
+    "overflow": "hidden",
+    "clip": "rect(0, 0, 0, 0)",
+    "white_space": "nowrap",
+    "border": 0,
+}
+
+
+def unclear_mark(text: rx.Var[str] | str, label: rx.Var[str] | str, **style: object) -> rx.Component:
+    """An unclear word inside a line (the transcript and the live captions): a <mark> with
+    a dashed underline and a "?" (not colour only), its label on hover, and the label for
+    screen readers right after the word."""
+    return rx.fragment(
+        rx.el.mark(
+            text,
+            rx.el.sup("?", aria_hidden="true", style={"font_size": "0.7em", "margin_left": "1px"}),
+            class_name="unclear",
+            title=label,
+            style={
+                "background": "var(--orange-a4)",
+                "border_bottom": "2px dashed var(--orange-9)",
+                "color": "inherit",
+                "padding": "0 2px",
+                "border_radius": "3px",
+                **style,
+            },
+        ),
+        rx.el.span(" (", label, ")", style=VISUALLY_HIDDEN),
+    )
+
+
+def unclear_part(part: rx.Var) -> rx.Component:
+    """A piece of a transcript line (`history.PartView`): an unclear word marked, or plain text."""
+    return rx.cond(part.unclear, unclear_mark(part.text, part.label), rx.fragment(part.text))

@@ -20,12 +20,13 @@ from fluentio.classroom.scenarios import PLACEMENT_SCENARIO_ID, get_scenario
 from fluentio.clock import week_start
 from fluentio.feedback import jobs
 from fluentio.feedback.fluency import Line
-from fluentio.feedback.highlight import Span, find_span, locate, segments
+from fluentio.feedback.highlight import Segment, Span, find_span, locate, segments
 from fluentio.feedback.patterns import count_patterns
 from fluentio.feedback.speech import current_cache_key
 from fluentio.models import Feedback, FeedbackStatus, PracticeSession
 from fluentio.models.base import utcnow
 from fluentio.models.tutor import Correction, SessionStatus, TranscriptItem
+from fluentio.vocabulary.unclear import UnclearSpan, split_at, unclear_by_item
 
 PAGE_SIZE = 20
 CHART_WEEKS = 12
@@ -246,10 +247,22 @@ class CorrectionView:
 
 
 @dataclass(frozen=True)
+class PartView:
+    """A piece of a segment: plain text, or a word the recogniser was unsure of
+    (vocabulary/unclear.py) with what it says about it."""
+
+    text: str
+    unclear: bool = False
+    label: str = ""
+
+
+@dataclass(frozen=True)
 class SegmentView:
     text: str
     marked: bool
     note: str
+    # The segment's text again, cut around unclear words (so they are marked inside a mistake too).
+    parts: list[PartView] = field(default_factory=list)
 
 
 @dataclass(frozen=True)
@@ -285,7 +298,30 @@ class SessionDetail:
     is_placement: bool = False
 
 
-def _highlighted(items: list[TranscriptItem], corrections: list[Correction]) -> list[LineView]:
+def _with_unclear(pieces: list[Segment], spans: list[UnclearSpan]) -> list[SegmentView]:
+    """The corrections' pieces, each with its parts cut around the line's unclear words."""
+    views: list[SegmentView] = []
+    offset = 0
+    for piece in pieces:
+        inside = [
+            UnclearSpan(s.start - offset, s.end - offset, s.word, s.confidence)
+            for s in spans
+            if s.start >= offset and s.end <= offset + len(piece.text)
+        ]
+        parts = [
+            PartView(text, span is not None, span.label if span else "")
+            for text, span in split_at(piece.text, inside)
+        ]
+        views.append(SegmentView(piece.text, piece.marked, piece.note, parts))
+        offset += len(piece.text)
+    return views
+
+
+def _highlighted(
+    items: list[TranscriptItem],
+    corrections: list[Correction],
+    unclear: dict[str, list[UnclearSpan]] | None = None,
+) -> list[LineView]:
     lines = [Line(i.speaker, i.text, i.started_ms, i.ended_ms, str(i.id)) for i in items]
     by_id = {line.item_id: line for line in lines}
     marks: dict[str, list[tuple[Span, str]]] = {}
@@ -299,16 +335,19 @@ def _highlighted(items: list[TranscriptItem], corrections: list[Correction]) -> 
                 continue
             line, span = found
         marks.setdefault(line.item_id, []).append((span, note))
+    provider_ids = {str(i.id): i.provider_item_id for i in items}
     views: list[LineView] = []
     for line in lines:
         if not line.text.strip():
             continue
         pieces = segments(line.text, marks.get(line.item_id, []))
+        provider_id = provider_ids.get(line.item_id or "")
+        spans = (unclear or {}).get(provider_id or "", []) if line.is_learner else []
         views.append(
             LineView(
                 speaker="You" if line.is_learner else "Tutor",
                 learner=line.is_learner,
-                segments=[SegmentView(p.text, p.marked, p.note) for p in pieces],
+                segments=_with_unclear(pieces, spans),
             )
         )
     return views
@@ -388,5 +427,7 @@ def session_detail(
             detail.turns = str(job.turns)
         if job.learner_words is not None:
             detail.learner_words = str(job.learner_words)
-    detail.lines = _highlighted(items, corrections)
+    detail.lines = _highlighted(
+        items, corrections, unclear_by_item(session=session, practice_session_id=practice.id)
+    )
     return detail

@@ -16,7 +16,7 @@ from fluentio.components.hear_it import hear_it
 from fluentio.components.layout import app_shell, page
 from fluentio.components.placement import placement_result
 from fluentio.components.theme import ACCENT
-from fluentio.components.unclear_words import unclear_words_card
+from fluentio.components.unclear_words import unclear_part, unclear_words_card
 from fluentio.db import session_scope
 from fluentio.feedback import history, jobs
 from fluentio.feedback.refresh_state import RefreshWhileAnalysing
@@ -146,7 +146,7 @@ def transcript_line(line: history.LineView) -> rx.Component:
                 lambda piece: rx.cond(
                     piece.marked,
                     rx.el.mark(
-                        piece.text,
+                        rx.foreach(piece.parts, unclear_part),
                         title=piece.note,
                         class_name="mistake",
                         style={
@@ -157,7 +157,7 @@ def transcript_line(line: history.LineView) -> rx.Component:
                             "border_radius": "3px",
                         },
                     ),
-                    rx.el.span(piece.text),
+                    rx.el.span(rx.foreach(piece.parts, unclear_part)),
                 ),
             ),
             as_="p",

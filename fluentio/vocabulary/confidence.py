@@ -64,3 +64,13 @@ def word_confidences(tokens: Iterable[TokenLogprob]) -> list[WordConfidence]:
             confidence = math.exp(sum(logprobs) / len(logprobs))
             words.append(WordConfidence(position, core.group(), round(confidence, 4)))
     return words
+
+
+def word_core_spans(text: str) -> list[tuple[int, int] | None]:
+    """For each whitespace-separated word of `text` (the positions `word_confidences`
+    gives), where its letters start and end in `text`; None for a word with no letters."""
+    spans: list[tuple[int, int] | None] = []
+    for match in _WORD.finditer(text):
+        core = _CORE.search(match.group())
+        spans.append(None if core is None else (match.start() + core.start(), match.start() + core.end()))
+    return spans

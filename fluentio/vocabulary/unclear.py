@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import logging
 import uuid
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -22,7 +22,7 @@ from fluentio.db import session_scope
 from fluentio.models import DeckSource, PracticeSession, TranscriptItem, UnclearWord
 from fluentio.models.base import utcnow
 from fluentio.vocabulary import deck
-from fluentio.vocabulary.confidence import parse_logprobs, word_confidences
+from fluentio.vocabulary.confidence import WordConfidence, parse_logprobs, word_confidences, word_core_spans
 
 logger = logging.getLogger(__name__)
 
@@ -34,6 +34,87 @@ LOW_CONFIDENCE = 0.5
 MIN_WORD_LETTERS = 2
 # How many of the last lesson's unclear words the next tutor asks for.
 MAX_FOR_NEXT_LESSON = 5
+
+
+def is_unclear(word: WordConfidence) -> bool:
+    """The one rule: a word of two letters or more the recogniser was less than
+    LOW_CONFIDENCE sure of (stored, marked in the transcript and in the live captions)."""
+    return word.confidence < LOW_CONFIDENCE and len(word.word) >= MIN_WORD_LETTERS
+
+
+def unclear_label(confidence: float) -> str:
+    """What a marked word says on hover and to a screen reader."""
+    return f"Unclear — the recogniser was {round(confidence * 100)}% sure"
+
+
+@dataclass(frozen=True)
+class UnclearSpan:
+    """Where an unclear word sits in a line's text."""
+
+    start: int
+    end: int
+    word: str
+    confidence: float
+
+    @property
+    def label(self) -> str:
+        return unclear_label(self.confidence)
+
+
+def spans_at(text: str, words: Iterable[tuple[int, str, float]]) -> list[UnclearSpan]:
+    """The (position, word, confidence) words located in `text`, in order; a position
+    whose letters are not that word (the line was edited or cut) is left out."""
+    cores = word_core_spans(text)
+    spans: list[UnclearSpan] = []
+    for position, word, confidence in sorted(words):
+        core = cores[position] if 0 <= position < len(cores) else None
+        if core is not None and text[core[0] : core[1]].lower() == word.lower():
+            spans.append(UnclearSpan(core[0], core[1], word, confidence))
+    return spans
+
+
+def spans_from_logprobs(text: str, logprobs: Iterable[Mapping[str, Any]] | None) -> list[UnclearSpan]:
+    """The unclear words of a freshly transcribed line (the live captions), by the same rule."""
+    words = [w for w in word_confidences(parse_logprobs(logprobs)) if is_unclear(w)]
+    return spans_at(text, [(w.position, w.word, w.confidence) for w in words])
+
+
+def split_at(text: str, spans: Sequence[UnclearSpan]) -> list[tuple[str, UnclearSpan | None]]:
+    """`text` cut into plain pieces and unclear words (None for plain), in order."""
+    pieces: list[tuple[str, UnclearSpan | None]] = []
+    cursor = 0
+    for span in spans:
+        if span.start < cursor or span.end > len(text):
+            continue
+        if span.start > cursor:
+            pieces.append((text[cursor : span.start], None))
+        pieces.append((text[span.start : span.end], span))
+        cursor = span.end
+    if cursor < len(text) or not pieces:
+        pieces.append((text[cursor:], None))
+    return pieces
+
+
+def unclear_by_item(*, session: Session, practice_session_id: uuid.UUID) -> dict[str, list[UnclearSpan]]:
+    """A lesson's unclear words, by the provider item id of the line, located in its text
+    (for the transcript on the lesson page). The caller checks the lesson is the learner's."""
+    rows = session.exec(
+        select(UnclearWord, TranscriptItem.text)
+        .join(
+            TranscriptItem,
+            sa.and_(
+                col(TranscriptItem.session_id) == col(UnclearWord.session_id),
+                col(TranscriptItem.provider_item_id) == col(UnclearWord.provider_item_id),
+            ),
+        )
+        .where(UnclearWord.session_id == practice_session_id)
+    ).all()
+    grouped: dict[str, tuple[str, list[tuple[int, str, float]]]] = {}
+    for row, text in rows:
+        grouped.setdefault(row.provider_item_id, (text, []))[1].append(
+            (row.position, row.word, row.confidence)
+        )
+    return {item: spans_at(text, words) for item, (text, words) in grouped.items()}
 
 
 @dataclass(frozen=True)
@@ -62,7 +143,7 @@ def record_unclear_words(
         return []
     stored: list[UnclearWord] = []
     for word in word_confidences(parse_logprobs(logprobs)):
-        if word.confidence >= LOW_CONFIDENCE or len(word.word) < MIN_WORD_LETTERS:
+        if not is_unclear(word):
             continue
         row = UnclearWord(
             session_id=practice_session_id,
