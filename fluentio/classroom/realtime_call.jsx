@@ -27,6 +27,8 @@
 import { useEffect, useRef } from "react";
 
 const TRANSCRIPT_FLUSH_MS = 120;
+// The most token log-probabilities sent up with one caption (a long turn's worth).
+const MAX_CAPTION_LOGPROBS = 400;
 const SAMPLE_MS = 5;
 // Tutor output above this RMS is "audible" (for the metrics and the echo estimate).
 const AUDIBLE_RMS = 0.004;
@@ -384,10 +386,19 @@ export function RealtimeCall(props) {
     prepareVad(vadBase).catch(() => {});
   };
 
-  const caption = (c, id, speaker, text, final) => {
+  // `logprobs`: the learner's finished line's token log-probabilities, passed on as they
+  // came ({token, logprob}); Python marks the unclear words with the same rule it stores
+  // them by (vocabulary/unclear.py), so the threshold is not written twice.
+  const caption = (c, id, speaker, text, final, logprobs) => {
     const prev = c.captions.get(id);
-    c.captions.set(id, { id, speaker, text, final });
-    if (!prev || prev.text !== text || prev.final !== final) c.dirty.add(id);
+    const entry = { id, speaker, text, final };
+    if (Array.isArray(logprobs)) {
+      entry.logprobs = logprobs
+        .slice(0, MAX_CAPTION_LOGPROBS)
+        .map((t) => ({ token: t && t.token, logprob: t && t.logprob }));
+    }
+    c.captions.set(id, entry);
+    if (!prev || prev.text !== text || prev.final !== final || entry.logprobs) c.dirty.add(id);
   };
 
   const onServerEvent = (c, raw) => {
@@ -418,7 +429,9 @@ export function RealtimeCall(props) {
         break;
       }
       case "conversation.item.input_audio_transcription.completed":
-        caption(c, ev.item_id, "learner", ev.transcript || "", true);
+        // With `include: ["item.input_audio_transcription.logprobs"]` the event carries
+        // the transcript's tokens and their log-probabilities.
+        caption(c, ev.item_id, "learner", ev.transcript || "", true, ev.logprobs);
         break;
       case "response.created":
         c.responseId = ev.response && ev.response.id;

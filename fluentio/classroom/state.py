@@ -28,6 +28,7 @@ from fluentio.db import session_scope
 from fluentio.levels import LEVELS
 from fluentio.models import SessionStatus
 from fluentio.settings import get_settings
+from fluentio.vocabulary.unclear import spans_from_logprobs, split_at
 
 log = logging.getLogger(__name__)
 
@@ -44,6 +45,26 @@ SERVER_CODES = frozenset(code.value for code in RefusalCode)
 def _read_preferences(user_id: Any) -> Preferences:
     with session_scope() as session:
         return get_preferences(session=session, user_id=user_id)
+
+
+# Token log-probabilities read from one caption (the component sends at most 400).
+MAX_CAPTION_LOGPROBS = 400
+
+
+def caption_parts(text: str, logprobs: object) -> list[dict[str, Any]]:
+    """A caption's text cut around the words the recogniser was unsure of (the learner's
+    finished lines carry their token log-probabilities), by the rule the stored words
+    follow (vocabulary/unclear.py)."""
+    tokens = (
+        [t for t in logprobs[:MAX_CAPTION_LOGPROBS] if isinstance(t, dict)]
+        if isinstance(logprobs, list)
+        else []
+    )
+    spans = spans_from_logprobs(text, tokens) if tokens else []
+    return [
+        {"text": piece, "unclear": span is not None, "label": span.label if span else ""}
+        for piece, span in split_at(text, spans)
+    ]
 
 
 def scenario_ids() -> set[str]:
@@ -409,6 +430,9 @@ class ClassroomState(rx.State):
                 "speaker": item["speaker"],
                 "text": str(item.get("text", ""))[:4000],
             }
+            entry["parts"] = caption_parts(
+                entry["text"], item.get("logprobs") if item["speaker"] == "learner" else None
+            )
             if entry["id"] in index:
                 captions[index[entry["id"]]] = entry
             else:

@@ -7,6 +7,8 @@ and End, with the screen kept awake.
 
 from __future__ import annotations
 
+from typing import Any
+
 import reflex as rx
 
 from fluentio.auth.state import AuthState
@@ -22,6 +24,7 @@ from fluentio.components.guards import signed_in_only
 from fluentio.components.layout import app_shell, free_credits, page
 from fluentio.components.placement import placement_offer
 from fluentio.components.theme import ACCENT
+from fluentio.components.unclear_words import unclear_mark
 from fluentio.levels import LEVELS, label
 
 
@@ -209,7 +212,15 @@ def caption(item: rx.Var[dict]) -> rx.Component:
     is_tutor = item["speaker"] == "tutor"
     return rx.box(
         rx.text(rx.cond(is_tutor, "Tutor", "You"), size="1", weight="bold", color="var(--gray-11)"),
-        rx.text(item["text"], size="3"),
+        rx.text(
+            rx.foreach(
+                item["parts"].to(list[dict[str, Any]]),
+                lambda part: rx.cond(
+                    part["unclear"], unclear_mark(part["text"], part["label"]), part["text"]
+                ),
+            ),
+            size="3",
+        ),
         data_speaker=item["speaker"],
         class_name="caption",
     )
