@@ -217,3 +217,18 @@ def skip_offer(*, session: Session, user_id: uuid.UUID) -> None:
 def scrub_learner(*, session: Session, user_id: uuid.UUID) -> None:
     """Account deletion: the placements quote the learner's words, so they go."""
     session.exec(delete(Placement).where(col(Placement.user_id) == user_id))
+
+
+def export_record(*, session: Session, practice_session_id: uuid.UUID) -> dict[str, object] | None:
+    """A lesson's placement for "Download my data" (None when it was not a placement call)."""
+    row = session.exec(select(Placement).where(Placement.session_id == practice_session_id)).first()
+    if row is None:
+        return None
+    return {
+        "level": row.level,
+        "evidence": [{"quote": e.get("quote", ""), "why": e.get("why", "")} for e in row.evidence],
+        "summary": row.summary,
+        "your_answer": row.decision,
+        "your_level_then": row.level_before,
+        "answered_at": row.decided_at.isoformat() if row.decided_at else None,
+    }

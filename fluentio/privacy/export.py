@@ -30,6 +30,7 @@ from fluentio.feedback.history import topic_title
 from fluentio.models import Feedback, OAuthIdentity, PracticeSession, User
 from fluentio.models.billing import MILLICREDITS_PER_CREDIT, LedgerEntry, Payment
 from fluentio.models.tutor import Correction, TranscriptItem
+from fluentio.placement import service as placements
 
 SESSION_BATCH = 50
 README = """Your Fluentio data, exported {exported}.
@@ -181,6 +182,7 @@ def _session_record(session: Session, practice: PracticeSession) -> tuple[dict[s
         "credits_charged": _credits(practice.charged_millicredits),
         "transcript": turns,
         "feedback": _feedback(session, practice.id),
+        "placement": placements.export_record(session=session, practice_session_id=practice.id),
     }
     return record, transcript_text(record)
 

@@ -124,6 +124,15 @@ def test_accepting_sets_the_level_once(pg: Session) -> None:
         service.decide(session=pg, user_id=user.id, practice_session_id=practice.id, choice=Choice.KEEP)
     row = pg.exec(select(Placement).where(Placement.session_id == practice.id)).one()
     assert row.decision == "accepted" and pg.get(User, user.id).english_level == "B1"  # type: ignore[union-attr]
+    # "Download my data" includes it.
+    exported = service.export_record(session=pg, practice_session_id=practice.id)
+    assert exported is not None
+    assert (exported["level"], exported["your_answer"], exported["your_level_then"]) == (
+        "B1",
+        "accepted",
+        "A2",
+    )
+    assert exported["evidence"] == [{"quote": LEARNER_LINES[0], "why": "Past events in the present tense."}]
 
 
 def test_keep_my_level_leaves_it(pg: Session) -> None:
