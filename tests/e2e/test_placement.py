@@ -11,20 +11,24 @@ import re
 import uuid
 
 import pytest
+from axe_playwright_python.sync_playwright import Axe
 from playwright.sync_api import Browser, Page, expect
 from sqlmodel import select
 
 from fluentio.models import ClassroomPreferences, Placement, User
 from fluentio.models.base import utcnow
+from fluentio.models.tutor import TranscriptItem
 from fluentio.placement import service
 from fluentio.placement.analysis import EvidenceAnswer, PlacementAnswer
 from fluentio.placement.state import PlacementResultState
-from fluentio.simulator.script import LEARNER_LINES
+from fluentio.simulator.script import LEARNER_LINES, transcript_logprobs
+from fluentio.vocabulary.unclear import record_unclear_words
 from tests.e2e.test_history import wait_for_status
+from tests.support.a11y import AXE_OPTIONS, describe
 from tests.support.app_server import RunningApp
 from tests.support.classroom import classroom_page, launch_mic_browser, stored_session
 from tests.support.databases import session_on
-from tests.support.feedback_data import add_practice_session
+from tests.support.feedback_data import add_feedback, add_practice_session
 from tests.support.reflex_events import send_event
 from tests.support.sessions import add_session_cookie, signed_in_user
 
@@ -153,3 +157,52 @@ def test_only_the_owner_can_answer_a_placement(app_server: RunningApp) -> None:
     reply = send_event(app_server, PlacementResultState.accept, cookies=owner.cookies, path=path)
     assert reply.values(PlacementResultState)["decision"] == "accepted"
     assert level_of(app_server, owner.user_id) == "B2"
+
+
+def test_the_offer_and_a_placement_page_pass_axe(app_server: RunningApp, browser: Browser) -> None:
+    """The offer, and a placement's lesson page with an unclear word in its transcript."""
+    who = signed_in_user(app_server, credits=5, english_level="A2")
+    with session_on(app_server.database_url) as session:
+        practice = add_practice_session(session, user_id=who.user_id, topic="placement")
+        add_feedback(session, practice)
+        line = session.exec(
+            select(TranscriptItem).where(
+                TranscriptItem.session_id == practice.id, TranscriptItem.text == LEARNER_LINES[0]
+            )
+        ).one()
+        line.provider_item_id = "item_a"
+        record_unclear_words(
+            session=session,
+            practice_session_id=practice.id,
+            provider_item_id="item_a",
+            logprobs=transcript_logprobs(LEARNER_LINES[0]),
+            now=utcnow(),
+        )
+        answer = PlacementAnswer(
+            level="B1",  # type: ignore[arg-type]
+            evidence=[EvidenceAnswer(quote=LEARNER_LINES[0], why="A story in the present tense.")],
+            summary="About B1.",
+        )
+        service.record_result(session=session, practice_session_id=practice.id, answer=answer, now=utcnow())
+        session.commit()
+        lesson_path = f"/history/{practice.id}"
+    newcomer = signed_in_user(app_server, credits=5)
+
+    for person, path, ready in (
+        (newcomer, "/classroom", "#placement-offer"),
+        (who, lesson_path, "#placement"),
+    ):
+        context = browser.new_context(viewport={"width": 390, "height": 844})
+        add_session_cookie(context, app_server, person)
+        page = context.new_page()
+        errors: list[str] = []
+        page.on("pageerror", lambda e, errors=errors: errors.append(str(e)))
+        page.goto(app_server.url(path))
+        expect(page.locator(ready)).to_be_visible(timeout=20_000)
+        if path != "/classroom":
+            expect(page.locator("#transcript mark.unclear").first).to_contain_text("market")
+            expect(page.get_by_role("button", name="Use B1")).to_be_visible()
+        results = Axe().run(page, options=AXE_OPTIONS)
+        assert results.response["violations"] == [], describe(results.response["violations"])
+        assert errors == []
+        context.close()
