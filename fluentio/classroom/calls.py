@@ -43,7 +43,13 @@ from fluentio.classroom.lifecycle import OPEN_STATUSES
 from fluentio.classroom.meter import LOW_BALANCE_SECONDS, MeterLimits, max_call_minutes
 from fluentio.classroom.provider import hangup, provider_client, spawn_hangup
 from fluentio.classroom.realtime_config import AudioSetup, build_session_config
-from fluentio.classroom.reasons import ENDED_MESSAGES, NOT_STARTED_MESSAGE, PROVIDER_MESSAGES, EndReason
+from fluentio.classroom.reasons import (
+    ENDED_MESSAGES,
+    NOT_STARTED_MESSAGE,
+    PLACEMENT_TIME_UP,
+    PROVIDER_MESSAGES,
+    EndReason,
+)
 from fluentio.classroom.scenarios import DEFAULT_SCENARIO_ID, PLACEMENT_SCENARIO_ID, get_scenario
 from fluentio.clock import format_duration
 from fluentio.db import in_transaction, session_scope
@@ -364,6 +370,8 @@ def ended_message(row: PracticeSession, settings: Settings | None = None) -> str
     if row.status == SessionStatus.FAILED.value:
         return PROVIDER_MESSAGES.get(reason, NOT_STARTED_MESSAGE)
     text = ENDED_MESSAGES.get(reason, ENDED_MESSAGES[EndReason.ENDED_BY_LEARNER])
+    if reason is EndReason.TIME_LIMIT and row.topic == PLACEMENT_SCENARIO_ID:
+        text = PLACEMENT_TIME_UP
     text = text.format(max_minutes=max_call_minutes(settings, row.topic))
     cost = format_credits(row.charged_millicredits) if row.charged_millicredits else "no credits"
     return f"{text} You talked for {format_duration(row.billable_seconds)}, which used {cost}."

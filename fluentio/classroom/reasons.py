@@ -74,6 +74,9 @@ ENDED_MESSAGES: dict[EndReason, str] = {
     EndReason.SERVER_RESTART: _SERVER_RESTARTED,
 }
 
+# The placement call's own time limit (classroom/scenarios.py: PLACEMENT_SCENARIO).
+PLACEMENT_TIME_UP = "The placement call lasts {max_minutes} minutes, so it ended. Your level will appear in History in a moment."
+
 # A start the provider refused (the session ends as failed, free).
 PROVIDER_MESSAGES: dict[EndReason, str] = {
     EndReason.PROVIDER_TIMEOUT: f"The tutor service did not answer in time. Try again in a minute; {NO_CHARGE}.",

@@ -116,6 +116,8 @@ class ClassroomState(rx.State):
     notice_link: str = ""
     summary: str = ""
     last_session_id: str = ""
+    # The call in progress (or the last one) is the placement call.
+    placement_call: bool = False
 
     @rx.var
     def in_call(self) -> bool:
@@ -255,6 +257,7 @@ class ClassroomState(rx.State):
         if user is None:
             return login_redirect(self)
         self.error = self.error_code = self.notice = self.notice_link = self.summary = ""
+        self.placement_call = self.topic == PLACEMENT_SCENARIO_ID
         self.captions = []
         self.session_id = self.client_secret = self.calls_url = ""
         self.seconds_left = -1
@@ -339,9 +342,10 @@ class ClassroomState(rx.State):
             status = None
         if status is not None and status.status in (SessionStatus.ENDED.value, SessionStatus.FAILED.value):
             used = ledger.format_credits(status.charged_millicredits)
-            self.summary = (
-                f"Lesson saved: {format_duration(status.seconds_connected)}, {used} used. "
-                "Your feedback will appear in History in a moment."
+            self.summary = f"Lesson saved: {format_duration(status.seconds_connected)}, {used} used. " + (
+                "Your level will appear in History in a moment."
+                if self.placement_call
+                else "Your feedback will appear in History in a moment."
             )
             self.last_session_id = session_id
             if not reason_message and status.end_reason not in (None, EndReason.ENDED_BY_LEARNER):

@@ -201,6 +201,7 @@ def progress(*, session: Session, user_id: uuid.UUID, now: datetime | None = Non
             col(Feedback.learner_words),
             col(Feedback.cefr_level),
             col(Feedback.bad_patterns),
+            col(PracticeSession.topic),
         )
         .join(PracticeSession, col(PracticeSession.id) == col(Feedback.session_id))
         .where(col(PracticeSession.user_id) == user_id, col(Feedback.status) == FeedbackStatus.DONE.value)
@@ -221,8 +222,11 @@ def progress(*, session: Session, user_id: uuid.UUID, now: datetime | None = Non
     )
     oldest_first = list(reversed(analysed))
     labels = point_labels([row[1] for row in oldest_first])
-    for (feedback_id, _created, words, level, _patterns), label in zip(oldest_first, labels, strict=True):
-        if words:
+    for (feedback_id, _created, words, level, _patterns, topic), label in zip(
+        oldest_first, labels, strict=True
+    ):
+        # A placement call looks for a level, not for mistakes: it has no point there.
+        if words and topic != PLACEMENT_SCENARIO_ID:
             result.mistakes.append(
                 {"date": label, "per_100_words": round(100 * counts.get(feedback_id, 0) / words, 1)}
             )

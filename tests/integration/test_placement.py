@@ -13,7 +13,7 @@ from sqlmodel import Session, select
 
 from fluentio.auth import service as accounts
 from fluentio.db import engine_for
-from fluentio.feedback import jobs
+from fluentio.feedback import history, jobs
 from fluentio.feedback.worker import AnalysisWorker
 from fluentio.models import Placement, PracticeSession, User
 from fluentio.models.base import utcnow
@@ -34,7 +34,7 @@ from tests.integration.test_feedback_jobs import (  # noqa: F401 (fixtures)
 )
 from tests.support.factories import make_user
 from tests.support.fake_feedback_api import FakeOpenAI, Reply
-from tests.support.feedback_data import add_practice_session
+from tests.support.feedback_data import add_feedback, add_practice_session
 
 
 def placement_job(url: str, level: str = "A2") -> tuple[uuid.UUID, uuid.UUID, uuid.UUID]:
@@ -189,3 +189,17 @@ def test_deleting_the_account_deletes_its_placements(pg: Session) -> None:
 
     assert pg.exec(select(Placement).where(Placement.user_id == user.id)).all() == []
     assert pg.get(PracticeSession, practice.id) is not None
+
+
+def test_a_placement_shows_in_the_level_chart_but_not_the_mistakes_chart(pg: Session) -> None:
+    user = make_user(pg)
+    lesson = add_practice_session(pg, user_id=user.id, topic="small_talk")
+    add_feedback(pg, lesson, level="A2")
+    placement = add_practice_session(pg, user_id=user.id, topic="placement")
+    add_feedback(pg, placement, level="B1", corrections=0)
+    pg.commit()
+
+    figures = history.progress(session=pg, user_id=user.id)
+
+    assert [point["level"] for point in figures.levels] == ["A2", "B1"]
+    assert len(figures.mistakes) == 1

@@ -55,3 +55,14 @@ async def test_a_placement_call_gets_the_climbing_instructions_and_a_five_minute
     assert "meticulous" in (await lesson.wait_for("session.created"))["session"]["instructions"]
     supervisor = sideband.get_supervisor(uuid.UUID(again.session_id))
     assert supervisor is not None and supervisor.limits.max_seconds == 30 * 60
+
+
+async def test_an_ephemeral_placement_call_is_capped_too(classroom: RunningSimulator) -> None:  # noqa: F811
+    user_id = make_learner(30_000)
+    learner = new_learner()
+    grant = await learner.start_ephemeral(user_id=user_id, topic="placement")
+    assert (await learner.wait_for("session.created"))["session"]["instructions"] == (
+        build_placement_instructions()
+    )
+    supervisor = sideband.get_supervisor(uuid.UUID(grant.session_id))
+    assert supervisor is not None and supervisor.limits.max_seconds == 300

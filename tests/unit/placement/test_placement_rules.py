@@ -7,12 +7,15 @@ from __future__ import annotations
 import pytest
 from openai.lib._parsing._responses import type_to_text_format_param
 
+from fluentio.classroom import calls
 from fluentio.classroom.instructions import PLACEMENT_STEPS, build_placement_instructions
 from fluentio.classroom.meter import MeterLimits, max_call_minutes
+from fluentio.classroom.reasons import EndReason
 from fluentio.classroom.scenarios import PLACEMENT_SCENARIO_ID, SCENARIOS, get_scenario
 from fluentio.feedback.analysis import AnalysisError
 from fluentio.feedback.fluency import Line
 from fluentio.levels import LEVELS, CefrLevel
+from fluentio.models import PracticeSession
 from fluentio.placement.analysis import MAX_EVIDENCE, EvidenceAnswer, PlacementAnswer, tidy
 from fluentio.placement.service import Choice, can_decide, level_after
 from fluentio.settings import Settings
@@ -120,3 +123,22 @@ def test_the_simulator_answers_a_placement_request_and_still_a_feedback_one() ->
     assert status == 200
     text = payload["output"][0]["content"][0]["text"]
     assert '"evidence"' in text and '"corrections"' not in text
+
+
+def test_a_placement_call_that_hits_its_cap_says_so() -> None:
+    def ended(topic: str) -> str:
+        row = PracticeSession(
+            user_id=PracticeSession.model_fields["id"].default_factory(),  # type: ignore[misc]
+            status="ended",
+            topic=topic,
+            level="A2",
+            end_reason=EndReason.TIME_LIMIT.value,
+            billable_seconds=300,
+            charged_millicredits=5_000,
+        )
+        return calls.ended_message(row, Settings.model_validate({"FLUENTIO_MAX_SESSION_MINUTES": 20}))
+
+    assert ended("placement").startswith(
+        "The placement call lasts 5 minutes, so it ended. Your level will appear in History"
+    )
+    assert ended("travel").startswith("Lessons last at most 20 minutes")
