@@ -134,8 +134,9 @@ def defer(
     by the next engine start-up's re-scan.
     """
     deferrer = jobs_app.configure_task(task_name, lock=lock, queueing_lock=queueing_lock)
-    bind = session.get_bind()
-    if get_settings().jobs_backend == "postgres" and bind.dialect.name == "postgresql":
+    # The job goes to the database the row is in (whatever process commits it), unless
+    # FLUENTIO_JOBS=memory keeps jobs in this process.
+    if session.get_bind().dialect.name == "postgresql" and get_settings().jobs_engine != "memory":
         raw = session.connection().connection.driver_connection
         on_this_connection = JobDeferrer(job_manager=_in_transaction, job=deferrer.job, connection=raw)
         try:

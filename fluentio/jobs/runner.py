@@ -27,6 +27,7 @@ import sqlalchemy as sa
 from procrastinate import App, JobContext, PsycopgConnector
 from procrastinate import exceptions as engine_errors
 from procrastinate.testing import InMemoryConnector
+from psycopg_pool import AsyncConnectionPool
 from sqlmodel import Session, col
 
 from fluentio.db import in_transaction
@@ -49,30 +50,43 @@ def libpq_url(database_url: str) -> str:
     return sa.engine.make_url(database_url).set(drivername="postgresql").render_as_string(hide_password=False)
 
 
-def _connector(settings: Settings) -> Any:
+@contextlib.asynccontextmanager
+async def engine_lifespan() -> AsyncIterator[App]:
+    """The job engine, open on this event loop while entered.
+
+    On PostgreSQL the connection pool opens without waiting for the database, so a process
+    started while the database is down comes up and its worker keeps trying (`_work`).
+    """
+    settings = get_settings()
+    pool: AsyncConnectionPool | None = None
+    connector: Any = InMemoryConnector()
     if settings.jobs_backend == "postgres":
-        return PsycopgConnector(
+        pool = AsyncConnectionPool(
             conninfo=libpq_url(settings.database_url),
             min_size=1,
             max_size=settings.jobs_concurrency + 4,
+            open=False,
+            check=AsyncConnectionPool.check_connection,
         )
-    return InMemoryConnector()
-
-
-@contextlib.asynccontextmanager
-async def engine_lifespan() -> AsyncIterator[App]:
-    """The job engine, open on this event loop while entered."""
-    settings = get_settings()
-    with jobs_app.replace_connector(_connector(settings)):
-        async with jobs_app.open_async():
-            running.loop, running.backend = asyncio.get_running_loop(), settings.jobs_backend
-            if settings.jobs_backend == "memory":
-                # The errors belong to the in-memory jobs of an earlier process, now gone.
-                await in_transaction(_forget_all_errors)
-            try:
-                yield jobs_app
-            finally:
-                running.loop, running.backend = None, ""
+        await pool.open(wait=False)
+        connector = PsycopgConnector()
+    try:
+        with jobs_app.replace_connector(connector):
+            async with jobs_app.open_async(pool=pool):
+                running.loop, running.backend = asyncio.get_running_loop(), settings.jobs_backend
+                if settings.jobs_backend == "memory":
+                    # The errors belong to the in-memory jobs of an earlier process, now gone.
+                    try:
+                        await in_transaction(_forget_all_errors)
+                    except Exception:
+                        logger.exception("job engine: could not clear the errors of earlier jobs")
+                try:
+                    yield jobs_app
+                finally:
+                    running.loop, running.backend = None, ""
+    finally:
+        if pool is not None:
+            await pool.close()
 
 
 @contextlib.asynccontextmanager

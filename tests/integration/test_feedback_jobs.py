@@ -380,9 +380,10 @@ async def test_the_in_memory_engine_on_sqlite_runs_the_same_task(
 
         async with engine_lifespan():
             assert await worker.requeue_lost_analyses() == 1
+            await run_until(finished(url, left_running))
             fake.script = [Reply(502)]
             _, fresh = new_job(url)  # handed to the engine when it commits
-            await run_until(lambda: finished(url, left_running)() and finished(url, fresh)())
+            await run_until(finished(url, fresh))
 
         assert [job_row(url, i).status for i in (left_running, fresh)] == ["done", "done"]
         assert sorted(job_row(url, i).attempts for i in (left_running, fresh)) == [2, 2]
