@@ -7,6 +7,8 @@ the engine is the real one on the test's PostgreSQL server."""
 from __future__ import annotations
 
 import asyncio
+import contextlib
+import threading
 import time
 import uuid
 from collections.abc import AsyncIterator, Callable, Iterator
@@ -412,3 +414,29 @@ async def test_the_learners_retries_of_a_failing_analysis_are_capped_with_a_mess
         [row], _more = history.list_sessions(session=session, user_id=owner)
     assert not row.can_retry and row.feedback == history.RETRIES_USED_UP
     assert job_row(jobs_db, feedback_id).status == "failed"
+
+
+async def test_a_job_stopped_by_a_shutdown_goes_back_to_the_queue(fake: FakeOpenAI, jobs_db: str) -> None:
+    gate = threading.Event()
+    fake.script = [Reply(gate=gate)]  # the model is still thinking when the worker stops
+    _, feedback_id = new_job(jobs_db)
+    running = asyncio.create_task(
+        jobs_app.run_worker_async(**worker_options(get_settings(), shutdown_graceful_timeout=0.2))
+    )
+    deadline = time.monotonic() + 30
+    while not fake.calls(RESPONSES):
+        assert time.monotonic() < deadline, "the worker never asked the model"
+        await asyncio.sleep(0.05)
+
+    running.cancel()  # what the process's SIGTERM does to its worker
+    with contextlib.suppress(asyncio.CancelledError):
+        await running
+    gate.set()
+
+    [queued] = await engine_jobs(feedback_id)
+    assert queued.status == "todo"
+    assert job_row(jobs_db, feedback_id).status == "running"
+    await run_until(finished(jobs_db, feedback_id))
+    job = job_row(jobs_db, feedback_id)
+    assert (job.status, job.attempts) == ("done", 2)
+    assert len(fake.calls(RESPONSES)) == 2
