@@ -3,9 +3,9 @@ asked for it, never after they unsubscribe.
 
 `send_reminders` is a periodic job-engine task (fluentio/jobs/): every 30 minutes one
 worker of the cluster runs `send_due_reminders`, whose clock and email sender are
-arguments, so tests drive it without waiting. A reminder is claimed before it is sent — one conditional UPDATE sets
-the week's mark — so two app workers never both send it; if sending fails the mark is
-put back and the next check tries again.
+arguments, so tests drive it without waiting. A reminder is claimed before it is sent —
+one conditional UPDATE sets the week's mark — so two workers never both send it; if
+sending fails the mark is put back and the next check tries again.
 
 The unsubscribe link carries a signed token (an HS256 JWT made with joserfc, keyed from
 FLUENTIO_SECRET_KEY) naming the learner, so it works without signing in and can't be
