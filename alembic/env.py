@@ -38,6 +38,12 @@ def render_item(type_: str, obj: Any, autogen_context: Any) -> str | bool:
     return False
 
 
+def include_name(name: str | None, type_: str, parent_names: Any) -> bool:
+    """The job engine's own tables (procrastinate_*) are installed by a migration from the
+    engine's schema file and are not our models: autogenerate leaves them alone."""
+    return not (type_ == "table" and (name or "").startswith("procrastinate_"))
+
+
 def configure(connection: sa.Connection | None = None, url: str | None = None) -> None:
     context.configure(
         connection=connection,
@@ -46,6 +52,7 @@ def configure(connection: sa.Connection | None = None, url: str | None = None) -
         render_item=render_item,
         render_as_batch=True,  # SQLite cannot ALTER most things in place
         compare_type=True,
+        include_name=include_name,
         literal_binds=url is not None,
     )
 

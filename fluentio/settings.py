@@ -129,6 +129,16 @@ class Settings(BaseSettings):
     cost_text_output_per_m: float = Field(default=2.40, ge=0, alias="FLUENTIO_COST_TEXT_OUTPUT_PER_M")
     cost_audio_output_per_m: float = Field(default=20.00, ge=0, alias="FLUENTIO_COST_AUDIO_OUTPUT_PER_M")
 
+    # Process types: "all" (make run: one process does everything), "web" or "worker".
+    process_role: Literal["all", "web", "worker"] = Field(default="all", alias="FLUENTIO_PROCESS_ROLE")
+    # Background jobs (fluentio/jobs/): "auto" = the PostgreSQL engine when DATABASE_URL is
+    # PostgreSQL, else the in-process one (see jobs_backend).
+    jobs_engine: Literal["auto", "memory", "postgres"] = Field(default="auto", alias="FLUENTIO_JOBS")
+    # A job worker that has not sent a heartbeat for this long is dead: its jobs run again.
+    jobs_stalled_seconds: float = Field(default=30.0, ge=1, le=3600, alias="FLUENTIO_JOBS_STALLED_SECONDS")
+    # How many jobs one worker process runs at once (they are mostly waiting on the network).
+    jobs_concurrency: int = Field(default=4, ge=1, le=100, alias="FLUENTIO_JOBS_CONCURRENCY")
+
     @field_validator("database_url")
     @classmethod
     def _normalise_database_url(cls, value: str) -> str:
@@ -207,6 +217,31 @@ class Settings(BaseSettings):
                 "OPENAI_API_KEY set, use relay (the default), where the server opens every call."
             )
         return self
+
+    @model_validator(mode="after")
+    def _jobs_need_a_shared_engine_across_processes(self) -> Settings:
+        if self.jobs_engine == "postgres" and not self.database_url.startswith("postgresql"):
+            raise ValueError(
+                "FLUENTIO_JOBS=postgres needs DATABASE_URL to be PostgreSQL: the job engine keeps "
+                "its queue in the same database."
+            )
+        if self.process_role != "all" and self.jobs_backend != "postgres":
+            raise ValueError(
+                f"FLUENTIO_PROCESS_ROLE={self.process_role} needs the shared job engine: set DATABASE_URL "
+                "to PostgreSQL (and leave FLUENTIO_JOBS at auto or postgres). Only the all-in-one "
+                "process (FLUENTIO_PROCESS_ROLE=all) can run its jobs in memory."
+            )
+        return self
+
+    @property
+    def jobs_backend(self) -> Literal["memory", "postgres"]:
+        """Where background jobs queue — the one rule: PostgreSQL's job engine whenever the
+        database is PostgreSQL (unless FLUENTIO_JOBS=memory), else in this process's memory."""
+        if self.jobs_engine == "memory":
+            return "memory"
+        if self.jobs_engine == "postgres" or self.database_url.startswith("postgresql"):
+            return "postgres"
+        return "memory"
 
     @property
     def openai_simulated(self) -> bool:

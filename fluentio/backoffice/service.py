@@ -1,6 +1,7 @@
 """What the admin page does: find users, read one user's credits, sessions and payments,
 move credits by hand (always with a reason and the admin's id), change roles, release held
-payments, and the dashboard figures with their weekly series.
+payments, the dashboard figures with their weekly series, and the failed background jobs
+with "Retry".
 
 Every function takes the acting admin and checks the role again here, so a caller that
 forgot to check still cannot act for a learner.
@@ -23,6 +24,7 @@ from fluentio.billing import ledger
 from fluentio.billing.packs import credit_packs, find_pack
 from fluentio.clock import week_start
 from fluentio.feedback.history import topic_title
+from fluentio.jobs import admin as jobs_admin
 from fluentio.models import Role, User
 from fluentio.models.base import utcnow
 from fluentio.models.billing import MILLICREDITS_PER_CREDIT, Actor, LedgerReason, Payment, PaymentStatus
@@ -369,3 +371,31 @@ def _weekly(session: Session, first_week: datetime, currency: str) -> list[dict[
         point["revenue"] = round(point["revenue"], 2)
         point["cost"] = round(point["cost"], 2)
     return points
+
+
+async def failed_jobs(*, admin: User | None) -> list[dict[str, str]]:
+    """The background jobs that failed for good (newest first): task, when, attempts, error."""
+    require_admin(admin)
+    try:
+        return [job.row() for job in await jobs_admin.failed_jobs()]
+    except jobs_admin.EngineNotRunningError as exc:
+        raise AdminError(str(exc)) from None
+
+
+async def retry_failed_job(*, admin: User | None, job_id: str) -> str:
+    """Run a failed background job again now."""
+    actor = require_admin(admin)
+    try:
+        number = int(job_id)
+    except ValueError:
+        raise AdminError("Pick a failed job from the list.") from None
+    try:
+        retried = await jobs_admin.retry_failed_job(number)
+    except jobs_admin.EngineNotRunningError as exc:
+        raise AdminError(str(exc)) from None
+    if not retried:
+        raise AdminError(
+            "That job is not failed any more (it may have been retried already). The list is refreshed."
+        )
+    logger.info("admin %s retried background job %s", actor.id, number)
+    return f"Job {number} is queued again; it runs in a moment."

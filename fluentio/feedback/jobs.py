@@ -1,26 +1,25 @@
-"""Analysis jobs: one durable row per practice session (pending → running → done/failed).
+"""Analysis jobs: one `feedback` row per practice session (pending → running →
+done/failed/skipped). The row is the learner's record and the result; the *queue* is the
+job engine (fluentio/jobs/): `enqueue_analysis` creates the row and defers the
+`feedback.analyse` task in the same transaction, and `feedback/worker.py` runs it.
 
-The `feedback` row is both the job and its result.
-
-- A worker *claims* a job with one conditional UPDATE (pending and due, or running with
-  a lease that ran out because its worker died): of two racing workers only one row
-  update succeeds. The claim stamps `started_at`, which then fences the job: storing a
-  result, renewing the lease or recording a failure only touches the row while it is
-  still `running` with that same `started_at`. A worker whose lease was taken over can
-  therefore never store a second result.
+- Each run *claims* the row with one conditional UPDATE that stamps `started_at`; that
+  stamp fences the row: storing a result, skipping or recording a failure only touches
+  the row while it is still `running` with that same stamp. A run the engine gave up on
+  (its worker stopped answering, the job went to another worker) can therefore never
+  store a second result.
 - The result and its Correction rows are written in one transaction.
-- Failures that may pass (timeouts, 429, 5xx, malformed answers) go back to `pending`
-  with exponential backoff in `next_attempt_at`; others, or too many attempts, end as
-  `failed`, which the learner can retry. Too little learner speech ends as `skipped`.
+- A failure that may pass goes back to `pending` (the engine retries the job with
+  backoff); others, or the last attempt, end as `failed`, which the learner can retry.
+  Too little learner speech ends as `skipped`.
 Functions here take a session and commit only where they say so.
 """
 
 from __future__ import annotations
 
-import random
 import uuid
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import datetime
 
 import sqlalchemy as sa
 from sqlmodel import Session, col, select
@@ -28,34 +27,26 @@ from sqlmodel import Session, col, select
 from fluentio.feedback.fluency import FluencyFigures, Line
 from fluentio.feedback.highlight import locate
 from fluentio.feedback.schema import FeedbackAnswer
+from fluentio.jobs.app import RetryPolicy, defer
 from fluentio.models import Feedback, FeedbackStatus, PracticeSession
 from fluentio.models.base import utcnow
 from fluentio.models.tutor import Correction, SessionStatus, TranscriptItem
 from fluentio.settings import get_settings
 
-LEASE = timedelta(seconds=60)
+__all__ = ["RetryPolicy"]
+
+ANALYSE_TASK = "feedback.analyse"
 NOT_ENOUGH_SPEECH = "Not enough speech to analyse: talk a little more next time and feedback will follow."
 GAVE_UP = "Feedback could not be prepared after several tries."
-
-
-@dataclass(frozen=True)
-class RetryPolicy:
-    """How often and how patiently a failing analysis is retried."""
-
-    max_attempts: int = 4
-    base_delay: float = 5.0
-    max_delay: float = 300.0
-
-    def delay(self, attempt: int, retry_after: float | None = None) -> float:
-        """Seconds to wait after failed attempt number `attempt` (1-based), ±20 % jitter."""
-        backoff = min(self.max_delay, self.base_delay * 2 ** max(0, attempt - 1))
-        backoff *= random.uniform(0.8, 1.2)
-        return max(backoff, min(retry_after or 0.0, self.max_delay))
+UNFINISHED = (FeedbackStatus.PENDING.value, FeedbackStatus.RUNNING.value)
+# A run takes the row on when it is waiting, was left running by a run that stopped, or
+# failed and someone (the admin) asked the engine to run the job again.
+CLAIMABLE = (*UNFINISHED, FeedbackStatus.FAILED.value)
 
 
 @dataclass(frozen=True)
 class Claim:
-    """A job this worker holds: its identity, attempt number and fencing stamp."""
+    """A run that holds the analysis: its identity, attempt number and fencing stamp."""
 
     feedback_id: uuid.UUID
     session_id: uuid.UUID
@@ -63,11 +54,22 @@ class Claim:
     claimed_at: datetime
 
 
-def enqueue_analysis(*, session: Session, practice_session_id: uuid.UUID) -> Feedback:
-    """Queue the analysis of a finished session; calling it again returns the same job.
+def job_lock(feedback_id: uuid.UUID) -> str:
+    """The engine lock of one analysis: two of its jobs never run at the same time."""
+    return f"feedback:{feedback_id}"
 
-    The caller commits. The worker picks the job up (and picks up any left pending by a
-    restart), so ending a call never waits for the model.
+
+def defer_analysis(*, session: Session, feedback_id: uuid.UUID) -> None:
+    """Queue the analysis job with the work of `session`'s transaction."""
+    lock = job_lock(feedback_id)
+    defer(session, ANALYSE_TASK, lock=lock, queueing_lock=lock, feedback_id=str(feedback_id))
+
+
+def enqueue_analysis(*, session: Session, practice_session_id: uuid.UUID) -> Feedback:
+    """Queue the analysis of a finished session; calling it again returns the same row.
+
+    The caller commits (the job is part of that transaction). Ending a call never waits
+    for the model.
     """
     existing = session.exec(select(Feedback).where(Feedback.session_id == practice_session_id)).first()
     if existing is not None:
@@ -79,16 +81,16 @@ def enqueue_analysis(*, session: Session, practice_session_id: uuid.UUID) -> Fee
     )
     session.add(job)
     session.flush()
+    defer_analysis(session=session, feedback_id=job.id)
     return job
 
 
-def _claimable(now: datetime) -> sa.ColumnElement[bool]:
-    return sa.or_(
-        sa.and_(
-            col(Feedback.status) == FeedbackStatus.PENDING.value,
-            sa.or_(col(Feedback.next_attempt_at).is_(None), col(Feedback.next_attempt_at) <= now),
-        ),
-        sa.and_(col(Feedback.status) == FeedbackStatus.RUNNING.value, col(Feedback.lease_until) < now),
+def unfinished(*, session: Session) -> list[uuid.UUID]:
+    """Analyses still pending or running, oldest first (for the engine's start-up re-scan)."""
+    return list(
+        session.exec(
+            select(Feedback.id).where(col(Feedback.status).in_(UNFINISHED)).order_by(col(Feedback.created_at))
+        ).all()
     )
 
 
@@ -100,50 +102,24 @@ def _fenced(claim: Claim) -> sa.ColumnElement[bool]:
     )
 
 
-def claim_next(
-    *,
-    session: Session,
-    now: datetime | None = None,
-    lease: timedelta = LEASE,
-    skip: set[uuid.UUID] | None = None,
-) -> Claim | None:
-    """Take the oldest due job, if any, and commit the claim."""
-    now = now or utcnow()
-    query = select(Feedback.id).where(_claimable(now)).order_by(col(Feedback.created_at)).limit(10)
-    for feedback_id in session.exec(query).all():
-        if skip and feedback_id in skip:
-            continue
-        result = session.exec(
-            sa.update(Feedback)
-            .execution_options(synchronize_session=False)
-            .where(col(Feedback.id) == feedback_id, _claimable(now))
-            .values(
-                status=FeedbackStatus.RUNNING.value,
-                attempts=col(Feedback.attempts) + 1,
-                started_at=now,
-                lease_until=now + lease,
-            )
-            .returning(col(Feedback.session_id), col(Feedback.attempts))
-        ).first()
-        session.commit()
-        if result is not None:
-            return Claim(feedback_id, result[0], int(result[1]), now)
-    return None
-
-
-def renew_lease(
-    *, session: Session, claim: Claim, now: datetime | None = None, lease: timedelta = LEASE
-) -> bool:
-    """Keep a long-running job ours; False means someone else has taken it over."""
+def claim(*, session: Session, feedback_id: uuid.UUID, now: datetime | None = None) -> Claim | None:
+    """Take the analysis on for this run, and commit; None when there is nothing to do
+    (done, skipped, or gone)."""
     now = now or utcnow()
     result = session.exec(
         sa.update(Feedback)
         .execution_options(synchronize_session=False)
-        .where(_fenced(claim))
-        .values(lease_until=now + lease)
-    )
+        .where(col(Feedback.id) == feedback_id, col(Feedback.status).in_(CLAIMABLE))
+        .values(
+            status=FeedbackStatus.RUNNING.value,
+            attempts=col(Feedback.attempts) + 1,
+            started_at=now,
+            next_attempt_at=None,
+        )
+        .returning(col(Feedback.session_id), col(Feedback.attempts))
+    ).first()
     session.commit()
-    return bool(result.rowcount)
+    return Claim(feedback_id, result[0], int(result[1]), now) if result is not None else None
 
 
 def load_transcript(*, session: Session, practice_session_id: uuid.UUID) -> list[Line]:
@@ -197,7 +173,6 @@ def store_result(
             summary=answer.summary,
             last_error=None,
             next_attempt_at=None,
-            lease_until=None,
             completed_at=now,
             **_figures(figures),
         )
@@ -251,7 +226,6 @@ def mark_done_with_level(
             summary=summary,
             last_error=None,
             next_attempt_at=None,
-            lease_until=None,
             completed_at=now or utcnow(),
             **_figures(figures),
         )
@@ -274,7 +248,6 @@ def mark_skipped(
         .values(
             status=FeedbackStatus.SKIPPED.value,
             last_error=reason,
-            lease_until=None,
             next_attempt_at=None,
             completed_at=now or utcnow(),
             **_figures(figures),
@@ -289,26 +262,17 @@ def record_failure(
     session: Session,
     claim: Claim,
     message: str,
-    retryable: bool,
-    policy: RetryPolicy,
-    retry_after: float | None = None,
-    now: datetime | None = None,
+    final: bool,
+    retry_at: datetime | None = None,
 ) -> str:
-    """Back to `pending` with backoff, or `failed` for good; returns the new status."""
-    now = now or utcnow()
-    if retryable and claim.attempt < policy.max_attempts:
-        status = FeedbackStatus.PENDING.value
-        next_at: datetime | None = now + timedelta(seconds=policy.delay(claim.attempt, retry_after))
-        error = message
-    else:
-        status = FeedbackStatus.FAILED.value
-        next_at = None
-        error = message if not retryable else f"{GAVE_UP} Last error: {message}"
+    """Back to `pending` until the engine's retry at `retry_at`, or `failed` for good;
+    returns the new status ("lost" when this run no longer holds the row)."""
+    status = FeedbackStatus.FAILED.value if final else FeedbackStatus.PENDING.value
     result = session.exec(
         sa.update(Feedback)
         .execution_options(synchronize_session=False)
         .where(_fenced(claim))
-        .values(status=status, last_error=error[:2000], next_attempt_at=next_at, lease_until=None)
+        .values(status=status, last_error=message[:2000], next_attempt_at=None if final else retry_at)
     )
     session.commit()
     return status if result.rowcount else "lost"
@@ -352,8 +316,9 @@ def request_retry(*, session: Session, user_id: uuid.UUID, practice_session_id: 
             retries=col(Feedback.retries) + 1,
             last_error=None,
             next_attempt_at=None,
-            lease_until=None,
         )
     )
+    if result.rowcount:
+        defer_analysis(session=session, feedback_id=job.id)
     session.commit()
     return bool(result.rowcount)

@@ -1,9 +1,11 @@
-"""The analysis worker: an asyncio loop inside the app process (a Reflex lifespan task).
+"""The analysis task: one job-engine task (`feedback.analyse`) that analyses a finished
+session, whichever engine runs it (fluentio/jobs/).
 
-At start-up it takes every job a restart left behind (pending, or running with an
-expired lease), then polls every POLL_SECONDS. Database work runs in threads so the
-event loop (which also serves pages and the local simulator) never waits on it; the
-model call is async. Several app workers may each run one: claims are atomic.
+Database work runs in threads so the event loop (which may also serve pages and the local
+simulator) never waits on it; the model call is async. Retries are the engine's:
+`ANALYSIS_RETRY` (5 s, 10 s, 20 s with jitter, a Retry-After honoured; 4 attempts), a
+refused request (400/401/403) fails at once, and the failed job shows on the admin page
+while the learner sees "Feedback not ready — retry".
 """
 
 from __future__ import annotations
@@ -12,13 +14,19 @@ import asyncio
 import contextlib
 import logging
 import uuid
-from collections.abc import Callable
-from datetime import datetime, timedelta
+from datetime import timedelta
+from typing import NoReturn
 
-from fluentio.db import session_scope
+from procrastinate import JobContext
+from procrastinate import exceptions as engine_errors
+from procrastinate.jobs import Job
+from sqlmodel import Session
+
+from fluentio.db import in_transaction
 from fluentio.feedback import jobs
 from fluentio.feedback.analysis import MIN_LEARNER_WORDS, AnalysisError, analyse
 from fluentio.feedback.fluency import FluencyFigures, Line, fluency_figures
+from fluentio.jobs.app import EngineRetry, GiveUp, RetryLater, jobs_app
 from fluentio.models.base import utcnow
 from fluentio.placement import service as placement_service
 from fluentio.placement.analysis import analyse_placement
@@ -27,208 +35,157 @@ from fluentio.vocabulary import deck
 
 logger = logging.getLogger(__name__)
 
-POLL_SECONDS = 1.5
-CONCURRENCY = 2
-# Give the server a moment to start listening (the simulator is served by this very app).
-START_DELAY_SECONDS = 1.0
-MAX_PAUSE_SECONDS = 60.0
+ANALYSIS_RETRY = EngineRetry(jobs.RetryPolicy(max_attempts=4, base_delay=5.0, max_delay=300.0))
+KEPT_STOPPING = "The analysis kept stopping before it finished."
 
 
-class AnalysisWorker:
-    def __init__(
-        self,
-        *,
-        policy: jobs.RetryPolicy | None = None,
-        lease: timedelta = jobs.LEASE,
-        poll_seconds: float = POLL_SECONDS,
-        concurrency: int = CONCURRENCY,
-        clock: Callable[[], datetime] = utcnow,
-    ) -> None:
-        self.policy = policy or jobs.RetryPolicy()
-        self.lease = lease
-        self.poll_seconds = poll_seconds
-        self.concurrency = concurrency
-        self.clock = clock
+@jobs_app.task(name=jobs.ANALYSE_TASK, pass_context=True, retry=ANALYSIS_RETRY)
+async def analyse_feedback(context: JobContext, feedback_id: str) -> str:
+    """The engine's entry point; returns what became of the analysis."""
+    return await run_analysis(uuid.UUID(feedback_id), job=context.job)
 
-    def _claim(self, skip: set[uuid.UUID]) -> jobs.Claim | None:
-        with session_scope() as session:
-            return jobs.claim_next(session=session, now=self.clock(), lease=self.lease, skip=skip)
 
-    async def run_once(self) -> int:
-        """Claim and process due jobs (up to `concurrency` at a time); how many ran."""
-        claims: list[jobs.Claim] = []
-        for _ in range(self.concurrency):
-            claim = await asyncio.to_thread(self._claim, {c.feedback_id for c in claims})
-            if claim is None:
-                break
-            claims.append(claim)
-        if claims:
-            await asyncio.gather(*(self.process(claim) for claim in claims))
-        return len(claims)
+async def run_analysis(feedback_id: uuid.UUID, *, job: Job) -> str:
+    claim = await in_transaction(jobs.claim, feedback_id=feedback_id, now=utcnow())
+    if claim is None:
+        logger.info("analysis %s: nothing to do (already finished)", feedback_id)
+        return "nothing to do"
+    try:
+        return await _analyse(claim, job)
+    except (RetryLater, GiveUp, asyncio.CancelledError):
+        raise
+    except Exception:
+        # Not the model: the database, a bug. The engine retries; the last time, the
+        # learner is told, instead of the row saying "preparing" for ever.
+        if not ANALYSIS_RETRY.retries_left(job):
+            with contextlib.suppress(Exception):
+                await in_transaction(jobs.record_failure, claim=claim, message=KEPT_STOPPING, final=True)
+        raise
 
-    async def run_forever(self) -> None:
-        await asyncio.sleep(START_DELAY_SECONDS)
-        logger.info("analysis worker started")
-        failures = 0
-        while True:
-            try:
-                ran = await self.run_once()
-                failures = 0
-            except asyncio.CancelledError:
-                raise
-            except Exception as exc:
-                # Typically the database is unreachable: say so once in full, then briefly,
-                # and wait longer each time (up to a minute) instead of flooding the log.
-                if failures == 0:
-                    logger.exception("analysis worker: a round failed; retrying")
-                else:
-                    logger.warning("analysis worker: still failing (%s)", type(exc).__name__)
-                failures += 1
-                await asyncio.sleep(min(MAX_PAUSE_SECONDS, self.poll_seconds * 2**failures))
-                continue
-            if not ran:
-                await asyncio.sleep(self.poll_seconds)
 
-    async def _keep_lease(self, claim: jobs.Claim) -> None:
-        interval = max(0.05, self.lease.total_seconds() / 3)
-        while True:
-            await asyncio.sleep(interval)
+async def _analyse(claim: jobs.Claim, job: Job) -> str:
+    settings = get_settings()
 
-            def renew() -> bool:
-                with session_scope() as session:
-                    return jobs.renew_lease(session=session, claim=claim, now=self.clock(), lease=self.lease)
+    def load(*, session: Session) -> tuple[list[Line], str, str]:
+        lines = jobs.load_transcript(session=session, practice_session_id=claim.session_id)
+        level, topic = jobs.session_context(session=session, practice_session_id=claim.session_id)
+        return lines, level, topic
 
-            if not await asyncio.to_thread(renew):
-                return
+    lines, level, topic = await in_transaction(load)
+    figures = fluency_figures(lines)
+    if figures.learner_words < MIN_LEARNER_WORDS:
+        await in_transaction(jobs.mark_skipped, claim=claim, figures=figures, now=utcnow())
+        logger.info("analysis %s skipped: %d learner words", claim.feedback_id, figures.learner_words)
+        return "skipped"
 
-    async def process(self, claim: jobs.Claim) -> str:
-        """Run one claimed job to its next state; returns that state."""
-        settings = get_settings()
-        if claim.attempt > self.policy.max_attempts:
-            return await asyncio.to_thread(
-                self._fail, claim, "The analysis kept stopping before it finished.", False, None
+    if placement_service.is_placement(topic):
+        return await _place(claim, job, lines, level, figures)
+
+    try:
+        answer = await analyse(lines, level=level, topic=topic, settings=settings)
+    except AnalysisError as exc:
+        await _model_failed(claim, job, exc)
+
+    def store(*, session: Session) -> bool:
+        now = utcnow()
+        stored = jobs.store_result(
+            session=session,
+            claim=claim,
+            answer=answer,
+            figures=figures,
+            lines=lines,
+            model=settings.analysis_model,
+            now=now,
+        )
+        if stored:
+            deck.record_feedback(
+                session=session, practice_session_id=claim.session_id, answer=answer, lines=lines, now=now
             )
+        return stored
 
-        def load() -> tuple[list[Line], str, str]:
-            with session_scope() as session:
-                lines = jobs.load_transcript(session=session, practice_session_id=claim.session_id)
-                level, topic = jobs.session_context(session=session, practice_session_id=claim.session_id)
-                return lines, level, topic
+    if await in_transaction(store):
+        logger.info("analysis %s done: %d corrections", claim.feedback_id, len(answer.corrections))
+        return "done"
+    logger.warning("analysis %s: another run took the job over; result discarded", claim.feedback_id)
+    return "lost"
 
-        lines, level, topic = await asyncio.to_thread(load)
-        figures = fluency_figures(lines)
-        if figures.learner_words < MIN_LEARNER_WORDS:
 
-            def skip() -> bool:
-                with session_scope() as session:
-                    return jobs.mark_skipped(session=session, claim=claim, figures=figures, now=self.clock())
+async def _model_failed(claim: jobs.Claim, job: Job, exc: AnalysisError) -> NoReturn:
+    """The model's answer failed: retry later (the engine waits) or give up for good;
+    the learner's row says which. Always raises."""
+    if exc.retryable and ANALYSIS_RETRY.retries_left(job):
+        delay = ANALYSIS_RETRY.policy.delay(claim.attempt, exc.retry_after)
+        retry_at = utcnow() + timedelta(seconds=delay)
+        status = await in_transaction(
+            jobs.record_failure, claim=claim, message=exc.message, final=False, retry_at=retry_at
+        )
+        logger.warning(
+            "analysis %s attempt %d: %s → %s", claim.feedback_id, claim.attempt, exc.message, status
+        )
+        raise RetryLater(exc.message, delay) from exc
+    message = exc.message if not exc.retryable else f"{jobs.GAVE_UP} Last error: {exc.message}"
+    status = await in_transaction(jobs.record_failure, claim=claim, message=message, final=True)
+    logger.warning("analysis %s attempt %d: %s → %s", claim.feedback_id, claim.attempt, exc.message, status)
+    raise GiveUp(message) from exc
 
-            await asyncio.to_thread(skip)
-            logger.info("analysis %s skipped: %d learner words", claim.feedback_id, figures.learner_words)
-            return "skipped"
 
-        if placement_service.is_placement(topic):
-            return await self._process_placement(claim, lines, level, figures)
+async def _place(claim: jobs.Claim, job: Job, lines: list[Line], level: str, figures: FluencyFigures) -> str:
+    """A placement call: its level with evidence (fluentio/placement/), not feedback."""
+    settings = get_settings()
+    try:
+        answer = await analyse_placement(lines, level=level, settings=settings)
+    except AnalysisError as exc:
+        await _model_failed(claim, job, exc)
 
-        keeper = asyncio.create_task(self._keep_lease(claim))
+    def store(*, session: Session) -> bool:
+        now = utcnow()
+        done = jobs.mark_done_with_level(
+            session=session,
+            claim=claim,
+            level=answer.level.value,
+            summary=answer.summary,
+            figures=figures,
+            model=settings.analysis_model,
+            now=now,
+        )
+        if not done:
+            session.rollback()
+            return False
+        placement_service.record_result(
+            session=session, practice_session_id=claim.session_id, answer=answer, now=now
+        )
+        return True
+
+    if await in_transaction(store):
+        logger.info("placement %s done: %s", claim.feedback_id, answer.level.value)
+        return "done"
+    logger.warning("placement %s: another run took the job over; result discarded", claim.feedback_id)
+    return "lost"
+
+
+async def requeue_lost_analyses() -> int:
+    """Queue again every unfinished analysis the engine has no live job for: after a
+    restart of the in-memory engine (its queue is gone), or rows from before the engine.
+    A domain re-scan, not a queue: the rows only say what is unfinished. How many."""
+    queued = 0
+    for feedback_id in await in_transaction(jobs.unfinished):
+        lock = jobs.job_lock(feedback_id)
+        live = await jobs_app.job_manager.list_jobs_async(lock=lock)
+        if any(job.status in ("todo", "doing") for job in live):
+            continue
         try:
-            answer = await analyse(lines, level=level, topic=topic, settings=settings)
-        except AnalysisError as exc:
-            status = await asyncio.to_thread(self._fail, claim, exc.message, exc.retryable, exc.retry_after)
-            logger.warning(
-                "analysis %s attempt %d: %s → %s", claim.feedback_id, claim.attempt, exc.message, status
+            await jobs_app.configure_task(jobs.ANALYSE_TASK, lock=lock, queueing_lock=lock).defer_async(
+                feedback_id=str(feedback_id)
             )
-            return status
-        finally:
-            keeper.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await keeper
-
-        def store() -> bool:
-            with session_scope() as session:
-                stored = jobs.store_result(
-                    session=session,
-                    claim=claim,
-                    answer=answer,
-                    figures=figures,
-                    lines=lines,
-                    model=settings.analysis_model,
-                    now=self.clock(),
-                )
-                if stored:
-                    deck.record_feedback(
-                        session=session,
-                        practice_session_id=claim.session_id,
-                        answer=answer,
-                        lines=lines,
-                        now=self.clock(),
-                    )
-                return stored
-
-        if await asyncio.to_thread(store):
-            logger.info("analysis %s done: %d corrections", claim.feedback_id, len(answer.corrections))
-            return "done"
-        logger.warning("analysis %s: another worker took the job over; result discarded", claim.feedback_id)
-        return "lost"
-
-    async def _process_placement(
-        self, claim: jobs.Claim, lines: list[Line], level: str, figures: FluencyFigures
-    ) -> str:
-        """A placement call: its level with evidence (fluentio/placement/), not feedback."""
-        settings = get_settings()
-        keeper = asyncio.create_task(self._keep_lease(claim))
-        try:
-            answer = await analyse_placement(lines, level=level, settings=settings)
-        except AnalysisError as exc:
-            status = await asyncio.to_thread(self._fail, claim, exc.message, exc.retryable, exc.retry_after)
-            logger.warning(
-                "placement %s attempt %d: %s → %s", claim.feedback_id, claim.attempt, exc.message, status
-            )
-            return status
-        finally:
-            keeper.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await keeper
-
-        def store() -> bool:
-            with session_scope() as session:
-                done = jobs.mark_done_with_level(
-                    session=session,
-                    claim=claim,
-                    level=answer.level.value,
-                    summary=answer.summary,
-                    figures=figures,
-                    model=settings.analysis_model,
-                    now=self.clock(),
-                )
-                if not done:
-                    session.rollback()
-                    return False
-                placement_service.record_result(
-                    session=session, practice_session_id=claim.session_id, answer=answer, now=self.clock()
-                )
-                session.commit()
-                return True
-
-        if await asyncio.to_thread(store):
-            logger.info("placement %s done: %s", claim.feedback_id, answer.level.value)
-            return "done"
-        logger.warning("placement %s: another worker took the job over; result discarded", claim.feedback_id)
-        return "lost"
-
-    def _fail(self, claim: jobs.Claim, message: str, retryable: bool, retry_after: float | None) -> str:
-        with session_scope() as session:
-            return jobs.record_failure(
-                session=session,
-                claim=claim,
-                message=message,
-                retryable=retryable,
-                policy=self.policy,
-                retry_after=retry_after,
-                now=self.clock(),
-            )
+        except engine_errors.AlreadyEnqueued:
+            continue
+        queued += 1
+    return queued
 
 
-async def run_analysis_worker() -> None:
-    """The Reflex lifespan task: analyse finished sessions for as long as the app runs."""
-    await AnalysisWorker().run_forever()
+@jobs_app.periodic(cron="*/10 * * * *", periodic_id="every 10 min")
+@jobs_app.task(name="feedback.requeue_lost", queueing_lock="feedback.requeue_lost")
+async def requeue_lost(timestamp: int) -> int:
+    """Every ten minutes, the same re-scan (a job handed to an engine that was not
+    running in the process that committed it — a CLI command — is picked up here)."""
+    return await requeue_lost_analyses()

@@ -1,11 +1,11 @@
 """The weekly-goal reminder: at most one email per learner per week, only to learners who
 asked for it, never after they unsubscribe.
 
-`ReminderLoop` is a Reflex lifespan task (fluentio/fluentio.py) that checks every
-CHECK_INTERVAL; its clock and email sender are constructor arguments, so tests drive it
-without waiting. A reminder is claimed before it is sent — one conditional UPDATE sets
-the week's mark — so two app workers never both send it; if sending fails the mark is
-put back and the next check tries again.
+`send_reminders` is a periodic job-engine task (fluentio/jobs/): every 30 minutes one
+worker of the cluster runs `send_due_reminders`, whose clock and email sender are
+arguments, so tests drive it without waiting. A reminder is claimed before it is sent —
+one conditional UPDATE sets the week's mark — so two workers never both send it; if
+sending fails the mark is put back and the next check tries again.
 
 The unsubscribe link carries a signed token (an HS256 JWT made with joserfc, keyed from
 FLUENTIO_SECRET_KEY) naming the learner, so it works without signing in and can't be
@@ -18,8 +18,7 @@ import asyncio
 import hashlib
 import logging
 import uuid
-from collections.abc import Callable
-from datetime import datetime, timedelta
+from datetime import datetime
 from urllib.parse import urlencode
 
 import sqlalchemy as sa
@@ -31,14 +30,13 @@ from sqlmodel import Session, col, select
 from fluentio.auth.email import EmailSender, get_email_sender, goal_reminder_email
 from fluentio.db import session_scope
 from fluentio.goals.service import progress
+from fluentio.jobs.app import jobs_app
 from fluentio.models import LearningGoal, User
 from fluentio.models.base import utcnow
 from fluentio.settings import get_settings
 
 logger = logging.getLogger(__name__)
 
-CHECK_INTERVAL = timedelta(minutes=30)
-START_DELAY_SECONDS = 5.0
 _PURPOSE = "goal-reminders-unsubscribe"
 
 
@@ -142,35 +140,11 @@ def send_due_reminders(*, now: datetime, sender: EmailSender) -> int:
     return sent
 
 
-class ReminderLoop:
-    def __init__(
-        self,
-        *,
-        clock: Callable[[], datetime] = utcnow,
-        sender: Callable[[], EmailSender] = get_email_sender,
-        interval: timedelta = CHECK_INTERVAL,
-    ) -> None:
-        self.clock = clock
-        self.sender = sender
-        self.interval = interval
-
-    async def run_once(self) -> int:
-        return await asyncio.to_thread(send_due_reminders, now=self.clock(), sender=self.sender())
-
-    async def run_forever(self) -> None:
-        await asyncio.sleep(START_DELAY_SECONDS)
-        while True:
-            try:
-                sent = await self.run_once()
-                if sent:
-                    logger.info("goal reminders: %d sent", sent)
-            except asyncio.CancelledError:
-                raise
-            except Exception:
-                logger.exception("goal reminders: a check failed; trying again later")
-            await asyncio.sleep(self.interval.total_seconds())
-
-
-async def run_goal_reminders() -> None:
-    """The Reflex lifespan task: check for at-risk weekly goals while the app runs."""
-    await ReminderLoop().run_forever()
+@jobs_app.periodic(cron="*/30 * * * *", periodic_id="every 30 min")
+@jobs_app.task(name="goals.send_reminders", queueing_lock="goals.send_reminders")
+async def send_reminders(timestamp: int) -> int:
+    """Every 30 minutes, on one worker of the cluster: the reminders due now."""
+    sent = await asyncio.to_thread(send_due_reminders, now=utcnow(), sender=get_email_sender())
+    if sent:
+        logger.info("goal reminders: %d sent", sent)
+    return sent

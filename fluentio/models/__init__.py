@@ -19,6 +19,7 @@ from fluentio.models.billing import (
     WebhookStatus,
 )
 from fluentio.models.classroom import Backchannel, ClassroomPreferences
+from fluentio.models.jobs import JobError
 from fluentio.models.learning import (
     DeckItem,
     DeckSource,
@@ -52,6 +53,7 @@ __all__ = [
     "EmailToken",
     "Feedback",
     "FeedbackStatus",
+    "JobError",
     "LearningGoal",
     "LedgerEntry",
     "LedgerReason",

@@ -126,9 +126,9 @@ class Feedback(SQLModel, table=True):
     turns: int | None = Field(default=None, nullable=True)
     learner_words: int | None = Field(default=None, nullable=True)
     summary: str = long_text(default="")
-    # A running job holds a lease; a lease that ran out (the worker died) is retaken.
-    lease_until: datetime | None = utc_timestamp()
     created_at: datetime = default_now()
+    # Stamped by each run that takes the analysis on: it fences the row, so a run that was
+    # given up on (its worker stopped answering) can never store a second result.
     started_at: datetime | None = utc_timestamp()
     completed_at: datetime | None = utc_timestamp()
 

@@ -1,5 +1,6 @@
 """/admin: dashboard with charts, user search, a user's credits, sessions and payments,
-credit grants and deductions with a reason, roles, and payments held for review.
+credit grants and deductions with a reason, roles, payments held for review, and failed
+background jobs with "Retry".
 
 Guarded on the server twice: `AuthState.require_admin` on load, and every AdminState
 handler resolves the user from the session cookie and re-checks the admin role (the
@@ -45,11 +46,12 @@ class AdminState(rx.State):
     weekly: list[dict[str, Any]] = []
     revenue_currency: str = "USD"
     held: list[dict[str, str]] = []
+    failed_jobs: list[dict[str, str]] = []
     notice: str = ""
     error: str = ""
 
     def _clear(self) -> None:
-        self.results, self.figures, self.weekly, self.held = [], [], [], []
+        self.results, self.figures, self.weekly, self.held, self.failed_jobs = [], [], [], [], []
         self._close()
 
     def _close(self) -> None:
@@ -196,6 +198,30 @@ class AdminState(rx.State):
             self._refresh_lists(admin)
             self.notice = message
 
+    async def _refresh_jobs(self, admin: User) -> None:
+        try:
+            self.failed_jobs = await service.failed_jobs(admin=admin)
+        except service.AdminError as exc:
+            self.failed_jobs, self.error = [], str(exc)
+
+    @rx.event
+    async def load_jobs(self) -> None:
+        admin = self._admin()
+        if admin is not None:
+            await self._refresh_jobs(admin)
+
+    @rx.event
+    async def retry_job(self, job_id: str) -> None:
+        self.notice = self.error = ""
+        admin = self._admin()
+        if admin is None:
+            return
+        try:
+            self.notice = await service.retry_failed_job(admin=admin, job_id=str(job_id))
+        except service.AdminError as exc:
+            self.error = str(exc)
+        await self._refresh_jobs(admin)
+
 
 def panel(title: str, *children: rx.Component, **props: Any) -> rx.Component:
     return rx.card(
@@ -337,6 +363,40 @@ def held_payments() -> rx.Component:
                 "Payments on hold",
                 release_form,
             ),
+        ),
+    )
+
+
+def background_jobs() -> rx.Component:
+    def retry_cell(row: rx.Var) -> rx.Component:
+        return rx.table.cell(
+            rx.button(
+                "Retry",
+                size="1",
+                on_click=AdminState.retry_job(row["id"]),
+                aria_label="Run this job again",
+            ),
+            data_label="Retry",
+        )
+
+    return panel(
+        "Background jobs",
+        rx.text(
+            "Jobs that failed for good after their retries (feedback analyses, reminders, reconcile). "
+            "Fix the cause, then Retry.",
+            size="2",
+            color="var(--gray-11)",
+        ),
+        rx.cond(
+            AdminState.failed_jobs.length() > 0,
+            table(
+                ["Task", "About", "Failed at", "Attempts", "Error", "Retry"],
+                AdminState.failed_jobs,
+                ["task", "about", "when", "attempts", "error"],
+                "Failed background jobs",
+                retry_cell,
+            ),
+            rx.text("No failed jobs.", size="2", data_testid="no-failed-jobs"),
         ),
     )
 
@@ -495,7 +555,7 @@ def user_panel() -> rx.Component:
     title="Admin · Fluentio",
     description="Administration.",
     public=False,
-    on_load=[AuthState.require_admin, AdminState.load],
+    on_load=[AuthState.require_admin, AdminState.load, AdminState.load_jobs],
 )
 def admin() -> rx.Component:
     return app_shell(
@@ -507,6 +567,7 @@ def admin() -> rx.Component:
                 user_panel(),
                 dashboard(),
                 held_payments(),
+                background_jobs(),
                 users_panel(),
                 spacing="5",
                 padding_y="2rem",

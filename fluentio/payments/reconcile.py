@@ -1,4 +1,6 @@
-"""Catch up with payments whose webhooks never arrived: `make reconcile`.
+"""Catch up with payments whose webhooks never arrived: `make reconcile`, and with a real
+Dodo account every hour on one job worker (`reconcile_recent`, scheduled by
+fluentio/jobs/runner.py).
 
 Lists the succeeded payments of the last few days from Dodo's API and credits every one
 that is not credited yet, through the same code as the webhook. The purchase grant is
@@ -14,6 +16,7 @@ from datetime import timedelta
 from sqlmodel import col, select
 
 from fluentio.db import session_scope
+from fluentio.jobs.app import EngineRetry, RetryPolicy, jobs_app
 from fluentio.models.base import utcnow
 from fluentio.models.billing import Payment, PaymentStatus
 from fluentio.payments import client, fulfilment
@@ -74,3 +77,15 @@ async def reconcile(*, days: int = 3, dodo: client.PaymentsClient | None = None)
         if owned:
             await dodo.close()
     return report
+
+
+@jobs_app.task(
+    name="payments.reconcile",
+    queueing_lock="payments.reconcile",
+    retry=EngineRetry(RetryPolicy(max_attempts=3, base_delay=60.0)),
+)
+async def reconcile_recent(timestamp: int | None = None, days: int = 3) -> str:
+    """The periodic reconcile: the same as `make reconcile`, on a job worker."""
+    report = await reconcile(days=days)
+    logger.info("reconcile: %s", report.summary().replace("\n", " "))
+    return report.summary()

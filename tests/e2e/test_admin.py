@@ -1,16 +1,20 @@
 """The admin page end to end: a grant with a reason reaches the learner's ledger with the
-admin's name; the same admin events sent straight over the socket by a learner are refused."""
+admin's name; the same admin events sent straight over the socket by a learner are refused;
+failed background jobs show with their reason and only an admin's Retry runs them again."""
 
 from __future__ import annotations
 
 import re
+import time
+import uuid
 
 import pytest
+import sqlalchemy as sa
 from playwright.sync_api import Browser, Page, expect
 from sqlmodel import col, select
 
 from fluentio.billing import ledger
-from fluentio.models import Role, User
+from fluentio.models import JobError, Role, User
 from fluentio.models.billing import Actor, LedgerEntry, LedgerReason
 from fluentio.pages.admin import NOT_ALLOWED, AdminState
 from tests.support.app_server import RunningApp
@@ -145,3 +149,67 @@ def test_the_admin_page_tells_a_learner_it_is_not_allowed(app_server: RunningApp
     expect(page.get_by_role("heading", name="Not allowed")).to_be_visible()
     expect(page.get_by_role("heading", name="Dashboard")).to_have_count(0)
     expect(page).to_have_url(re.compile(r"/admin$"))
+
+
+def failed_engine_job(app: RunningApp) -> int:
+    """A job the app's engine holds as failed for good, with its reason (an analysis whose
+    row is gone, so running it again is harmless)."""
+    with session_on(app.database_url) as session:
+        job_id = session.execute(
+            sa.text(
+                "INSERT INTO procrastinate_jobs (queue_name, task_name, args, status, attempts) "
+                "VALUES ('default', 'feedback.analyse', CAST(:args AS jsonb), 'failed', 4) RETURNING id"
+            ),
+            {"args": f'{{"feedback_id": "{uuid.uuid4()}"}}'},
+        ).scalar_one()
+        session.add(
+            JobError(
+                job_id=job_id,
+                task_name="feedback.analyse",
+                error="The analysis service failed (503).",
+                attempts=4,
+            )
+        )
+        session.commit()
+        return int(job_id)
+
+
+def engine_status(app: RunningApp, job_id: int) -> str | None:
+    with session_on(app.database_url) as session:
+        return session.execute(
+            sa.text("SELECT status FROM procrastinate_jobs WHERE id = :id"), {"id": job_id}
+        ).scalar_one_or_none()
+
+
+def test_failed_background_jobs_show_to_admins_and_only_they_can_retry(
+    app_server: RunningApp, page: Page
+) -> None:
+    job_id = failed_engine_job(app_server)
+    events = [(AdminState.load_jobs, {}), (AdminState.retry_job, {"job_id": str(job_id)})]
+
+    mallory = signed_in_user(app_server, credits=1, display_name="Mallory Learner")
+    for sender in (mallory, None):
+        reply = send_events(app_server, events, cookies=sender.cookies if sender else None, path="/admin")
+        values = reply.values(AdminState)
+        assert values.get("error") == NOT_ALLOWED and not values.get("failed_jobs")
+        assert "503" not in reply.text
+        assert engine_status(app_server, job_id) == "failed"
+
+    admin = signed_in_user(app_server, credits=0, role=Role.ADMIN, display_name="Ada Admin")
+    add_session_cookie(page.context, app_server, admin)
+    page.goto(app_server.url("/admin"))
+    jobs_panel = page.get_by_role("table", name="Failed background jobs")
+    row = (
+        jobs_panel.get_by_role("row")
+        .filter(has_text=str(job_id))
+        .or_(jobs_panel.get_by_role("row").filter(has_text="The analysis service failed (503)."))
+    )
+    expect(row.first).to_contain_text("Feedback analysis")
+    expect(row.first).to_contain_text("4")
+    row.first.get_by_role("button", name="Run this job again").click()
+    expect(page.get_by_text(f"Job {job_id} is queued again")).to_be_visible()
+    # The app's own worker runs it (nothing to do for a missing analysis) and clears it.
+    deadline = time.monotonic() + 30
+    while engine_status(app_server, job_id) == "failed":
+        assert time.monotonic() < deadline, "the retried job stayed failed"
+        time.sleep(0.2)

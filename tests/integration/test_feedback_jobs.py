@@ -1,28 +1,35 @@
-"""Analysis jobs on PostgreSQL: retry with backoff, resume after a restart, exactly one
-result, skipped when there is too little speech. The model is a local fake endpoint
-reached through OPENAI_BASE_URL, so the app's real client code runs."""
+"""Analysis jobs on the job engine (procrastinate on PostgreSQL, and in memory on SQLite):
+retry with backoff, a failed state the learner can retry, a dead worker's job run again
+with exactly one result, skipped when there is too little speech. The model is a local
+fake endpoint reached through OPENAI_BASE_URL, so the app's real client code runs, and
+the engine is the real one on the test's PostgreSQL server."""
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
+import threading
 import time
 import uuid
-from collections.abc import Callable, Iterator
+from collections.abc import AsyncIterator, Callable, Iterator
 from datetime import timedelta
 
 import pytest
 import sqlalchemy as sa
+from procrastinate.jobs import Job
 from sqlmodel import Session, select
 
 from fluentio.db import engine_for
-from fluentio.feedback import history, jobs
+from fluentio.feedback import history, jobs, worker
+from fluentio.feedback.fluency import fluency_figures
 from fluentio.feedback.schema import FeedbackAnswer
-from fluentio.feedback.worker import AnalysisWorker
-from fluentio.models import Feedback, FeedbackStatus
+from fluentio.jobs import engine_lifespan, jobs_app
+from fluentio.jobs.runner import retry_stalled_jobs, worker_options
+from fluentio.models import Feedback, FeedbackStatus, JobError
 from fluentio.models.base import utcnow
 from fluentio.models.tutor import Correction, TranscriptItem
 from fluentio.settings import get_settings
-from tests.support.databases import fresh_postgres
+from tests.support.databases import fresh_postgres, fresh_sqlite
 from tests.support.factories import make_user
 from tests.support.fake_feedback_api import FakeOpenAI, Reply
 from tests.support.feedback_data import add_practice_session
@@ -33,21 +40,26 @@ RESPONSES = "/v1/responses"
 
 @pytest.fixture(scope="module")
 def jobs_db() -> Iterator[str]:
-    """A database of this module's own: the worker claims any due job it finds."""
+    """A database of this module's own: its workers take any job they find."""
     with fresh_postgres(prefix="fluentio_jobs") as url:
         yield url
 
 
 @pytest.fixture
-def fake(monkeypatch: pytest.MonkeyPatch, jobs_db: str) -> Iterator[FakeOpenAI]:
+async def fake(monkeypatch: pytest.MonkeyPatch, jobs_db: str) -> AsyncIterator[FakeOpenAI]:
+    """The fake model, the app's settings pointing at it, and the engine open on this loop."""
     with engine_for(jobs_db).begin() as connection:
-        connection.execute(sa.text("DELETE FROM feedback"))
+        for table in ("feedback", "job_errors", "procrastinate_jobs", "procrastinate_workers"):
+            connection.execute(sa.text(f"DELETE FROM {table}"))
+    monkeypatch.setattr(worker.ANALYSIS_RETRY, "policy", FAST)
     with FakeOpenAI().running() as fake:
         monkeypatch.setenv("DATABASE_URL", jobs_db)
         monkeypatch.setenv("OPENAI_API_KEY", "sk-test-fake")
         monkeypatch.setenv("OPENAI_BASE_URL", fake.url)
         get_settings.cache_clear()
-        yield fake
+        assert get_settings().jobs_backend == "postgres"
+        async with engine_lifespan():
+            yield fake
 
 
 def new_job(url: str, learner_lines: list[str] | None = None) -> tuple[uuid.UUID, uuid.UUID]:
@@ -73,11 +85,20 @@ def correction_count(url: str, feedback_id: uuid.UUID) -> int:
         return len(session.exec(select(Correction.id).where(Correction.feedback_id == feedback_id)).all())
 
 
-async def run_until(worker: AnalysisWorker, done: Callable[[], bool], seconds: float = 30.0) -> None:
+async def engine_jobs(feedback_id: uuid.UUID) -> list[Job]:
+    return list(await jobs_app.job_manager.list_jobs_async(lock=jobs.job_lock(feedback_id)))
+
+
+async def work(**options: object) -> None:
+    """One worker run that takes every job due now, then stops."""
+    await jobs_app.run_worker_async(**worker_options(get_settings(), wait=False, **options))
+
+
+async def run_until(done: Callable[[], bool], seconds: float = 30.0) -> None:
     deadline = time.monotonic() + seconds
     while not done():
         assert time.monotonic() < deadline, "the job did not reach the expected state in time"
-        await worker.run_once()
+        await work()
         await asyncio.sleep(0.02)
 
 
@@ -85,12 +106,20 @@ def finished(url: str, feedback_id: uuid.UUID) -> Callable[[], bool]:
     return lambda: job_row(url, feedback_id).status in ("done", "failed", "skipped")
 
 
+def owner_of(url: str, practice_id: uuid.UUID) -> uuid.UUID:
+    with Session(engine_for(url)) as session:
+        return session.exec(
+            sa.select(sa.column("user_id"))
+            .select_from(sa.table("practice_sessions"))
+            .where(sa.column("id") == practice_id)
+        ).one()[0]
+
+
 async def test_fails_twice_then_succeeds_stores_one_result(fake: FakeOpenAI, jobs_db: str) -> None:
     fake.script = [Reply(500), Reply(429, headers={"retry-after": "0"})]
     _, feedback_id = new_job(jobs_db)
-    worker = AnalysisWorker(policy=FAST)
 
-    await run_until(worker, finished(jobs_db, feedback_id))
+    await run_until(finished(jobs_db, feedback_id))
 
     job = job_row(jobs_db, feedback_id)
     assert job.status == FeedbackStatus.DONE.value
@@ -109,19 +138,30 @@ async def test_fails_twice_then_succeeds_stores_one_result(fake: FakeOpenAI, job
         assert speakers == {"learner"}
     # The fluency figures are computed here, not by the model.
     assert job.learner_words and job.turns == 4 and job.words_per_minute and 0 < (job.talk_share or 0) < 1
+    # The engine's job succeeded and was cleared away; no error is left for the admin.
+    assert await engine_jobs(feedback_id) == []
+    with Session(engine_for(jobs_db)) as session:
+        assert session.exec(select(JobError)).all() == []
 
 
-async def test_a_failure_backs_off_before_the_next_attempt(fake: FakeOpenAI, jobs_db: str) -> None:
+async def test_a_failure_backs_off_before_the_next_attempt(
+    fake: FakeOpenAI, jobs_db: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(worker.ANALYSIS_RETRY, "policy", jobs.RetryPolicy(base_delay=60))
     fake.script = [Reply(503)]
     _, feedback_id = new_job(jobs_db)
-    worker = AnalysisWorker(policy=jobs.RetryPolicy(base_delay=60))
 
-    assert await worker.run_once() == 1
+    await work()
+
     job = job_row(jobs_db, feedback_id)
     assert job.status == FeedbackStatus.PENDING.value
     assert job.next_attempt_at is not None and job.next_attempt_at > utcnow() + timedelta(seconds=30)
     assert "503" in (job.last_error or "")
-    assert await worker.run_once() == 0  # not due yet
+    [queued] = await engine_jobs(feedback_id)  # the engine holds the retry, not our row
+    assert queued.status == "todo" and queued.attempts == 1
+    assert queued.scheduled_at is not None and queued.scheduled_at > utcnow() + timedelta(seconds=30)
+    await work()  # not due yet
+    assert len(fake.calls(RESPONSES)) == 1
 
 
 @pytest.mark.parametrize(
@@ -137,23 +177,31 @@ async def test_a_failure_backs_off_before_the_next_attempt(fake: FakeOpenAI, job
     ],
     ids=["not-json", "missing-fields", "bad-level", "not-a-response"],
 )
-async def test_a_malformed_answer_is_a_failed_attempt(fake: FakeOpenAI, jobs_db: str, reply: Reply) -> None:
+async def test_a_malformed_answer_is_a_failed_attempt(
+    fake: FakeOpenAI, jobs_db: str, reply: Reply, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(worker.ANALYSIS_RETRY, "policy", jobs.RetryPolicy(max_attempts=2, base_delay=0.01))
     fake.script = [reply, reply]
     practice_id, feedback_id = new_job(jobs_db)
-    worker = AnalysisWorker(policy=jobs.RetryPolicy(max_attempts=2, base_delay=0.01))
 
-    await run_until(worker, finished(jobs_db, feedback_id))
+    await run_until(finished(jobs_db, feedback_id))
 
     job = job_row(jobs_db, feedback_id)
     assert job.status == FeedbackStatus.FAILED.value
     assert job.attempts == 2
-    assert job.last_error
+    assert job.last_error and job.last_error.startswith(jobs.GAVE_UP)
     assert correction_count(jobs_db, feedback_id) == 0
     with Session(engine_for(jobs_db)) as session:  # the transcript is kept
         assert (
             len(session.exec(select(TranscriptItem).where(TranscriptItem.session_id == practice_id)).all())
             == 8
         )
+    # The engine's failed state, with the reason, is what the admin page lists.
+    [failed] = await engine_jobs(feedback_id)
+    assert failed.status == "failed" and failed.attempts == 2
+    with Session(engine_for(jobs_db)) as session:
+        error = session.get(JobError, failed.id)
+    assert error is not None and error.task_name == jobs.ANALYSE_TASK and error.error == job.last_error
 
 
 async def test_a_refused_request_fails_at_once_and_the_learner_can_retry(
@@ -161,93 +209,110 @@ async def test_a_refused_request_fails_at_once_and_the_learner_can_retry(
 ) -> None:
     fake.script = [Reply(401)]
     practice_id, feedback_id = new_job(jobs_db)
-    worker = AnalysisWorker(policy=FAST)
 
-    await run_until(worker, finished(jobs_db, feedback_id))
+    await run_until(finished(jobs_db, feedback_id))
     job = job_row(jobs_db, feedback_id)
     assert (job.status, job.attempts) == ("failed", 1)
     assert "401" in (job.last_error or "")
 
     with Session(engine_for(jobs_db)) as session:
-        owner = session.exec(
-            sa.select(sa.column("user_id"))
-            .select_from(sa.table("practice_sessions"))
-            .where(sa.column("id") == practice_id)
-        ).one()[0]
         stranger = make_user(session)
         session.commit()
         assert not jobs.request_retry(session=session, user_id=stranger.id, practice_session_id=practice_id)
-        assert jobs.request_retry(session=session, user_id=owner, practice_session_id=practice_id)
+        assert jobs.request_retry(
+            session=session, user_id=owner_of(jobs_db, practice_id), practice_session_id=practice_id
+        )
     assert job_row(jobs_db, feedback_id).status == "pending"
+    assert sorted(j.status for j in await engine_jobs(feedback_id)) == ["failed", "todo"]
 
-    await run_until(worker, finished(jobs_db, feedback_id))
+    await run_until(finished(jobs_db, feedback_id))
     assert job_row(jobs_db, feedback_id).status == "done"
 
 
-async def test_a_job_left_running_by_a_dead_worker_completes_after_a_restart(
+async def test_a_dead_workers_job_runs_again_and_its_late_answer_is_refused(
     fake: FakeOpenAI, jobs_db: str
 ) -> None:
     _, feedback_id = new_job(jobs_db)
-    # A worker claims the job, then the server dies: the row stays "running" and its
-    # lease runs out.
+    # A worker takes the job and starts the analysis, then its process dies: the engine
+    # still says "doing", the row says "running", and the worker's heartbeat stops.
+    dead_worker = await jobs_app.job_manager.register_worker()
+    taken = await jobs_app.job_manager.fetch_job(queues=None, worker_id=dead_worker)
+    assert taken is not None and taken.task_kwargs == {"feedback_id": str(feedback_id)}
     with Session(engine_for(jobs_db)) as session:
-        claim = jobs.claim_next(session=session, now=utcnow() - timedelta(minutes=5))
-    assert claim is not None and claim.feedback_id == feedback_id
-    assert job_row(jobs_db, feedback_id).status == "running"
+        dead_run = jobs.claim(session=session, feedback_id=feedback_id, now=utcnow() - timedelta(minutes=5))
+    assert dead_run is not None and job_row(jobs_db, feedback_id).status == "running"
 
-    restarted = AnalysisWorker(policy=FAST)  # what the next start-up runs
-    await run_until(restarted, finished(jobs_db, feedback_id))
+    # While its heartbeat is fresh the job is left alone, and no one else may run it.
+    assert await retry_stalled_jobs(jobs_app, stalled_seconds=30) == 0
+    await work()
+    assert fake.calls(RESPONSES) == []
+
+    with engine_for(jobs_db).begin() as connection:
+        connection.execute(
+            sa.text(
+                "UPDATE procrastinate_workers SET last_heartbeat = now() - interval '5 minutes' WHERE id = :id"
+            ),
+            {"id": dead_worker},
+        )
+    assert await retry_stalled_jobs(jobs_app, stalled_seconds=30) == 1
+    await run_until(finished(jobs_db, feedback_id))
 
     job = job_row(jobs_db, feedback_id)
     assert (job.status, job.attempts) == ("done", 2)
     assert len(fake.calls(RESPONSES)) == 1
-    # The dead worker's late answer cannot store a second result.
+    # The dead run's late answer cannot store a second result.
+    late = FeedbackAnswer.model_validate(
+        {
+            "corrections": [],
+            "badPatterns": [],
+            "suggestions": [],
+            "estimatedLevel": "C2",
+            "newWords": [],
+            "summary": "late",
+        }
+    )
     with Session(engine_for(jobs_db)) as session:
-        late = FeedbackAnswer.model_validate(
-            {
-                "corrections": [],
-                "badPatterns": [],
-                "suggestions": [],
-                "estimatedLevel": "C2",
-                "newWords": [],
-                "summary": "late",
-            }
-        )
-        from fluentio.feedback.fluency import fluency_figures
-
         stored = jobs.store_result(
-            session=session, claim=claim, answer=late, figures=fluency_figures([]), lines=[], model="late"
+            session=session, claim=dead_run, answer=late, figures=fluency_figures([]), lines=[], model="late"
         )
     assert stored is False
     assert job_row(jobs_db, feedback_id).summary != "late"
 
 
-async def test_a_running_job_with_a_live_lease_is_left_alone(fake: FakeOpenAI, jobs_db: str) -> None:
-    _, feedback_id = new_job(jobs_db)
-    with Session(engine_for(jobs_db)) as session:
-        assert jobs.claim_next(session=session) is not None
-    assert await AnalysisWorker(policy=FAST).run_once() == 0
-    assert job_row(jobs_db, feedback_id).status == "running"
-    assert fake.calls(RESPONSES) == []
-
-
-async def test_pending_jobs_from_before_a_restart_are_picked_up_at_start(
+async def test_unfinished_analyses_without_a_job_are_queued_again_at_start(
     fake: FakeOpenAI, jobs_db: str
 ) -> None:
     ids = [new_job(jobs_db)[1] for _ in range(3)]
-    worker = AnalysisWorker(policy=FAST, concurrency=2)
-    await run_until(worker, lambda: all(finished(jobs_db, i)() for i in ids))
+    # Two lost their jobs (rows from before the engine, say); one still has its own.
+    with engine_for(jobs_db).begin() as connection:
+        connection.execute(
+            sa.text("DELETE FROM procrastinate_jobs WHERE lock IN (:a, :b)"),
+            {"a": jobs.job_lock(ids[0]), "b": jobs.job_lock(ids[1])},
+        )
+
+    assert await worker.requeue_lost_analyses() == 2
+    assert await worker.requeue_lost_analyses() == 0  # each once
+
+    await run_until(lambda: all(finished(jobs_db, i)() for i in ids))
     assert [job_row(jobs_db, i).status for i in ids] == ["done"] * 3
+    assert len(fake.calls(RESPONSES)) == 3
 
 
-async def test_two_workers_racing_store_one_result(fake: FakeOpenAI, jobs_db: str) -> None:
-    fake.script = [Reply(delay=0.3)]  # slow enough for the two to overlap
+async def test_two_jobs_for_one_analysis_never_run_together_and_store_one_result(
+    fake: FakeOpenAI, jobs_db: str
+) -> None:
+    fake.script = [Reply(delay=0.5)]  # slow enough for the workers to overlap
     _, feedback_id = new_job(jobs_db)
-    first, second = AnalysisWorker(policy=FAST), AnalysisWorker(policy=FAST)
+    # A second job for the same analysis (a re-scan racing the first job's start).
+    await jobs_app.configure_task(jobs.ANALYSE_TASK, lock=jobs.job_lock(feedback_id)).defer_async(
+        feedback_id=str(feedback_id)
+    )
 
-    ran = await asyncio.gather(first.run_once(), second.run_once())
+    await asyncio.gather(work(concurrency=1), work(concurrency=1))
+    await run_until(finished(jobs_db, feedback_id))
+    while await engine_jobs(feedback_id):
+        await work()
 
-    assert sorted(ran) == [0, 1]
     assert len(fake.calls(RESPONSES)) == 1
     job = job_row(jobs_db, feedback_id)
     assert (job.status, job.attempts) == ("done", 1)
@@ -258,28 +323,20 @@ async def test_two_workers_racing_store_one_result(fake: FakeOpenAI, jobs_db: st
     assert sorted(positions) == list(range(len(positions)))
 
 
-def test_concurrent_claims_take_each_job_once(fake: FakeOpenAI, jobs_db: str) -> None:
-    ids = {new_job(jobs_db)[1] for _ in range(6)}
+async def test_racing_workers_take_each_job_once(fake: FakeOpenAI, jobs_db: str) -> None:
+    ids = [new_job(jobs_db)[1] for _ in range(6)]
 
-    def claim_all() -> list[uuid.UUID]:
-        taken = []
-        with Session(engine_for(jobs_db)) as session:
-            while (claim := jobs.claim_next(session=session)) is not None:
-                taken.append(claim.feedback_id)
-        return taken
+    await asyncio.gather(*(work(concurrency=2) for _ in range(3)))
+    await run_until(lambda: all(finished(jobs_db, i)() for i in ids))
 
-    async def race() -> list[list[uuid.UUID]]:
-        return await asyncio.gather(*(asyncio.to_thread(claim_all) for _ in range(4)))
-
-    results = asyncio.run(race())
-    taken = [i for batch in results for i in batch]
-    assert sorted(taken) == sorted(ids)  # every job once, none twice
+    assert [job_row(jobs_db, i).attempts for i in ids] == [1] * 6
+    assert len(fake.calls(RESPONSES)) == 6  # every job once, none twice
 
 
 async def test_too_little_speech_is_skipped_without_a_model_call(fake: FakeOpenAI, jobs_db: str) -> None:
     _, feedback_id = new_job(jobs_db, learner_lines=["Yes.", "I go home."])
 
-    await run_until(AnalysisWorker(policy=FAST), finished(jobs_db, feedback_id))
+    await run_until(finished(jobs_db, feedback_id))
 
     job = job_row(jobs_db, feedback_id)
     assert job.status == FeedbackStatus.SKIPPED.value
@@ -288,36 +345,53 @@ async def test_too_little_speech_is_skipped_without_a_model_call(fake: FakeOpenA
     assert fake.calls(RESPONSES) == []
 
 
-async def test_enqueue_is_idempotent(fake: FakeOpenAI, jobs_db: str) -> None:
+async def test_enqueue_is_idempotent_and_part_of_the_transaction(fake: FakeOpenAI, jobs_db: str) -> None:
     practice_id, feedback_id = new_job(jobs_db)
     with Session(engine_for(jobs_db)) as session:
         again = jobs.enqueue_analysis(session=session, practice_session_id=practice_id)
         session.commit()
         assert again.id == feedback_id
         assert len(session.exec(select(Feedback).where(Feedback.session_id == practice_id)).all()) == 1
+    assert len(await engine_jobs(feedback_id)) == 1
+
+    # A transaction that rolls back leaves neither the row nor a job behind.
+    with Session(engine_for(jobs_db)) as session:
+        user = make_user(session)
+        practice = add_practice_session(session, user_id=user.id)
+        dropped = jobs.enqueue_analysis(session=session, practice_session_id=practice.id)
+        session.rollback()
+    assert await engine_jobs(dropped.id) == []
 
 
-async def test_the_worker_runs_on_sqlite_too(
+async def test_the_in_memory_engine_on_sqlite_runs_the_same_task(
     monkeypatch: pytest.MonkeyPatch, tmp_path_factory: pytest.TempPathFactory
 ) -> None:
-    """`make run` uses SQLite: claims, leases and results work there as well."""
-    from tests.support.databases import fresh_sqlite
-
+    """`make run` (SQLite, one process): the same task on procrastinate's in-memory engine;
+    a row left running by a restart is queued again when the engine starts."""
+    monkeypatch.setattr(worker.ANALYSIS_RETRY, "policy", FAST)
     with fresh_sqlite(tmp_path_factory.mktemp("jobs")) as url, FakeOpenAI().running() as fake:
         monkeypatch.setenv("DATABASE_URL", url)
         monkeypatch.setenv("OPENAI_API_KEY", "sk-test-fake")
         monkeypatch.setenv("OPENAI_BASE_URL", fake.url)
         get_settings.cache_clear()
-        fake.script = [Reply(502)]
-        _, feedback_id = new_job(url)
-        with Session(engine_for(url)) as session:  # a claim whose worker died
-            assert jobs.claim_next(session=session, now=utcnow() - timedelta(minutes=5)) is not None
+        assert get_settings().jobs_backend == "memory"
+        # Before the restart: a job was taken, then the process stopped.
+        _, left_running = new_job(url)
+        with Session(engine_for(url)) as session:
+            assert jobs.claim(session=session, feedback_id=left_running, now=utcnow() - timedelta(minutes=5))
 
-        await run_until(AnalysisWorker(policy=FAST), finished(url, feedback_id))
+        async with engine_lifespan():
+            assert await worker.requeue_lost_analyses() == 1
+            await run_until(finished(url, left_running))
+            fake.script = [Reply(502)]
+            # Committed in a worker thread, as a lesson's end is: handed to the engine's loop.
+            _, fresh = await asyncio.to_thread(new_job, url)
+            await run_until(finished(url, fresh))
 
-        job = job_row(url, feedback_id)
-        assert (job.status, job.attempts) == ("done", 3)
-        assert correction_count(url, feedback_id) >= 3
+        assert [job_row(url, i).status for i in (left_running, fresh)] == ["done", "done"]
+        assert sorted(job_row(url, i).attempts for i in (left_running, fresh)) == [2, 2]
+        assert correction_count(url, fresh) >= 3
+        assert len(fake.calls(RESPONSES)) == 3
 
 
 async def test_the_learners_retries_of_a_failing_analysis_are_capped_with_a_message(
@@ -325,19 +399,13 @@ async def test_the_learners_retries_of_a_failing_analysis_are_capped_with_a_mess
 ) -> None:
     fake.script = [Reply(401)] * (jobs.MAX_LEARNER_RETRIES + 1)
     practice_id, feedback_id = new_job(jobs_db)
-    worker = AnalysisWorker(policy=FAST)
-    with Session(engine_for(jobs_db)) as session:
-        owner = session.exec(
-            sa.select(sa.column("user_id"))
-            .select_from(sa.table("practice_sessions"))
-            .where(sa.column("id") == practice_id)
-        ).one()[0]
-    await run_until(worker, finished(jobs_db, feedback_id))
+    owner = owner_of(jobs_db, practice_id)
+    await run_until(finished(jobs_db, feedback_id))
     for _ in range(jobs.MAX_LEARNER_RETRIES):
         with Session(engine_for(jobs_db)) as session:
             assert history.list_sessions(session=session, user_id=owner)[0][0].can_retry
             assert jobs.request_retry(session=session, user_id=owner, practice_session_id=practice_id)
-        await run_until(worker, finished(jobs_db, feedback_id))
+        await run_until(finished(jobs_db, feedback_id))
         assert job_row(jobs_db, feedback_id).status == "failed"
     # The service was asked once per press, and no more presses are accepted.
     assert len(fake.calls(RESPONSES)) == jobs.MAX_LEARNER_RETRIES + 1
@@ -346,3 +414,29 @@ async def test_the_learners_retries_of_a_failing_analysis_are_capped_with_a_mess
         [row], _more = history.list_sessions(session=session, user_id=owner)
     assert not row.can_retry and row.feedback == history.RETRIES_USED_UP
     assert job_row(jobs_db, feedback_id).status == "failed"
+
+
+async def test_a_job_stopped_by_a_shutdown_goes_back_to_the_queue(fake: FakeOpenAI, jobs_db: str) -> None:
+    gate = threading.Event()
+    fake.script = [Reply(gate=gate)]  # the model is still thinking when the worker stops
+    _, feedback_id = new_job(jobs_db)
+    running = asyncio.create_task(
+        jobs_app.run_worker_async(**worker_options(get_settings(), shutdown_graceful_timeout=0.2))
+    )
+    deadline = time.monotonic() + 30
+    while not fake.calls(RESPONSES):
+        assert time.monotonic() < deadline, "the worker never asked the model"
+        await asyncio.sleep(0.05)
+
+    running.cancel()  # what the process's SIGTERM does to its worker
+    with contextlib.suppress(asyncio.CancelledError):
+        await running
+    gate.set()
+
+    [queued] = await engine_jobs(feedback_id)
+    assert queued.status == "todo"
+    assert job_row(jobs_db, feedback_id).status == "running"
+    await run_until(finished(jobs_db, feedback_id))
+    job = job_row(jobs_db, feedback_id)
+    assert (job.status, job.attempts) == ("done", 2)
+    assert len(fake.calls(RESPONSES)) == 2

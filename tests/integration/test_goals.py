@@ -4,6 +4,7 @@ never after unsubscribing. Times are injected; both engines."""
 
 from __future__ import annotations
 
+import asyncio
 import uuid
 from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, date, datetime, timedelta
@@ -140,7 +141,13 @@ async def test_the_reminder_is_sent_once_a_week_and_never_after_unsubscribing(us
         user_id = user.id
     outbox = Outbox()
     clock = [utc(2026, 3, 4, 12, 0)]  # Wednesday: not at risk yet
-    loop = reminders.ReminderLoop(clock=lambda: clock[0], sender=lambda: outbox)
+
+    class Checks:  # what the periodic `goals.send_reminders` task runs, at the test's clock
+        @staticmethod
+        async def run_once() -> int:
+            return await asyncio.to_thread(reminders.send_due_reminders, now=clock[0], sender=outbox)
+
+    loop = Checks()
 
     def mine() -> list[EmailMessage]:
         return [m for m in outbox.sent if m["To"] == user.email]

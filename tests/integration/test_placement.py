@@ -14,7 +14,6 @@ from sqlmodel import Session, select
 from fluentio.auth import service as accounts
 from fluentio.db import engine_for
 from fluentio.feedback import history, jobs
-from fluentio.feedback.worker import AnalysisWorker
 from fluentio.models import Placement, PracticeSession, User
 from fluentio.models.base import utcnow
 from fluentio.models.tutor import SessionStatus
@@ -23,7 +22,6 @@ from fluentio.placement.analysis import EvidenceAnswer, PlacementAnswer
 from fluentio.placement.service import ALREADY_DECIDED, NOT_FOUND, Choice, PlacementError
 from fluentio.simulator.script import LEARNER_LINES
 from tests.integration.test_feedback_jobs import (  # noqa: F401 (fixtures)
-    FAST,
     RESPONSES,
     correction_count,
     fake,
@@ -57,7 +55,7 @@ def placement_of(url: str, practice_id: uuid.UUID) -> Placement | None:
 async def test_the_worker_stores_the_level_with_quoted_evidence(fake: FakeOpenAI, jobs_db: str) -> None:  # noqa: F811
     user_id, practice_id, feedback_id = placement_job(jobs_db)
 
-    await run_until(AnalysisWorker(policy=FAST), finished(jobs_db, feedback_id))
+    await run_until(finished(jobs_db, feedback_id))
 
     job = job_row(jobs_db, feedback_id)
     placement = placement_of(jobs_db, practice_id)
@@ -86,7 +84,7 @@ async def test_invented_evidence_is_asked_for_again(fake: FakeOpenAI, jobs_db: s
     fake.script = [Reply.text(json.dumps(invented))]
     _user_id, practice_id, feedback_id = placement_job(jobs_db)
 
-    await run_until(AnalysisWorker(policy=FAST), finished(jobs_db, feedback_id))
+    await run_until(finished(jobs_db, feedback_id))
 
     job = job_row(jobs_db, feedback_id)
     assert job.status == "done" and job.attempts == 2

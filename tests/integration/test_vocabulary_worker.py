@@ -10,11 +10,9 @@ import pytest
 from sqlmodel import Session, select
 
 from fluentio.db import engine_for
-from fluentio.feedback.worker import AnalysisWorker
 from fluentio.models import DeckItem, DeckSource, PracticeSession
 from fluentio.vocabulary import deck
 from tests.integration.test_feedback_jobs import (  # noqa: F401 (fixtures)
-    FAST,
     correction_count,
     fake,
     finished,
@@ -59,7 +57,7 @@ async def test_the_worker_adds_and_reviews_deck_items(fake: FakeOpenAI, jobs_db:
         )
         session.commit()
 
-    await run_until(AnalysisWorker(policy=FAST), finished(jobs_db, feedback_id))
+    await run_until(finished(jobs_db, feedback_id))
 
     def rows() -> dict[str, DeckItem]:
         with Session(engine_for(jobs_db)) as session:
@@ -92,6 +90,6 @@ async def test_a_deck_failure_never_costs_the_learner_their_feedback(
     monkeypatch.setattr(deck, "after_feedback", broken)
     fake.script = [Reply.text(json.dumps(ANSWER))]
     _practice_id, feedback_id = new_job(jobs_db)
-    await run_until(AnalysisWorker(policy=FAST), finished(jobs_db, feedback_id))
+    await run_until(finished(jobs_db, feedback_id))
     assert job_row(jobs_db, feedback_id).status == "done"
     assert correction_count(jobs_db, feedback_id) == 1

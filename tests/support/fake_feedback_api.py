@@ -29,6 +29,9 @@ class Reply:
     body: Any = None  # dict → JSON; bytes → as is; None → the simulator's answer
     headers: dict[str, str] = field(default_factory=dict)
     delay: float = 0.0
+    # Holds the answer until the test sets it: "the model is still thinking" for as long
+    # as a test needs (say, to kill the worker waiting for it).
+    gate: threading.Event | None = None
     output_text: str | None = None  # a 200 response object whose message says this
 
     @classmethod
@@ -69,6 +72,8 @@ class FakeOpenAI:
         reply = self._next() or Reply()
         if reply.delay:
             time.sleep(reply.delay)
+        if reply.gate is not None:
+            reply.gate.wait(timeout=300)
         out_headers = {"content-type": "application/json", **reply.headers}
         if reply.output_text is not None:
             return 200, out_headers, json.dumps(response_object(body, reply.output_text)).encode()
