@@ -85,7 +85,7 @@ class Claimed:
     user_id: uuid.UUID
     call_id: str
     answered_at: datetime | None
-    resumed: sideband.Resumed | None  # None: nobody supervised it yet
+    resumed: sideband.Resumed | None  # None: it has not gone live yet (a fresh start)
 
 
 class CallOwnership:
@@ -199,7 +199,7 @@ class CallOwnership:
 def _claimed(row: PracticeSession) -> Claimed:
     assert row.provider_call_id is not None
     resumed = None
-    if row.started_at is not None or row.last_seen_at is not None or row.owner_id is not None:
+    if row.started_at is not None:  # it went live under another supervisor
         resumed = sideband.Resumed(
             started_at=row.started_at,
             last_seen_at=row.last_seen_at,
