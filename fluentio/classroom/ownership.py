@@ -232,6 +232,7 @@ class _Wakeup:
 
     def __init__(self) -> None:
         self.event = asyncio.Event()
+        self.listening = asyncio.Event()
 
     async def listen_forever(self) -> None:
         url = get_engine().url
@@ -244,6 +245,7 @@ class _Wakeup:
             try:
                 async with await psycopg.AsyncConnection.connect(conninfo, autocommit=True) as conn:
                     await conn.execute(f"LISTEN {lifecycle.CALLS_CHANNEL}")
+                    self.listening.set()
                     async for _ in conn.notifies():
                         self.event.set()
             except asyncio.CancelledError:

@@ -5,6 +5,7 @@ call whose owner still holds it."""
 
 from __future__ import annotations
 
+import contextlib
 import uuid
 from datetime import datetime, timedelta
 
@@ -101,12 +102,16 @@ def test_renewal_keeps_the_call_and_expiry_lets_another_take_it_over(clock: Cloc
     a.register()
     sid = open_call(status="live", seen=clock.now)
     mine(a.claim_orphans(), sid)
+    # A call a holds but no longer follows (its supervisor failed to finalise it).
+    unfollowed = open_call(status="live", seen=clock.now)
+    mine(a.claim_orphans(), unfollowed)
 
-    for _ in range(5):  # a renews every 1.5 s: b never gets it
+    for _ in range(5):  # a renews every 1.5 s: b never gets what a follows
         clock.advance(TIMINGS.renew)
         assert a.beat({sid}) == set()
         assert sid not in ids(b.claim_orphans())
     assert lease_row(sid).owner_id == a.owner_id
+    assert lease_row(unfollowed).owner_id == b.owner_id  # not renewed: it expired, b took it
 
     # a dies: just before its lease runs out nothing changes, just after b takes over.
     clock.advance(TIMINGS.lease - 0.1)
@@ -202,3 +207,29 @@ def test_workers_table_heartbeats_and_who_is_alive(clock: Clock) -> None:
     a.unregister()
     with session_scope() as session:
         assert session.get(WorkerProcess, a.owner_id) is None
+
+
+async def test_a_new_call_is_announced_to_listening_workers(
+    monkeypatch: pytest.MonkeyPatch, pg_url: str
+) -> None:
+    """PostgreSQL: recording an unowned call NOTIFYs the workers, so they claim it without
+    waiting for their poll (the bound here is far above a NOTIFY, far below no wake-up)."""
+    import asyncio
+
+    from fluentio.classroom.ownership import _Wakeup
+
+    monkeypatch.setenv("DATABASE_URL", pg_url)
+    get_settings.cache_clear()
+    wakeup = _Wakeup()
+    listening = asyncio.create_task(wakeup.listen_forever())
+    try:
+        sid = open_call()
+        await asyncio.wait_for(wakeup.listening.wait(), 10)
+        assert not wakeup.event.is_set()
+        with session_scope() as session:
+            lifecycle.record_call_id(session=session, session_id=sid, call_id=f"rtc_n_{uuid.uuid4().hex[:8]}")
+        await asyncio.wait_for(wakeup.event.wait(), 10)
+    finally:
+        listening.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await listening
