@@ -329,11 +329,12 @@ class Supervision:
         if not others or not sideband.supervised_ids():
             await sideband.shutdown_all(EndReason.SERVER_SHUTDOWN)
             return
-        supervisors = await sideband.detach_all()
+        supervisors = [s for s in await sideband.detach_all() if s.detached]
         for supervisor in supervisors:
-            if supervisor.detached:
-                await asyncio.to_thread(self.ownership.release, supervisor.session_id, supervisor.usage)
+            await asyncio.to_thread(self.ownership.release, supervisor.session_id, supervisor.usage)
         logger.info("handed %d call(s) over to %d other worker(s)", len(supervisors), len(others))
+        # Calls that were already ending are finished here, as they would have been.
+        await sideband.shutdown_all(EndReason.SERVER_SHUTDOWN)
 
 
 @contextlib.asynccontextmanager
