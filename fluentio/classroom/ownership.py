@@ -34,7 +34,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 import sqlalchemy as sa
-from sqlmodel import Session, col, select
+from sqlmodel import col, select
 
 from fluentio.classroom import lifecycle, recovery, sideband
 from fluentio.classroom.lifecycle import Lease
@@ -368,9 +368,3 @@ async def call_supervision() -> AsyncIterator[None]:
         await supervision.hand_over_or_end()
         with contextlib.suppress(Exception):
             await asyncio.to_thread(ownership.unregister)
-
-
-def lease_of(session: Session, session_id: uuid.UUID) -> tuple[str | None, datetime | None]:
-    """Who holds a call and until when (tests and the admin)."""
-    row = session.get(PracticeSession, session_id)
-    return (None, None) if row is None else (row.owner_id, row.lease_expires_at)
