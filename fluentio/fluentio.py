@@ -4,7 +4,7 @@ import reflex as rx
 
 from fluentio import pages  # noqa: F401  (registers the pages)
 from fluentio.api.routes import build_api
-from fluentio.classroom.recovery import classroom_lifespan
+from fluentio.classroom.ownership import call_supervision
 from fluentio.components.browsers import old_browser_check
 from fluentio.components.connection import connection_overlay
 from fluentio.components.layout import PAGES
@@ -25,7 +25,9 @@ app.app_wraps[(5, "Overlay")] = lambda stateful: connection_overlay() if statefu
 # Background jobs (feedback analysis, goal reminders, reconcile): the all-in-one process
 # runs a job worker; a web process only opens the engine (to defer, and for the admin).
 app.register_lifespan_task(worker_lifespan if get_settings().process_role == "all" else engine_lifespan)
-app.register_lifespan_task(classroom_lifespan)
+if get_settings().process_role == "all":
+    # Role "web" leaves call supervision to the worker processes (fluentio/worker_process.py).
+    app.register_lifespan_task(call_supervision)
 
 for spec in PAGES:
     app.add_page(

@@ -61,6 +61,12 @@ class Settings(BaseSettings):
     # Unset: the per-install secret in data_dir (filled in by _fill_defaults).
     secret_key: SecretStr = Field(default=SecretStr(""), alias="FLUENTIO_SECRET_KEY")
 
+    # Which part of the product this process runs (README: "Process types and call
+    # ownership"): "all" (one process: pages, calls and background work, as `make run`),
+    # "web" (pages, socket, relay, webhooks) or "worker" (`python -m fluentio.cli worker`:
+    # call supervision and background work, no Reflex).
+    process_role: Literal["all", "web", "worker"] = Field(default="all", alias="FLUENTIO_PROCESS_ROLE")
+
     # Accounts and credits.
     admin_emails: str = Field(default="", alias="FLUENTIO_ADMIN_EMAILS")
     signup_credits: int = Field(default=30, ge=0, alias="FLUENTIO_SIGNUP_CREDITS")
@@ -129,8 +135,6 @@ class Settings(BaseSettings):
     cost_text_output_per_m: float = Field(default=2.40, ge=0, alias="FLUENTIO_COST_TEXT_OUTPUT_PER_M")
     cost_audio_output_per_m: float = Field(default=20.00, ge=0, alias="FLUENTIO_COST_AUDIO_OUTPUT_PER_M")
 
-    # Process types: "all" (make run: one process does everything), "web" or "worker".
-    process_role: Literal["all", "web", "worker"] = Field(default="all", alias="FLUENTIO_PROCESS_ROLE")
     # Background jobs (fluentio/jobs/): "auto" = the PostgreSQL engine when DATABASE_URL is
     # PostgreSQL, else the in-process one (see jobs_backend).
     jobs_engine: Literal["auto", "memory", "postgres"] = Field(default="auto", alias="FLUENTIO_JOBS")
@@ -242,6 +246,19 @@ class Settings(BaseSettings):
         if self.jobs_engine == "postgres" or self.database_url.startswith("postgresql"):
             return "postgres"
         return "memory"
+
+    @model_validator(mode="after")
+    def _scaled_out_simulator_is_its_own_process(self) -> Settings:
+        # The simulator mounted in a web process keeps its calls in that process's
+        # memory: with several processes, every one must reach the same simulator.
+        if self.process_role != "all" and self.openai_simulated and not self.openai_base_url:
+            raise ValueError(
+                f"FLUENTIO_PROCESS_ROLE={self.process_role} without OPENAI_API_KEY needs the simulator "
+                "as its own process: run `python -m fluentio.simulator --port 8090` (its OPENAI_API_KEY "
+                "set to this process's FLUENTIO_SIMULATOR_KEY) and set OPENAI_BASE_URL="
+                "http://127.0.0.1:8090/v1 for every web and worker process."
+            )
+        return self
 
     @property
     def openai_simulated(self) -> bool:

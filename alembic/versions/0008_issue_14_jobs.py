@@ -2,7 +2,7 @@
 and the feedback row's hand-made lease goes (the engine's worker heartbeats replace it).
 
 Revision ID: 0006_issue_14_jobs
-Revises: 0005_issue_15
+Revises: 0006_placement
 Create Date: 2026-11-30 08:40:00
 
 The engine's schema is procrastinate's own `schema.sql`, for the version pinned in

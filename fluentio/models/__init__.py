@@ -18,7 +18,7 @@ from fluentio.models.billing import (
     WebhookEvent,
     WebhookStatus,
 )
-from fluentio.models.classroom import Backchannel, ClassroomPreferences
+from fluentio.models.classroom import Backchannel, ClassroomPreferences, WorkerProcess
 from fluentio.models.jobs import JobError
 from fluentio.models.learning import (
     DeckItem,
@@ -73,4 +73,5 @@ __all__ = [
     "User",
     "WebhookEvent",
     "WebhookStatus",
+    "WorkerProcess",
 ]

@@ -30,7 +30,13 @@ def test_the_engine_follows_the_database_unless_told(
     assert settings(monkeypatch, tmp_path).jobs_backend == "memory"  # make run: SQLite
     assert settings(monkeypatch, tmp_path, DATABASE_URL=PG).jobs_backend == "postgres"
     assert settings(monkeypatch, tmp_path, DATABASE_URL=PG, FLUENTIO_JOBS="memory").jobs_backend == "memory"
-    worker = settings(monkeypatch, tmp_path, DATABASE_URL=PG, FLUENTIO_PROCESS_ROLE="worker")
+    worker = settings(
+        monkeypatch,
+        tmp_path,
+        DATABASE_URL=PG,
+        FLUENTIO_PROCESS_ROLE="worker",
+        OPENAI_BASE_URL="http://127.0.0.1:8090/v1",  # the simulator as its own process
+    )
     assert (worker.process_role, worker.jobs_backend) == ("worker", "postgres")
 
 
@@ -39,7 +45,12 @@ def test_the_engine_follows_the_database_unless_told(
     [
         ({"FLUENTIO_PROCESS_ROLE": "web"}, "FLUENTIO_PROCESS_ROLE=web needs the shared job engine"),
         (
-            {"FLUENTIO_PROCESS_ROLE": "worker", "DATABASE_URL": PG, "FLUENTIO_JOBS": "memory"},
+            {
+                "FLUENTIO_PROCESS_ROLE": "worker",
+                "DATABASE_URL": PG,
+                "FLUENTIO_JOBS": "memory",
+                "OPENAI_BASE_URL": "http://127.0.0.1:8090/v1",
+            },
             "Only the all-in-one",
         ),
         ({"FLUENTIO_JOBS": "postgres"}, "FLUENTIO_JOBS=postgres needs DATABASE_URL to be PostgreSQL"),
