@@ -107,13 +107,14 @@ class AnalysisWorker:
                 self._fail, claim, "The analysis kept stopping before it finished.", False, None
             )
 
-        def load() -> tuple[list[Line], str, str]:
+        def load() -> tuple[list[Line], str, str, tuple[str, str]]:
             with session_scope() as session:
                 lines = jobs.load_transcript(session=session, practice_session_id=claim.session_id)
                 level, topic = jobs.session_context(session=session, practice_session_id=claim.session_id)
-                return lines, level, topic
+                spoken = jobs.session_languages(session=session, practice_session_id=claim.session_id)
+                return lines, level, topic, spoken
 
-        lines, level, topic = await asyncio.to_thread(load)
+        lines, level, topic, (language, explanation_language) = await asyncio.to_thread(load)
         figures = fluency_figures(lines)
         if figures.learner_words < MIN_LEARNER_WORDS:
 
@@ -127,7 +128,14 @@ class AnalysisWorker:
 
         keeper = asyncio.create_task(self._keep_lease(claim))
         try:
-            answer = await analyse(lines, level=level, topic=topic, settings=settings)
+            answer = await analyse(
+                lines,
+                level=level,
+                topic=topic,
+                settings=settings,
+                language=language,
+                explanation_language=explanation_language,
+            )
         except AnalysisError as exc:
             status = await asyncio.to_thread(self._fail, claim, exc.message, exc.retryable, exc.retry_after)
             logger.warning(
