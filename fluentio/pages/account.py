@@ -112,17 +112,18 @@ class AccountState(rx.State):
                     user_id=user.id,
                     display_name=form.get("display_name", ""),
                     english_level=form.get("english_level", ""),
-                    target_language=form.get("target_language", self.target_language),
-                    explanation_language=form.get("explanation_language", self.explanation_language),
+                    # Absent from the form: left as they are.
+                    target_language=form.get("target_language"),
+                    explanation_language=form.get("explanation_language"),
                 )
         except AuthError as exc:
             self.profile_error = exc.message
             return None
-        language = get_language(form.get("target_language", self.target_language)).name
-        self.profile_notice = f"Saved. Your tutor will speak {language} at this level from your next session."
         refreshed = signed_in_user(self)
         if refreshed:
             self._fill(refreshed)
+        language = get_language(self.target_language).name
+        self.profile_notice = f"Saved. Your tutor will speak {language} at this level from your next session."
         return AuthState.refresh
 
     @rx.event
