@@ -93,7 +93,7 @@ def setup_card() -> rx.Component:
             "; feedback explains in ",
             rx.text.strong(ClassroomState.explanation_name),
             ". ",
-            rx.link("Change languages", href="/account"),
+            rx.link("Change languages", href="/account", underline="always"),
             size="2",
             color="var(--gray-11)",
             margin_top="0.75rem",

@@ -89,7 +89,7 @@ def words_body() -> rx.Component:
             "Your ",
             rx.text.strong(state.language_name),
             " deck (each language you practise has its own; change it under ",
-            rx.link("Account", href="/account"),
+            rx.link("Account", href="/account", underline="always"),
             ").",
             id="deck-language",
         ),
