@@ -2,7 +2,7 @@
 # Render the speech the local Realtime simulator and its tests use, with espeak-ng + sox.
 #
 #   scripts/make-sim-voices.sh          # tutor lines (fluentio/simulator/voices) and test WAVs
-#   scripts/make-sim-voices.sh languages # only the other languages' tutor lines (voices/<code>/)
+#   scripts/make-sim-voices.sh languages # only the other languages: voices/<code>/ and the Spanish test learner
 #
 # The WAVs are committed: the app never needs espeak-ng at run time. Run this again only
 # after changing a line's text in fluentio/simulator/voices/index.json (or the learner
@@ -62,6 +62,16 @@ while IFS=$'\t' read -r code voice; do
     echo "voices/$code/$file"
   done < "$WORK/lines-$code.tsv"
 done < "$WORK/languages.tsv"
+# A Spanish learner for the fake microphone of tests/e2e/test_spanish_lesson.py, laid out
+# like classroom_learner.wav: 6 s of silence (the greeting), a sentence, 1.7 s (the tutor
+# starts answering), a second sentence over the tutor, then silence (21.5 s in all).
+mkdir -p "$ASSETS"
+speak es "Ayer yo va al mercado y compro dos manzana." "$WORK/es1.wav" 16000
+speak es "Después yo encontré mi amigo y nosotros hablaba de una película." "$WORK/es2.wav" 16000
+sox -n -r 16000 -c 1 -b 16 "$WORK/gap.wav" trim 0 1.7
+sox "$WORK/es1.wav" "$WORK/gap.wav" "$WORK/es2.wav" "$WORK/es-speech.wav"
+sox "$WORK/es-speech.wav" "$ASSETS/classroom_learner_es.wav" pad 6.0 30 trim 0 21.5
+echo "tests/assets/audio/classroom_learner_es.wav"
 [ "${1:-}" = languages ] && exit 0
 
 # English tutor lines: one WAV per entry of index.json.

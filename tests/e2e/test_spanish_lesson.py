@@ -15,19 +15,22 @@ from playwright.sync_api import Browser, expect
 from fluentio.settings import SIMULATOR_OPENAI_KEY
 from fluentio.simulator.script import LEARNER_LINES_BY_LANGUAGE, tutor_reply
 from tests.support.app_server import RunningApp
-from tests.support.classroom import classroom_page, launch_mic_browser, stored_session
+from tests.support.classroom import ROOT, classroom_page, launch_mic_browser, stored_session
 from tests.support.sessions import signed_in_user
 
 pytestmark = pytest.mark.e2e
 
 SPANISH = LEARNER_LINES_BY_LANGUAGE["es"]
+# The fake microphone: a learner speaking Spanish (scripts/make-sim-voices.sh), laid out
+# like classroom_learner.wav. The simulator's transcripts are scripted, not heard.
+SPANISH_LEARNER_WAV = ROOT / "tests" / "assets" / "audio" / "classroom_learner_es.wav"
 
 
 def test_a_whole_lesson_in_spanish_shows_in_history_explained_in_english(
     app_server: RunningApp, browser: Browser
 ) -> None:
     who = signed_in_user(app_server, credits=30, english_level="A2")
-    mic = launch_mic_browser(browser.browser_type)
+    mic = launch_mic_browser(browser.browser_type, SPANISH_LEARNER_WAV)
     try:
         page = classroom_page(mic, app_server, who)
         expect(page.locator("#lesson-languages")).to_contain_text("You practise English")
