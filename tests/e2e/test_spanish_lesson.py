@@ -82,6 +82,10 @@ def test_a_whole_lesson_in_spanish_shows_in_history_explained_in_english(
             "'Ayer' (yesterday) is a finished time, so the verbs take the preterite"
         )
         expect(page.locator("#transcript mark.mistake").first).to_have_text(SPANISH[0].rstrip("."))
+        # The word the recogniser was unsure of is the Spanish one, from the Spanish deck.
+        unclear = page.locator("#unclear-words .unclear-word").first
+        expect(unclear.locator("mark.unclear")).to_have_text("mercado")
+        expect(unclear.get_by_role("button", name=re.compile("Hear it"))).to_be_visible()
 
         # History lists it as Spanish; the Words page shows the Spanish deck.
         page.goto(app_server.url("/history"))
