@@ -2,6 +2,7 @@
 # Render the speech the local Realtime simulator and its tests use, with espeak-ng + sox.
 #
 #   scripts/make-sim-voices.sh          # tutor lines (fluentio/simulator/voices) and test WAVs
+#   scripts/make-sim-voices.sh languages # only the other languages: voices/<code>/ and the Spanish test learner
 #
 # The WAVs are committed: the app never needs espeak-ng at run time. Run this again only
 # after changing a line's text in fluentio/simulator/voices/index.json (or the learner
@@ -32,12 +33,49 @@ pad() {
   sox "$1" "$2" pad "$3" "$4"
 }
 
-# Tutor lines: one WAV per entry of index.json.
-python3 - "$VOICES/index.json" <<'PY' > "$WORK/lines.tsv"
+# lines INDEX: "file<TAB>text" for each entry of a voices index.json.
+lines() {
+  python3 - "$1" <<'PY'
 import json, sys
-for line in json.load(open(sys.argv[1]))["lines"]:
+for line in json.load(open(sys.argv[1], encoding="utf-8"))["lines"]:
     print(f"{line['file']}\t{line['text']}")
 PY
+}
+
+# Other languages: voices/<code>/index.json, spoken with the espeak-ng voice that
+# fluentio/languages.py gives the language (read from that file, which needs no packages).
+python3 - "$ROOT/fluentio/languages.py" <<'PY' > "$WORK/languages.tsv"
+import importlib.util, sys
+spec = importlib.util.spec_from_file_location("languages", sys.argv[1])
+module = importlib.util.module_from_spec(spec)
+sys.modules["languages"] = module
+spec.loader.exec_module(module)
+for language in module.LANGUAGES:
+    if language.code != module.DEFAULT_LANGUAGE:
+        print(f"{language.code}\t{language.espeak_voice}")
+PY
+while IFS=$'\t' read -r code voice; do
+  [ -f "$VOICES/$code/index.json" ] || { echo "make-sim-voices: no script for $code (voices/$code/index.json)" >&2; continue; }
+  lines "$VOICES/$code/index.json" > "$WORK/lines-$code.tsv"
+  while IFS=$'\t' read -r file text; do
+    speak "$voice" "$text" "$VOICES/$code/$file" 16000
+    echo "voices/$code/$file"
+  done < "$WORK/lines-$code.tsv"
+done < "$WORK/languages.tsv"
+# A Spanish learner for the fake microphone of tests/e2e/test_spanish_lesson.py, laid out
+# like classroom_learner.wav: 6 s of silence (the greeting), a sentence, 1.7 s (the tutor
+# starts answering), a second sentence over the tutor, then silence (21.5 s in all).
+mkdir -p "$ASSETS"
+speak es "Ayer yo va al mercado y compro dos manzana." "$WORK/es1.wav" 16000
+speak es "Después yo encontré mi amigo y nosotros hablaba de una película." "$WORK/es2.wav" 16000
+sox -n -r 16000 -c 1 -b 16 "$WORK/gap.wav" trim 0 1.7
+sox "$WORK/es1.wav" "$WORK/gap.wav" "$WORK/es2.wav" "$WORK/es-speech.wav"
+sox "$WORK/es-speech.wav" "$ASSETS/classroom_learner_es.wav" pad 6.0 30 trim 0 21.5
+echo "tests/assets/audio/classroom_learner_es.wav"
+[ "${1:-}" = languages ] && exit 0
+
+# English tutor lines: one WAV per entry of index.json.
+lines "$VOICES/index.json" > "$WORK/lines.tsv"
 while IFS=$'\t' read -r file text; do
   speak en-us "$text" "$VOICES/$file" 16000
   echo "voices/$file"

@@ -25,8 +25,9 @@ from fluentio.vocabulary.deck import owned_item_text
 CACHE_CONTROL = "private, max-age=31536000, immutable"
 
 
-# (session, learner id, object id) → the text to speak if the object is the learner's, else None.
-OwnedText = Callable[[Session, uuid.UUID, uuid.UUID], str | None]
+# (session, learner id, object id) → the text to speak and its language if the object is
+# the learner's, else None.
+OwnedText = Callable[[Session, uuid.UUID, uuid.UUID], tuple[str, str] | None]
 
 
 def _not_found() -> JSONResponse:
@@ -67,15 +68,16 @@ async def _owned_speech(request: Request, param: str, lookup: OwnedText) -> Resp
     if user is None:
         return _not_found()
 
-    def owned_text() -> str | None:
+    def owned_text() -> tuple[str, str] | None:
         with session_scope() as session:
             return lookup(session, user.id, object_id)
 
-    text = await run_in_threadpool(owned_text)
-    if text is None:
+    owned = await run_in_threadpool(owned_text)
+    if owned is None:
         return _not_found()
+    text, language = owned
     try:
-        clip = await clip_for_text(text)
+        clip = await clip_for_text(text, language=language)
     except SpeechUnavailableError as exc:
         return JSONResponse({"error": exc.message}, status_code=503, headers={"Cache-Control": "no-store"})
     etag = f'"{clip.cache_key}"'

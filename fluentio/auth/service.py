@@ -19,6 +19,7 @@ from email.message import EmailMessage
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, col, delete, select, update
 
+from fluentio import languages
 from fluentio.auth import ratelimit
 from fluentio.auth.email import (
     EmailSender,
@@ -354,13 +355,30 @@ def confirm_identity(
 # --- Profile and deletion ------------------------------------------------------------------
 
 
-def update_profile(*, session: Session, user_id: uuid.UUID, display_name: str, english_level: str) -> User:
+def update_profile(
+    *,
+    session: Session,
+    user_id: uuid.UUID,
+    display_name: str,
+    english_level: str,
+    target_language: str | None = None,
+    explanation_language: str | None = None,
+) -> User:
+    """Name, level and (when given) the languages practised and explained in; the only
+    writer of `users.target_language` and `users.explanation_language`."""
     user = _live_user(session, user_id)
     level = (english_level or "").strip().upper()
     if level not in LEVELS:
-        raise InvalidInputError("Choose an English level between A1 and C2.")
+        raise InvalidInputError("Choose a level between A1 and C2.")
+    for code in (target_language, explanation_language):
+        if code is not None and not languages.is_supported(code):
+            raise InvalidInputError("Choose a language from the list.")
     user.display_name = _clean_display_name(display_name)
     user.english_level = level
+    if target_language is not None:
+        user.target_language = languages.get_language(target_language).code
+    if explanation_language is not None:
+        user.explanation_language = languages.get_language(explanation_language).code
     session.add(user)
     session.commit()
     return user

@@ -57,6 +57,7 @@ from fluentio.classroom.scenarios import DEFAULT_SCENARIO_ID, PLACEMENT_SCENARIO
 from fluentio.clock import format_duration
 from fluentio.db import in_transaction, session_scope
 from fluentio.feedback.patterns import recurring_patterns
+from fluentio.languages import get_language
 from fluentio.levels import DEFAULT_LEVEL, LEVELS
 from fluentio.models import PracticeSession, SessionStatus, TranscriptItem, User
 from fluentio.models.base import utcnow
@@ -532,16 +533,22 @@ def _open_session(
             raise errors.no_credits()
         _check_start_rate(session, user_id)
         level = level or (user.english_level if user.english_level in LEVELS else DEFAULT_LEVEL.value)
-        patterns = recurring_patterns(session=session, user_id=user_id)
-        carried = lesson_words(session=session, user_id=user_id, now=utcnow())
+        language = get_language(user.target_language).code
+        patterns = recurring_patterns(session=session, user_id=user_id, language=language)
+        carried = lesson_words(session=session, user_id=user_id, now=utcnow(), language=language)
 
         if topic == PLACEMENT_SCENARIO_ID:
             # The placement call climbs through the levels on its own script.
             instructions = build_placement_instructions()
         else:
-            instructions = build_instructions(level, topic, words, patterns, carried.due, carried.unclear)
+            instructions = build_instructions(
+                level, topic, words, patterns, carried.due, carried.unclear, language=language
+            )
         config = build_session_config(
-            settings=settings, instructions=instructions, audio_setup=AudioSetup.parse(audio_setup)
+            settings=settings,
+            instructions=instructions,
+            audio_setup=AudioSetup.parse(audio_setup),
+            language=language,
         )
         row = lifecycle.open_session(
             session=session,
@@ -552,6 +559,8 @@ def _open_session(
             signaling=signaling,
             instructions=instructions,
             settings=settings,
+            language=language,
+            explanation_language=get_language(user.explanation_language).code,
         )
     return row.id, config, [call_id for call_id in stale.values() if call_id]
 

@@ -6,6 +6,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 from fluentio.classroom.scenarios import DEFAULT_SCENARIO_ID, get_scenario
+from fluentio.languages import get_language
 from fluentio.levels import LEVEL_NAMES
 
 # How to speak to a learner at each CEFR level.
@@ -20,7 +21,7 @@ _LEVEL_STYLE: dict[str, str] = {
         "a little slower than usual. Ask simple open questions about concrete things."
     ),
     "B1": (
-        "Use clear, natural English at a moderate pace with common idioms only when they "
+        "Use clear, natural {language} at a moderate pace with common idioms only when they "
         "are easy to guess. Ask open questions that invite a few sentences, such as why "
         "and how."
     ),
@@ -41,7 +42,7 @@ _LEVEL_STYLE: dict[str, str] = {
 
 _RULES = """\
 How to run the conversation:
-- Speak only English. If the learner uses another language, answer in simple English and help them say it in English.
+- Speak only {language}. If the learner uses another language, answer in simple {language} and help them say it in {language}.
 - Keep each reply short: one to three sentences, then hand the turn back.
 - Ask exactly one question at a time, and wait for the answer.
 - Let the learner do most of the talking. Never lecture.
@@ -61,6 +62,8 @@ def build_instructions(
     patterns: Sequence[str] = (),
     deck_words: Sequence[str] = (),
     unclear_words: Sequence[str] = (),
+    *,
+    language: str = "en",
 ) -> str:
     """The system instructions for the tutor in one call.
 
@@ -68,20 +71,29 @@ def build_instructions(
     of the catalogue's ids (unknown ids fall back to small talk), `vocabulary` words the
     learner wants to practise, `patterns` their recent recurring mistakes, `deck_words`
     their vocabulary deck's items due for review, and `unclear_words` the words the speech
-    recogniser was unsure of in their last lesson.
+    recogniser was unsure of in their last lesson. `language` (fluentio/languages.py) is
+    the one practised: the instructions stay in English, and tell the tutor to speak only it.
     """
     level = level if level in _LEVEL_STYLE else "B1"
     scenario = get_scenario(scenario_id) or get_scenario(DEFAULT_SCENARIO_ID)
     assert scenario is not None
 
+    spoken = get_language(language).name
     parts = [
-        "You are Fluentio, a friendly English speaking tutor on a live voice call with a "
+        f"You are Fluentio, a friendly {spoken} speaking tutor on a live voice call with a "
         "learner. The goal is speaking practice: the learner should speak a lot, feel at "
         "ease and leave a little more fluent.",
-        f"The learner's level is {level} ({LEVEL_NAMES[level]}, CEFR). {_LEVEL_STYLE[level]}",
+        f"The learner's level is {level} ({LEVEL_NAMES[level]}, CEFR) in {spoken}. "
+        + _LEVEL_STYLE[level].format(language=spoken),
         f"Scenario: {scenario.title}. {scenario.setup}\nStart the call yourself: {scenario.opening}",
-        _RULES,
+        _RULES.format(language=spoken),
     ]
+    if spoken != "English":
+        parts.append(
+            f"These instructions are written in English, but the whole call is in {spoken}: "
+            f"greet, play the role and answer only in {spoken}, at the learner's level. Keep the "
+            f"learner's target words and the words below in {spoken} as written."
+        )
 
     words = _clean(vocabulary, MAX_VOCABULARY)
     if words:

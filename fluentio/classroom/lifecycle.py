@@ -56,13 +56,18 @@ def open_session(
     signaling: str,
     instructions: str,
     settings: Settings,
+    language: str = "en",
+    explanation_language: str = "en",
 ) -> PracticeSession:
-    """A new session in `starting`; `already_in_call` when the learner has one open."""
+    """A new session in `starting`; `already_in_call` when the learner has one open.
+    `language` is practised in it, `explanation_language` is the feedback's."""
     row = PracticeSession(
         user_id=user_id,
         status=SessionStatus.STARTING.value,
         topic=topic,
         level=level,
+        language=language,
+        explanation_language=explanation_language,
         target_vocabulary=list(vocabulary),
         signaling=signaling,
         model=settings.realtime_model,

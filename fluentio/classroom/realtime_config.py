@@ -20,6 +20,7 @@ from typing import Any
 from openai.types.realtime import RealtimeSessionCreateRequestParam
 from pydantic import TypeAdapter
 
+from fluentio.languages import get_language
 from fluentio.settings import Settings
 
 # The tutor answers after half a second of silence; 300 ms of audio before the detected
@@ -59,9 +60,16 @@ def _adapter() -> TypeAdapter[RealtimeSessionCreateRequestParam]:
 
 
 def build_session_config(
-    *, settings: Settings, instructions: str, audio_setup: AudioSetup = AudioSetup.SPEAKERS
+    *,
+    settings: Settings,
+    instructions: str,
+    audio_setup: AudioSetup = AudioSetup.SPEAKERS,
+    language: str = "en",
 ) -> RealtimeSessionCreateRequestParam:
-    """The `session` for a new call: model, instructions, transcription, VAD and voice."""
+    """The `session` for a new call: model, instructions, transcription, VAD and voice.
+
+    `language` is the one practised (fluentio/languages.py): the learner's speech is
+    transcribed as that language."""
     config: dict[str, Any] = {
         "type": "realtime",
         "model": settings.realtime_model,
@@ -72,7 +80,10 @@ def build_session_config(
         "include": ["item.input_audio_transcription.logprobs"],
         "audio": {
             "input": {
-                "transcription": {"model": settings.transcribe_model, "language": "en"},
+                "transcription": {
+                    "model": settings.transcribe_model,
+                    "language": get_language(language).transcription,
+                },
                 "turn_detection": {
                     "type": "server_vad",
                     "create_response": False,

@@ -15,6 +15,7 @@ from urllib.parse import urlencode
 
 import reflex as rx
 
+from fluentio import languages
 from fluentio.auth.state import login_redirect, signed_in_user
 from fluentio.billing import ledger
 from fluentio.classroom import calls, errors, mic_check
@@ -76,6 +77,9 @@ class ClassroomState(rx.State):
 
     # Set-up.
     level: str = "B1"
+    # The learner's languages (set on /account), as names: "Spanish", "English".
+    language_name: str = "English"
+    explanation_name: str = "English"
     topic: str = ""
     vocabulary: str = ""
     simulated: bool = False
@@ -152,6 +156,8 @@ class ClassroomState(rx.State):
         self.signaling = settings.realtime_signaling
         if not self.in_call:
             self.level = user.english_level or "B1"
+            self.language_name = languages.name(user.target_language)
+            self.explanation_name = languages.name(user.explanation_language)
             if self.topic not in scenario_ids():
                 self.topic = SCENARIOS[0].id
         self._show_preferences(await asyncio.to_thread(_read_preferences, user.id))

@@ -20,6 +20,7 @@ import pydantic
 
 from fluentio.feedback.fluency import Line
 from fluentio.feedback.schema import CorrectionAnswer, FeedbackAnswer
+from fluentio.languages import get_language
 from fluentio.openai_client import openai_client
 from fluentio.settings import Settings, get_settings
 
@@ -44,8 +45,8 @@ MAX_NEW_WORDS = 12
 MAX_TEXT = 600
 
 INSTRUCTIONS = """\
-You are an experienced, encouraging English tutor. You receive the transcript of a spoken
-practice conversation between a Learner and a Tutor. Analyse only the Learner's English; the
+You are an experienced, encouraging {language} tutor. You receive the transcript of a spoken
+practice conversation between a Learner and a Tutor. Analyse only the Learner's {language}; the
 Tutor's lines are context. The transcript comes from speech recognition, so ignore
 punctuation, capitalisation and spelling unless a word was clearly mis-said.
 
@@ -62,6 +63,19 @@ Answer with:
 - estimatedLevel: the CEFR level (A1 to C2) this conversation shows.
 - newWords: up to 10 advanced or less common words or expressions the Learner used correctly.
 - summary: two short, encouraging sentences to the learner ("you")."""
+
+# The learner's own language for everything they read; the target language for what they say.
+LANGUAGE_RULES = """Languages: the conversation is in {language}. `original`, `corrected` and newWords stay in
+{language}, exactly as a speaker would say them. Write every `explanation`, each badPattern,
+each suggestion and the summary in {explanation}, the learner's own language, quoting
+{language} words where they help."""
+
+
+def instructions_for(language: str = "en", explanation_language: str = "en") -> str:
+    """The system prompt for a lesson in `language`, explained in `explanation_language`
+    (fluentio/languages.py codes)."""
+    names = {"language": get_language(language).name, "explanation": get_language(explanation_language).name}
+    return INSTRUCTIONS.format(**names) + "\n\n" + LANGUAGE_RULES.format(**names)
 
 
 class AnalysisError(Exception):
@@ -123,12 +137,22 @@ def prepare_transcript(lines: Sequence[Line], *, max_chars: int = MAX_TRANSCRIPT
     return PreparedTranscript("\n".join(rendered), len(spoken) - left_out, len(spoken))
 
 
-def build_input(prepared: PreparedTranscript, *, level: str, topic: str) -> list[dict[str, str]]:
+def build_input(
+    prepared: PreparedTranscript,
+    *,
+    level: str,
+    topic: str,
+    language: str = "en",
+    explanation_language: str = "en",
+) -> list[dict[str, str]]:
+    practised, explained = get_language(language), get_language(explanation_language)
     context = (
-        f"The learner's own estimate of their level: {level or 'unknown'}. Topic: {topic or 'free talk'}."
+        f"The learner's own estimate of their level: {level or 'unknown'}. Topic: {topic or 'free talk'}. "
+        f"Language practised: {practised.name} ({practised.code}). "
+        f"Explanations in: {explained.name} ({explained.code})."
     )
     return [
-        {"role": "system", "content": INSTRUCTIONS},
+        {"role": "system", "content": instructions_for(language, explanation_language)},
         {"role": "user", "content": f"{context}\n\nTranscript:\n{prepared.text}"},
     ]
 
@@ -158,7 +182,7 @@ def _clean_text(value: str) -> str:
 
 def _same_words(a: str, b: str) -> bool:
     def words(s: str) -> list[str]:
-        return re.findall(r"[a-z0-9']+", s.lower().replace("’", "'"))
+        return re.findall(r"(?:[^\W_]|')+", s.lower().replace("’", "'"))
 
     return words(a) == words(b)
 
@@ -244,14 +268,21 @@ async def request_parsed(
 
 
 async def analyse(
-    lines: Sequence[Line], *, level: str, topic: str, settings: Settings | None = None
+    lines: Sequence[Line],
+    *,
+    level: str,
+    topic: str,
+    settings: Settings | None = None,
+    language: str = "en",
+    explanation_language: str = "en",
 ) -> FeedbackAnswer:
     """Ask the model for the session's feedback; raise AnalysisError on any failure."""
     settings = settings or get_settings()
     prepared = prepare_transcript(lines)
     if prepared.cut:
         logger.info("analysis: transcript cut to %d of %d lines", prepared.lines_used, prepared.lines_total)
-    parsed = await request_parsed(
-        build_input(prepared, level=level, topic=topic), FeedbackAnswer, settings=settings
+    messages = build_input(
+        prepared, level=level, topic=topic, language=language, explanation_language=explanation_language
     )
+    parsed = await request_parsed(messages, FeedbackAnswer, settings=settings)
     return tidy(parsed)

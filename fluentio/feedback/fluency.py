@@ -14,7 +14,7 @@ from dataclasses import dataclass
 
 from fluentio.models.tutor import Speaker
 
-WORD = re.compile(r"[A-Za-z0-9]+(?:['’][A-Za-z]+)*")
+WORD = re.compile(r"[^\W_]+(?:['’][^\W\d_]+)*")
 # A learner line shorter than this is a timing glitch, not speech to divide by.
 MIN_TIMED_MS = 300
 

@@ -13,7 +13,8 @@ from dataclasses import dataclass
 
 from fluentio.feedback.fluency import Line
 
-_KEEP = re.compile(r"[a-z0-9']")
+# Letters and digits of any language (not "_"), and apostrophes.
+_KEEP = re.compile(r"[^\W_]|'")
 
 
 @dataclass(frozen=True)

@@ -14,7 +14,7 @@ from datetime import datetime, timedelta
 import sqlalchemy as sa
 from sqlmodel import Session, col, select
 
-from fluentio import levels
+from fluentio import languages, levels
 from fluentio.billing.ledger import format_credits
 from fluentio.classroom.scenarios import PLACEMENT_SCENARIO_ID, get_scenario
 from fluentio.clock import week_start
@@ -87,6 +87,7 @@ class SessionRow:
     credits: str
     feedback: str
     can_retry: bool
+    language: str  # "Spanish": the language practised in it
     # Feedback still being prepared: the page keeps refreshing while any row says so.
     analysing: bool
 
@@ -105,6 +106,7 @@ def list_sessions(
             col(PracticeSession.id),
             col(PracticeSession.created_at),
             col(PracticeSession.topic),
+            col(PracticeSession.language),
             col(PracticeSession.status),
             col(PracticeSession.billable_seconds),
             col(PracticeSession.charged_millicredits),
@@ -129,8 +131,11 @@ def list_sessions(
             can_retry=jobs.retries_left(feedback, retries or 0)
             or (feedback is None and status == SessionStatus.ENDED.value),
             analysing=feedback in ANALYSING,
+            language=languages.name(language),
         )
-        for sid, created, topic, status, seconds, millicredits, feedback, retries in rows[:page_size]
+        for sid, created, topic, language, status, seconds, millicredits, feedback, retries in rows[
+            :page_size
+        ]
     ]
     return listed, len(rows) > page_size
 
@@ -284,6 +289,8 @@ class SessionDetail:
     minutes: str
     credits: str
     session_status: str
+    language: str = "English"  # practised in the lesson
+    explanation_language: str = "English"  # its feedback explains in
     feedback_status: str = ""
     feedback_label: str = ""
     feedback_note: str = ""
@@ -372,6 +379,8 @@ def session_detail(
         credits=format_credits(practice.charged_millicredits),
         session_status=practice.status,
         is_placement=practice.topic == PLACEMENT_SCENARIO_ID,
+        language=languages.name(practice.language),
+        explanation_language=languages.name(practice.explanation_language),
     )
     items = list(
         session.exec(
@@ -417,7 +426,7 @@ def session_detail(
                     original=c.original,
                     corrected=c.corrected,
                     explanation=c.explanation,
-                    audio_url=f"/api/speech/{c.id}?k={current_cache_key(c.corrected)[:16]}",
+                    audio_url=f"/api/speech/{c.id}?k={current_cache_key(c.corrected, language=practice.language)[:16]}",
                 )
                 for n, c in enumerate(corrections, start=1)
             ]

@@ -137,6 +137,12 @@ def session_context(*, session: Session, practice_session_id: uuid.UUID) -> tupl
     return (practice.level, practice.topic) if practice else ("", "")
 
 
+def session_languages(*, session: Session, practice_session_id: uuid.UUID) -> tuple[str, str]:
+    """The language practised in the session and the one its feedback explains in."""
+    practice = session.get(PracticeSession, practice_session_id)
+    return (practice.language, practice.explanation_language) if practice else ("en", "en")
+
+
 def _figures(figures: FluencyFigures) -> dict[str, object]:
     return {
         "words_per_minute": figures.words_per_minute,

@@ -22,7 +22,8 @@ RECENCY_FLOOR = 0.4
 
 
 def pattern_key(pattern: str) -> str:
-    return re.sub(r"[^a-z0-9']+", " ", pattern.lower().replace("’", "'")).strip()
+    """Lower-case letters, digits and apostrophes of any language, single-spaced."""
+    return re.sub(r"(?:[^\w']|_)+", " ", pattern.lower().replace("’", "'")).strip()
 
 
 def _per_session(rows: Iterable[Sequence[str] | None]) -> Iterable[tuple[int, dict[str, str]]]:
@@ -64,14 +65,21 @@ def count_patterns(rows: Iterable[Sequence[str] | None], *, limit: int) -> list[
 
 
 def recurring_patterns(
-    *, session: Session, user_id: uuid.UUID, recent_sessions: int = 5, limit: int = 5
+    *,
+    session: Session,
+    user_id: uuid.UUID,
+    recent_sessions: int = 5,
+    limit: int = 5,
+    language: str | None = None,
 ) -> list[str]:
-    """The learner's most persistent bad patterns across their last analysed sessions."""
-    rows = session.exec(
+    """The learner's most persistent bad patterns across their last analysed sessions
+    (only those in `language`, when given)."""
+    query = (
         select(Feedback.bad_patterns)
         .join(PracticeSession, col(PracticeSession.id) == col(Feedback.session_id))
         .where(PracticeSession.user_id == user_id, Feedback.status == FeedbackStatus.DONE.value)
-        .order_by(col(PracticeSession.created_at).desc())
-        .limit(recent_sessions)
-    ).all()
+    )
+    if language is not None:
+        query = query.where(PracticeSession.language == language)
+    rows = session.exec(query.order_by(col(PracticeSession.created_at).desc()).limit(recent_sessions)).all()
     return rank_patterns(rows, limit=limit)

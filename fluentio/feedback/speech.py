@@ -1,6 +1,6 @@
 """ "Hear it": corrected sentences spoken by OpenAI's Speech API, cached in the database.
 
-A clip is stored once per (model, voice, text) — the cache key is their SHA-256 — so a
+A clip is stored once per (model, voice, language, text) — the cache key is their SHA-256 — so a
 replay, by this learner or any other, never calls (or bills) the API again. Two plays
 of a new sentence at the same moment make one call: a per-key lock in this process, and
 the table's unique key across processes.
@@ -20,6 +20,7 @@ import sqlalchemy as sa
 from sqlmodel import Session, col, select
 
 from fluentio.db import session_scope
+from fluentio.languages import get_language
 from fluentio.models import Feedback, PracticeSession
 from fluentio.models.tutor import Correction, SpeechClip
 from fluentio.openai_client import openai_client
@@ -57,14 +58,24 @@ class Clip:
     audio: bytes
 
 
-def speech_cache_key(*, model: str, voice: str, text: str) -> str:
-    return hashlib.sha256(f"{model}|{voice}|{text}".encode()).hexdigest()
+def speech_cache_key(*, model: str, voice: str, text: str, language: str = "en") -> str:
+    """The same words in two languages are two clips (`language`: fluentio/languages.py)."""
+    return hashlib.sha256(f"{model}|{voice}|{language}|{text}".encode()).hexdigest()
 
 
-def current_cache_key(text: str, settings: Settings | None = None) -> str:
+def current_cache_key(text: str, settings: Settings | None = None, *, language: str = "en") -> str:
     """The key the clip for `text` has (or will have) under the current voice settings."""
     settings = settings or get_settings()
-    return speech_cache_key(model=settings.speech_model, voice=settings.speech_voice, text=_speakable(text))
+    return speech_cache_key(
+        model=settings.speech_model, voice=settings.speech_voice, text=_speakable(text), language=language
+    )
+
+
+def speech_instructions(language: str) -> str:
+    """What the Speech API is told about how to read (the simulator picks its voice from it)."""
+    return (
+        f"Speak in {get_language(language).name}, clearly, as a language teacher reading an example sentence."
+    )
 
 
 def _speakable(text: str) -> str:
@@ -97,7 +108,7 @@ def _store(*, session: Session, clip: Clip, model: str, voice: str, text: str) -
         logger.info("speech clip %s was stored by another worker first", clip.cache_key[:12])
 
 
-async def synthesise(text: str, *, settings: Settings) -> tuple[bytes, str]:
+async def synthesise(text: str, *, settings: Settings, language: str = "en") -> tuple[bytes, str]:
     """Call the Speech API; the audio and its content type."""
     try:
         client = openai_client(timeout=REQUEST_TIMEOUT_SECONDS, max_retries=1, settings=settings)
@@ -105,6 +116,7 @@ async def synthesise(text: str, *, settings: Settings) -> tuple[bytes, str]:
             model=settings.speech_model,
             voice=settings.speech_voice,
             input=text,
+            instructions=speech_instructions(language),
             response_format=RESPONSE_FORMAT,
         )
     except openai.OpenAIError as exc:
@@ -118,13 +130,15 @@ async def synthesise(text: str, *, settings: Settings) -> tuple[bytes, str]:
     return audio, content_type
 
 
-async def clip_for_text(text: str, *, settings: Settings | None = None) -> Clip:
-    """The spoken `text`: from the cache, or made once and cached."""
+async def clip_for_text(text: str, *, settings: Settings | None = None, language: str = "en") -> Clip:
+    """The spoken `text` (in `language`): from the cache, or made once and cached."""
     settings = settings or get_settings()
     speakable = _speakable(text)
     if not speakable:
         raise SpeechUnavailableError("There is no sentence to speak.")
-    key = speech_cache_key(model=settings.speech_model, voice=settings.speech_voice, text=speakable)
+    key = speech_cache_key(
+        model=settings.speech_model, voice=settings.speech_voice, text=speakable, language=language
+    )
 
     def lookup() -> Clip | None:
         with session_scope() as session:
@@ -137,7 +151,7 @@ async def clip_for_text(text: str, *, settings: Settings | None = None) -> Clip:
         async with lock:
             if (clip := await asyncio.to_thread(lookup)) is not None:
                 return clip
-            audio, content_type = await synthesise(speakable, settings=settings)
+            audio, content_type = await synthesise(speakable, settings=settings, language=language)
             clip = Clip(key, content_type, audio)
 
             def store() -> None:
@@ -157,12 +171,15 @@ async def clip_for_text(text: str, *, settings: Settings | None = None) -> Clip:
             _locks.pop(key, None)
 
 
-def owned_correction_text(*, session: Session, user_id: uuid.UUID, correction_id: uuid.UUID) -> str | None:
-    """The corrected sentence of one of this learner's corrections, or None."""
+def owned_correction_text(
+    *, session: Session, user_id: uuid.UUID, correction_id: uuid.UUID
+) -> tuple[str, str] | None:
+    """The corrected sentence of one of this learner's corrections and the language it is
+    in (its lesson's), or None."""
     row = session.exec(
-        select(Correction.corrected)
+        select(Correction.corrected, PracticeSession.language)
         .join(Feedback, col(Feedback.id) == col(Correction.feedback_id))
         .join(PracticeSession, col(PracticeSession.id) == col(Feedback.session_id))
         .where(col(Correction.id) == correction_id, col(PracticeSession.user_id) == user_id)
     ).first()
-    return row
+    return (row[0], row[1]) if row is not None else None

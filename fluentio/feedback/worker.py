@@ -66,12 +66,13 @@ async def run_analysis(feedback_id: uuid.UUID, *, job: Job) -> str:
 async def _analyse(claim: jobs.Claim, job: Job) -> str:
     settings = get_settings()
 
-    def load(*, session: Session) -> tuple[list[Line], str, str]:
+    def load(*, session: Session) -> tuple[list[Line], str, str, tuple[str, str]]:
         lines = jobs.load_transcript(session=session, practice_session_id=claim.session_id)
         level, topic = jobs.session_context(session=session, practice_session_id=claim.session_id)
-        return lines, level, topic
+        spoken = jobs.session_languages(session=session, practice_session_id=claim.session_id)
+        return lines, level, topic, spoken
 
-    lines, level, topic = await in_transaction(load)
+    lines, level, topic, (language, explanation_language) = await in_transaction(load)
     figures = fluency_figures(lines)
     if figures.learner_words < MIN_LEARNER_WORDS:
         await in_transaction(jobs.mark_skipped, claim=claim, figures=figures, now=utcnow())
@@ -82,7 +83,14 @@ async def _analyse(claim: jobs.Claim, job: Job) -> str:
         return await _place(claim, job, lines, level, figures)
 
     try:
-        answer = await analyse(lines, level=level, topic=topic, settings=settings)
+        answer = await analyse(
+            lines,
+            level=level,
+            topic=topic,
+            settings=settings,
+            language=language,
+            explanation_language=explanation_language,
+        )
     except AnalysisError as exc:
         await _model_failed(claim, job, exc)
 

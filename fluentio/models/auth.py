@@ -9,6 +9,7 @@ from enum import StrEnum
 import sqlalchemy as sa
 from sqlmodel import Field, SQLModel
 
+from fluentio.languages import DEFAULT_LANGUAGE
 from fluentio.levels import DEFAULT_LEVEL
 from fluentio.models.base import default_now, string, utc_timestamp, uuid_pk
 
@@ -38,7 +39,16 @@ class User(SQLModel, table=True):
     email: str = string(320, unique=True, index=True)
     display_name: str = string(100, default="")
     role: str = string(16, default=Role.LEARNER.value)
+    # The learner's level in the language they practise (the column predates other languages).
     english_level: str = string(2, default=DEFAULT_LEVEL.value)
+    # The language practised and the one explanations are written in (fluentio/languages.py
+    # codes); written only by `auth/service.py:update_profile`.
+    target_language: str = string(
+        8, default=DEFAULT_LANGUAGE, sa_column_kwargs={"server_default": DEFAULT_LANGUAGE}
+    )
+    explanation_language: str = string(
+        8, default=DEFAULT_LANGUAGE, sa_column_kwargs={"server_default": DEFAULT_LANGUAGE}
+    )
     password_hash: str | None = string(255, default=None, nullable=True)
     email_verified_at: datetime | None = utc_timestamp()
     created_at: datetime = default_now()

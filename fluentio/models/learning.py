@@ -50,12 +50,14 @@ class DeckItem(SQLModel, table=True):
 
     __tablename__ = "deck_items"
     __table_args__ = (
-        sa.UniqueConstraint("user_id", "key", name="uq_deck_item_user_key"),
-        sa.Index("ix_deck_items_user_due", "user_id", "due_at"),
+        sa.UniqueConstraint("user_id", "language", "key", name="uq_deck_item_user_language_key"),
+        sa.Index("ix_deck_items_user_language_due", "user_id", "language", "due_at"),
     )
 
     id: uuid.UUID = uuid_pk()
     user_id: uuid.UUID = Field(foreign_key="users.id", ondelete="CASCADE")
+    # The language of the word (fluentio/languages.py code): a deck per language practised.
+    language: str = string(8, default="en", sa_column_kwargs={"server_default": "en"})
     text: str = string(200)
     # Lower-case, punctuation-free form: one item per word or phrase however it was written.
     key: str = string(200)

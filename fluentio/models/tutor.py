@@ -60,6 +60,10 @@ class PracticeSession(SQLModel, table=True):
     status: str = string(16, default=SessionStatus.STARTING.value, index=True)
     topic: str = string(50)
     level: str = string(2)
+    # The language practised and the one feedback explains in, fixed at Start
+    # (fluentio/languages.py codes), so History stays right after the learner switches.
+    language: str = string(8, default="en", sa_column_kwargs={"server_default": "en"})
+    explanation_language: str = string(8, default="en", sa_column_kwargs={"server_default": "en"})
     target_vocabulary: list[str] = json_list()
     signaling: str = string(16, default="relay")
     provider_call_id: str | None = string(100, default=None, nullable=True, unique=True)

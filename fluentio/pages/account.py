@@ -25,6 +25,8 @@ from fluentio.components.platform_help import install_panel
 from fluentio.components.stacked_table import table_caption
 from fluentio.components.theme import ACCENT
 from fluentio.db import session_scope
+from fluentio.languages import get_language, is_supported
+from fluentio.languages import options as language_options
 from fluentio.levels import LEVELS
 from fluentio.models import OAuthIdentity, User
 from fluentio.payments import statements
@@ -37,6 +39,8 @@ RECENT_SIGN_IN_MINUTES = int(service.RECENT_SIGN_IN.total_seconds() // 60)
 class AccountState(rx.State):
     display_name: str = ""
     english_level: str = "B1"
+    target_language: str = "en"
+    explanation_language: str = "en"
     email: str = ""
     email_verified: bool = False
     sign_in_methods: list[str] = []
@@ -60,6 +64,8 @@ class AccountState(rx.State):
             self.balance = ledger.format_credits(ledger.balance(session=session, user_id=user.id))
         self.display_name = user.display_name
         self.english_level = user.english_level
+        self.target_language = user.target_language
+        self.explanation_language = user.explanation_language
         self.email = user.email
         self.email_verified = user.email_verified_at is not None
         self.has_password = bool(user.password_hash)
@@ -86,6 +92,14 @@ class AccountState(rx.State):
         self.english_level = level if level in LEVELS else self.english_level
 
     @rx.event
+    def choose_target_language(self, code: str) -> None:
+        self.target_language = code if is_supported(code) else self.target_language
+
+    @rx.event
+    def choose_explanation_language(self, code: str) -> None:
+        self.explanation_language = code if is_supported(code) else self.explanation_language
+
+    @rx.event
     def save_profile(self, form: dict[str, str]) -> rx.event.EventSpec | None:
         self.profile_notice = self.profile_error = ""
         user = signed_in_user(self)
@@ -98,14 +112,18 @@ class AccountState(rx.State):
                     user_id=user.id,
                     display_name=form.get("display_name", ""),
                     english_level=form.get("english_level", ""),
+                    # Absent from the form: left as they are.
+                    target_language=form.get("target_language"),
+                    explanation_language=form.get("explanation_language"),
                 )
         except AuthError as exc:
             self.profile_error = exc.message
             return None
-        self.profile_notice = "Saved. Your tutor will speak at this level from your next session."
         refreshed = signed_in_user(self)
         if refreshed:
             self._fill(refreshed)
+        language = get_language(self.target_language).name
+        self.profile_notice = f"Saved. Your tutor will speak {language} at this level from your next session."
         return AuthState.refresh
 
     @rx.event
@@ -183,6 +201,23 @@ def panel(title: str, *children: rx.Component) -> rx.Component:
     )
 
 
+def _picker(label: str, name: str, value: rx.Var, on_change: rx.EventHandler, hint: str) -> rx.Component:
+    """A language select (fluentio/languages.py), named `name` in the profile form."""
+    return rx.vstack(
+        rx.el.label(label, html_for=f"field-{name}", font_weight="500"),
+        rx.el.select(
+            *[rx.el.option(text, value=code) for code, text in language_options()],
+            id=f"field-{name}",
+            name=name,
+            value=value,
+            on_change=on_change,
+            style={"padding": "0.5rem", "border_radius": "6px", "font_size": "1rem"},
+        ),
+        rx.text(hint, size="1", color="var(--gray-11)"),
+        spacing="1",
+    )
+
+
 def profile_panel() -> rx.Component:
     return panel(
         "Profile",
@@ -197,8 +232,22 @@ def profile_panel() -> rx.Component:
                     on_change=AccountState.type_name,
                     max_length=100,
                 ),
+                _picker(
+                    "Language to practise",
+                    "target_language",
+                    AccountState.target_language,
+                    AccountState.choose_target_language,
+                    "The tutor speaks it, and your words and History are kept per language.",
+                ),
+                _picker(
+                    "Explanations in",
+                    "explanation_language",
+                    AccountState.explanation_language,
+                    AccountState.choose_explanation_language,
+                    "Your own language: feedback explains each correction in it.",
+                ),
                 rx.vstack(
-                    rx.el.label("English level", html_for="field-english_level", font_weight="500"),
+                    rx.el.label("Your level", html_for="field-english_level", font_weight="500"),
                     rx.el.select(
                         *[rx.el.option(level, value=level) for level in LEVELS],
                         id="field-english_level",
@@ -208,7 +257,9 @@ def profile_panel() -> rx.Component:
                         style={"padding": "0.5rem", "border_radius": "6px", "font_size": "1rem"},
                     ),
                     rx.text(
-                        "A1 beginner · B1 intermediate · C2 near-native", size="1", color="var(--gray-11)"
+                        "In the language you practise: A1 beginner · B1 intermediate · C2 near-native",
+                        size="1",
+                        color="var(--gray-11)",
                     ),
                     spacing="1",
                 ),

@@ -91,6 +91,18 @@ def setup_card() -> rx.Component:
             spacing="4",
             width="100%",
         ),
+        rx.text(
+            "You practise ",
+            rx.text.strong(ClassroomState.language_name),
+            "; feedback explains in ",
+            rx.text.strong(ClassroomState.explanation_name),
+            ". ",
+            rx.link("Change languages", href="/account", underline="always"),
+            size="2",
+            color="var(--gray-11)",
+            margin_top="0.75rem",
+            id="lesson-languages",
+        ),
         width="100%",
     )
 
@@ -350,7 +362,8 @@ def welcome() -> rx.Component:
         rx.callout(
             f"Welcome to Fluentio! Your email is confirmed and your {free_credits()} free credits "
             f"are ready: about {free_credits()} minutes of talking. Check your microphone below, "
-            "pick your level and a topic, press Start session and say hello.",
+            "pick your level and a topic, press Start session and say hello. To practise "
+            "Spanish, French, German, Italian or Portuguese instead of English, choose it under Account.",
             icon="party-popper",
             color_scheme="green",
             width="100%",

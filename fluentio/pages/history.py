@@ -229,6 +229,7 @@ def sessions_table() -> rx.Component:
             rx.table.row(
                 rx.table.column_header_cell("Date"),
                 rx.table.column_header_cell("Topic"),
+                rx.table.column_header_cell("Language"),
                 rx.table.column_header_cell("Minutes"),
                 rx.table.column_header_cell("Credits used"),
                 rx.table.column_header_cell("Feedback"),
@@ -240,6 +241,7 @@ def sessions_table() -> rx.Component:
                 lambda row: rx.table.row(
                     rx.table.row_header_cell(rx.link(row.date, href="/history/" + row.id), data_label="Date"),
                     rx.table.cell(row.topic, data_label="Topic"),
+                    rx.table.cell(row.language, data_label="Language", class_name="session-language"),
                     rx.table.cell(row.minutes, data_label="Minutes"),
                     rx.table.cell(row.credits, data_label="Credits used"),
                     rx.table.cell(feedback_cell(row), data_label="Feedback"),

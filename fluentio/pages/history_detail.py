@@ -31,6 +31,8 @@ class HistoryDetailState(RefreshWhileAnalysing, rx.State):
     session_id: str = ""
     date: str = ""
     topic: str = ""
+    language: str = ""
+    explanation_language: str = ""
     minutes: str = ""
     credits: str = ""
     feedback_status: str = ""
@@ -78,6 +80,8 @@ class HistoryDetailState(RefreshWhileAnalysing, rx.State):
         self.session_id = detail.id
         self.date = detail.date
         self.topic = detail.topic
+        self.language = detail.language
+        self.explanation_language = detail.explanation_language
         self.minutes = detail.minutes
         self.credits = detail.credits
         self.feedback_status = detail.feedback_status
@@ -363,6 +367,14 @@ def detail_body() -> rx.Component:
                     " min · ",
                     state.credits,
                     " used",
+                    color="var(--gray-11)",
+                ),
+                rx.text(
+                    "In ",
+                    rx.text.strong(state.language),
+                    " · explanations in ",
+                    state.explanation_language,
+                    id="lesson-language",
                     color="var(--gray-11)",
                 ),
                 rx.cond(state.notice != "", rx.callout(state.notice, icon="info", width="100%")),

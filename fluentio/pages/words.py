@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import reflex as rx
 
+from fluentio import languages
 from fluentio.auth.state import AuthState, signed_in_user
 from fluentio.components.guards import signed_in_only
 from fluentio.components.hear_it import hear_it
@@ -20,6 +21,8 @@ class WordsState(rx.State):
     due: list[DeckView] = []
     learning: list[DeckView] = []
     known: list[DeckView] = []
+    # The deck shown is the one of the language the learner practises now.
+    language_name: str = "English"
 
     @rx.event
     def load(self) -> None:
@@ -29,7 +32,10 @@ class WordsState(rx.State):
         now = utcnow()
         with session_scope() as session:
             until = end_of_today(session=session, user_id=user.id, now=now)
-            groups = deck_groups(session=session, user_id=user.id, now=now, due_by=until)
+            groups = deck_groups(
+                session=session, user_id=user.id, now=now, due_by=until, language=user.target_language
+            )
+        self.language_name = languages.name(user.target_language)
         self.due, self.learning, self.known = groups.due, groups.learning, groups.known
         self.loaded = True
 
@@ -79,6 +85,14 @@ def words_body() -> rx.Component:
     state = WordsState
     return rx.vstack(
         rx.heading("Your words", as_="h1", size="8"),
+        rx.text(
+            "Your ",
+            rx.text.strong(state.language_name),
+            " deck (each language you practise has its own; change it under ",
+            rx.link("Account", href="/account", underline="always"),
+            ").",
+            id="deck-language",
+        ),
         rx.text(
             "New words from your feedback, the words you chose to practise, short corrected phrases and "
             "words the recogniser found unclear. Your tutor weaves the due ones into your next lesson; "

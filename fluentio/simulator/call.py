@@ -550,7 +550,7 @@ class Call:
         reply = Reply(
             response_id=new_id("resp"),
             item_id=new_id("item"),
-            line=tutor_reply(self.replies_made),
+            line=tutor_reply(self.replies_made, self._language()),
             audio="audio" in modalities,
             in_conversation=in_conversation,
             conversation_id=self.conversation_id if in_conversation else None,
@@ -848,7 +848,8 @@ class Call:
         self.emit({"type": "conversation.item.done", "previous_item_id": previous, "item": item})
         self.learner_turns += 1
         if self.session["audio"]["input"].get("transcription"):
-            self._spawn(self._transcribe(item, learner_transcript(self.learner_turns), end_ms - start_ms))
+            transcript = learner_transcript(self.learner_turns, self._language())
+            self._spawn(self._transcribe(item, transcript, end_ms - start_ms))
 
     async def _transcribe(self, item: dict[str, Any], transcript: str, audio_ms: int) -> None:
         await asyncio.sleep(TRANSCRIPTION_DELAY_S)
@@ -888,7 +889,12 @@ class Call:
         """`logprobs` only when the session asked for them, as the API does."""
         if "item.input_audio_transcription.logprobs" not in (self.session.get("include") or []):
             return {}
-        return {"logprobs": transcript_logprobs(transcript)}
+        return {"logprobs": transcript_logprobs(transcript, self._language())}
+
+    def _language(self) -> str:
+        """The session's transcription language: the script the call follows."""
+        transcription = self.session["audio"]["input"].get("transcription") or {}
+        return str(transcription.get("language") or "en")
 
     # ----- inspection -------------------------------------------------------------------
 

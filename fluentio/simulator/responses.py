@@ -6,6 +6,11 @@ and answers in the Responses API's real shape. With a `json_schema` text format 
 behaves like OpenAI's strict structured outputs: a schema that is not strict-valid is a
 400, and the answer is checked against the schema before it is sent. The same transcript
 always gives the same answer.
+
+Other languages: the request's input names the language practised and the one to explain
+in ("Language practised: Spanish (es). Explanations in: English (en)." — see
+fluentio/feedback/analysis.py); the rules and the learner's words then come from
+foreign_rules.py.
 """
 
 from __future__ import annotations
@@ -347,7 +352,9 @@ RULES: tuple[Rule, ...] = (
 )
 FILLERS = re.compile(r"\s*\b(?:um+|uh+|erm|er)\b,?", re.I)
 SENTENCE = re.compile(r"[^.!?]+[.!?]*")
-WORD = re.compile(r"[A-Za-z']+")
+WORD = re.compile(r"(?:[^\W\d_]|')+")
+PRACTISED = re.compile(r"Language practised: [^(\n]*\((\w+)\)")
+EXPLAINED = re.compile(r"Explanations in: [^(\n]*\((\w+)\)")
 COMMON_LONG = frozenset(
     [
         "yesterday",
@@ -389,11 +396,11 @@ class Found:
     suggestions: list[str] = field(default_factory=list)
 
 
-def correct_sentence(sentence: str) -> Found | None:
-    """Apply every rule to one learner sentence; None when nothing was wrong."""
+def correct_sentence(sentence: str, rules: tuple[Rule, ...] | None = None) -> Found | None:
+    """Apply every rule (English's unless given) to one learner sentence; None when nothing was wrong."""
     text = sentence.strip()
     found: Found | None = None
-    for rule in RULES:
+    for rule in RULES if rules is None else rules:
         if rule.when is not None and not rule.when.search(sentence):
             continue
         new = rule.pattern.sub(rule.replace, text)
@@ -445,22 +452,47 @@ def estimate_level(words: list[str], sentences: int, mistakes: int) -> str:
     return LEVELS[max(0, min(len(LEVELS) - 1, rank))]
 
 
+def requested_languages(text: str) -> tuple[str, str]:
+    """The language practised and the one to explain in, as the request names them."""
+    practised, explained = PRACTISED.search(text), EXPLAINED.search(text)
+    return (practised.group(1) if practised else "en"), (explained.group(1) if explained else "en")
+
+
+def _rules(language: str) -> tuple[Rule, ...]:
+    if language == "en":
+        return RULES
+    from fluentio.simulator.foreign_rules import RULES_BY_LANGUAGE
+
+    return RULES_BY_LANGUAGE.get(language, ())
+
+
+def _explained(found: Found, explained: str) -> str:
+    if explained == "en":
+        return found.explanation
+    from fluentio.simulator.foreign_rules import EXPLANATION_TEMPLATES
+
+    template = EXPLANATION_TEMPLATES.get(explained)
+    return template.format(corrected=found.corrected.rstrip(" .!?")) if template else found.explanation
+
+
 def analyse_transcript(transcript: str) -> dict[str, Any]:
     """The feedback answer (schema field names) for a transcript, by rule."""
+    language, explained = requested_languages(transcript)
+    rules = _rules(language)
     sentences = learner_sentences(transcript)
     words = [w for s in sentences for w in WORD.findall(s)]
     corrections: list[dict[str, str]] = []
     patterns: list[str] = []
     suggestions: list[str] = []
     for sentence in sentences:
-        found = correct_sentence(sentence)
+        found = correct_sentence(sentence, rules)
         if found is None or any(c["original"] == found.original for c in corrections):
             continue
         corrections.append(
             {
                 "original": found.original,
                 "corrected": found.corrected,
-                "explanation": found.explanation,
+                "explanation": _explained(found, explained),
                 "category": found.category,
             }
         )
@@ -468,7 +500,7 @@ def analyse_transcript(transcript: str) -> dict[str, Any]:
             if label not in patterns:
                 patterns.append(label)
                 suggestions.append(suggestion)
-    if not LINKERS.search(" ".join(sentences)):
+    if language == "en" and not LINKERS.search(" ".join(sentences)):
         suggestions.append("Join your ideas with linking words such as 'because', 'although' and 'however'.")
     if sentences and len(words) / len(sentences) < 8:
         suggestions.append("Give longer answers: add a reason or an example to each one.")
@@ -486,6 +518,10 @@ def analyse_transcript(transcript: str) -> dict[str, Any]:
         if corrections
         else f"You spoke {len(words)} words with hardly any mistakes, at about level {level}. Well done!"
     )
+    if explained != "en":
+        from fluentio.simulator.foreign_rules import SUMMARY_TEMPLATES
+
+        summary = SUMMARY_TEMPLATES.get(explained, summary).format(words=len(words), level=level)
     return {
         "corrections": corrections[:15],
         "badPatterns": patterns[:5],

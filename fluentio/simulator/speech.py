@@ -5,7 +5,9 @@ machines have it) the requested sentence itself is spoken. Without it the answer
 committed recording that says so ("install espeak-ng to hear the corrected sentence"),
 so the app still plays real audio. The sound is encoded with PyAV (already installed for
 the Realtime simulator) into the requested `response_format` at 24 kHz like OpenAI's,
-and sent with that format's content type.
+and sent with that format's content type. The voice speaks the language the request's
+`instructions` name ("Speak in Spanish, …", as fluentio/feedback/speech.py asks), with
+espeak-ng's voice for it from fluentio/languages.py; English otherwise.
 """
 
 from __future__ import annotations
@@ -26,6 +28,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import BaseRoute, Route
 
+from fluentio.languages import LANGUAGES, get_language
 from fluentio.simulator.auth import server_key_error
 from fluentio.simulator.responses import error
 
@@ -133,7 +136,16 @@ def fallback_samples() -> np.ndarray:
     return resample(samples, rate)
 
 
-async def speak(text: str) -> np.ndarray:
+def voice_for(instructions: object) -> str:
+    """The espeak-ng voice for the language named in `instructions` ("Speak in French…")."""
+    text = instructions if isinstance(instructions, str) else ""
+    for language in LANGUAGES:
+        if f"speak in {language.name.lower()}" in text.lower():
+            return language.espeak_voice
+    return get_language(None).espeak_voice
+
+
+async def speak(text: str, voice: str = "en-us") -> np.ndarray:
     """The text spoken at 24 kHz: espeak-ng when installed, else the fallback recording."""
     espeak = shutil.which("espeak-ng")
     if espeak is None:
@@ -141,7 +153,7 @@ async def speak(text: str) -> np.ndarray:
     process = await asyncio.create_subprocess_exec(
         espeak,
         "-v",
-        "en-us",
+        voice,
         "-s",
         "160",
         "--stdout",
@@ -181,7 +193,7 @@ async def create_speech(request: Request) -> Response:
     response_format = body.get("response_format") or "mp3"
     if response_format not in FORMATS:
         return error(400, f"'response_format' must be one of {', '.join(FORMATS)}.", param="response_format")
-    samples = await speak(text)
+    samples = await speak(text, voice_for(body.get("instructions")))
     audio, content_type = await asyncio.to_thread(encode, samples, response_format)
     return Response(audio, media_type=content_type)
 

@@ -7,6 +7,9 @@ due again, we never write intervals by hand. A lesson's feedback reviews the ite
 learner said: "Good" when used correctly, "Again" when the word sat inside a mistake.
 Due items go into the next lesson's tutor instructions.
 
+A deck per language: each item has the language of the lesson it came from
+(fluentio/languages.py), and a lesson only sees, reviews and adds items of its own.
+
 Writes take a keyword-only `session`; the caller owns the transaction.
 """
 
@@ -66,12 +69,16 @@ def _stored(card: Card) -> dict[str, Any]:
     return dict(card.to_dict())
 
 
-def items_by_key(*, session: Session, user_id: uuid.UUID, texts: Iterable[str]) -> dict[str, DeckItem]:
+def items_by_key(
+    *, session: Session, user_id: uuid.UUID, texts: Iterable[str], language: str = "en"
+) -> dict[str, DeckItem]:
     keys = {deck_key(text) for text in texts} - {""}
     if not keys:
         return {}
     rows = session.exec(
-        select(DeckItem).where(DeckItem.user_id == user_id, col(DeckItem.key).in_(keys))
+        select(DeckItem).where(
+            DeckItem.user_id == user_id, DeckItem.language == language, col(DeckItem.key).in_(keys)
+        )
     ).all()
     return {row.key: row for row in rows}
 
@@ -84,14 +91,15 @@ def add_items(
     source: DeckSource,
     source_session_id: uuid.UUID | None,
     now: datetime,
+    language: str = "en",
 ) -> list[DeckItem]:
-    """Add the texts not yet in the deck as new cards, due at once; the rows added."""
+    """Add the texts not yet in the `language` deck as new cards, due at once; the rows added."""
     wanted: dict[str, str] = {}
     for text in texts:
         cleaned = _clean(text)
         if (key := deck_key(cleaned)) and key not in wanted:
             wanted[key] = cleaned
-    existing = items_by_key(session=session, user_id=user_id, texts=wanted.values())
+    existing = items_by_key(session=session, user_id=user_id, texts=wanted.values(), language=language)
     added: list[DeckItem] = []
     for key, text in wanted.items():
         if key in existing:
@@ -99,6 +107,7 @@ def add_items(
         card = Card(due=now)
         row = DeckItem(
             user_id=user_id,
+            language=language,
             text=text,
             key=key,
             source=source.value,
@@ -126,13 +135,22 @@ def review(*, item: DeckItem, rating: Rating, now: datetime, scheduler: Schedule
 
 
 def due_items(
-    *, session: Session, user_id: uuid.UUID, due_by: datetime, limit: int = MAX_DUE_IN_LESSON
+    *,
+    session: Session,
+    user_id: uuid.UUID,
+    due_by: datetime,
+    limit: int = MAX_DUE_IN_LESSON,
+    language: str = "en",
 ) -> list[DeckItem]:
-    """The learner's items due by `due_by`, most overdue first."""
+    """The learner's `language` items due by `due_by`, most overdue first."""
     return list(
         session.exec(
             select(DeckItem)
-            .where(DeckItem.user_id == user_id, col(DeckItem.due_at) <= due_by)
+            .where(
+                DeckItem.user_id == user_id,
+                DeckItem.language == language,
+                col(DeckItem.due_at) <= due_by,
+            )
             .order_by(col(DeckItem.due_at), col(DeckItem.created_at))
             .limit(limit)
         ).all()
@@ -179,6 +197,7 @@ def review_lesson(
     candidates = session.exec(
         select(DeckItem).where(
             DeckItem.user_id == practice.user_id,
+            DeckItem.language == practice.language,
             col(DeckItem.created_at) < practice.created_at,
             sa.or_(
                 col(DeckItem.last_review_session_id).is_(None),
@@ -234,6 +253,7 @@ def after_feedback(
             source=source,
             source_session_id=practice_session_id,
             now=now,
+            language=practice.language,
         )
 
 
@@ -269,7 +289,7 @@ def record_feedback(
 
 def speech_url(item: DeckItem) -> str:
     """Where "Hear it" fetches the item's clip; the cache key changes the URL with the voice."""
-    return f"/api/speech/words/{item.id}?k={current_cache_key(item.text)[:16]}"
+    return f"/api/speech/words/{item.id}?k={current_cache_key(item.text, language=item.language)[:16]}"
 
 
 @dataclass(frozen=True)
@@ -310,11 +330,15 @@ def due_label(due: datetime, now: datetime) -> str:
     return "tomorrow" if days == 1 else f"in {days} days"
 
 
-def deck_groups(*, session: Session, user_id: uuid.UUID, now: datetime, due_by: datetime) -> DeckGroups:
-    """The Words page: due by `due_by` (the end of the learner's day), still learning
-    (FSRS learning/relearning), known (review)."""
+def deck_groups(
+    *, session: Session, user_id: uuid.UUID, now: datetime, due_by: datetime, language: str = "en"
+) -> DeckGroups:
+    """The Words page for one language: due by `due_by` (the end of the learner's day),
+    still learning (FSRS learning/relearning), known (review)."""
     rows = session.exec(
-        select(DeckItem).where(DeckItem.user_id == user_id).order_by(col(DeckItem.due_at), col(DeckItem.text))
+        select(DeckItem)
+        .where(DeckItem.user_id == user_id, DeckItem.language == language)
+        .order_by(col(DeckItem.due_at), col(DeckItem.text))
     ).all()
     groups = DeckGroups([], [], [])
     for row in rows:
@@ -335,7 +359,7 @@ def deck_groups(*, session: Session, user_id: uuid.UUID, now: datetime, due_by: 
     return groups
 
 
-def owned_item_text(*, session: Session, user_id: uuid.UUID, item_id: uuid.UUID) -> str | None:
-    """The text of one of this learner's deck items, or None."""
+def owned_item_text(*, session: Session, user_id: uuid.UUID, item_id: uuid.UUID) -> tuple[str, str] | None:
+    """The text and language of one of this learner's deck items, or None."""
     item = session.get(DeckItem, item_id)
-    return item.text if item is not None and item.user_id == user_id else None
+    return (item.text, item.language) if item is not None and item.user_id == user_id else None

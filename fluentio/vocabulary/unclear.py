@@ -166,6 +166,7 @@ def record_unclear_words(
             source=DeckSource.UNCLEAR,
             source_session_id=practice_session_id,
             now=now,
+            language=practice.language,
         )
     return stored
 
@@ -199,6 +200,9 @@ def session_unclear_words(
     *, session: Session, user_id: uuid.UUID, practice_session_id: uuid.UUID
 ) -> list[UnclearView]:
     """One of this learner's lessons' unclear words, in transcript order, each in its line."""
+    language = session.exec(
+        select(PracticeSession.language).where(PracticeSession.id == practice_session_id)
+    ).first()
     rows = session.exec(
         select(UnclearWord, TranscriptItem.text)
         .join(PracticeSession, col(PracticeSession.id) == col(UnclearWord.session_id))
@@ -212,7 +216,9 @@ def session_unclear_words(
         .where(UnclearWord.session_id == practice_session_id, PracticeSession.user_id == user_id)
         .order_by(col(TranscriptItem.seq), col(UnclearWord.position))
     ).all()
-    items = deck.items_by_key(session=session, user_id=user_id, texts=[row.word for row, _ in rows])
+    items = deck.items_by_key(
+        session=session, user_id=user_id, texts=[row.word for row, _ in rows], language=language or "en"
+    )
     views: list[UnclearView] = []
     for row, line in rows:
         item = items.get(deck.deck_key(row.word))
@@ -232,12 +238,12 @@ def session_unclear_words(
     return views
 
 
-def last_lesson_unclear_words(*, session: Session, user_id: uuid.UUID) -> list[str]:
-    """The unclear words of the learner's most recent lesson that had any (for the tutor)."""
+def last_lesson_unclear_words(*, session: Session, user_id: uuid.UUID, language: str = "en") -> list[str]:
+    """The unclear words of the learner's most recent `language` lesson that had any (for the tutor)."""
     latest = session.exec(
         select(UnclearWord.session_id)
         .join(PracticeSession, col(PracticeSession.id) == col(UnclearWord.session_id))
-        .where(PracticeSession.user_id == user_id)
+        .where(PracticeSession.user_id == user_id, PracticeSession.language == language)
         .order_by(col(PracticeSession.created_at).desc())
         .limit(1)
     ).first()

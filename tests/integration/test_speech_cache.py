@@ -56,6 +56,7 @@ async def test_a_replay_never_calls_the_api_twice(fake: FakeOpenAI, pg_url: str)
         "model": "gpt-test-tts",
         "voice": "verse",
         "input": text,
+        "instructions": "Speak in English, clearly, as a language teacher reading an example sentence.",
         "response_format": "mp3",
     }
     key = speech_cache_key(model="gpt-test-tts", voice="verse", text=text)
@@ -162,3 +163,16 @@ async def test_the_route_says_when_audio_cannot_be_made(
     assert response.status_code == 503
     assert "Try again" in response.json()["error"]
     assert response.headers["cache-control"] == "no-store"
+
+
+async def test_the_same_words_in_another_language_are_another_clip(fake: FakeOpenAI, pg_url: str) -> None:
+    text = f"Ayer fui al mercado {uuid.uuid4().hex[:6]}."
+    spanish = await clip_for_text(text, language="es")
+    portuguese = await clip_for_text(text, language="pt")
+    assert spanish.cache_key == current_cache_key(text, language="es") != portuguese.cache_key
+    assert [call.body["instructions"][:19] for call in fake.calls(SPEECH)] == [
+        "Speak in Spanish, c",
+        "Speak in Portuguese",
+    ]
+    await clip_for_text(text, language="es")
+    assert len(fake.calls(SPEECH)) == 2
