@@ -539,7 +539,7 @@ def _open_session(
 
         if topic == PLACEMENT_SCENARIO_ID:
             # The placement call climbs through the levels on its own script.
-            instructions = build_placement_instructions()
+            instructions = build_placement_instructions(language)
         else:
             instructions = build_instructions(
                 level, topic, words, patterns, carried.due, carried.unclear, language=language

@@ -162,26 +162,28 @@ PLACEMENT_STEPS: tuple[tuple[str, str], ...] = (
 )
 
 
-def build_placement_instructions() -> str:
+def build_placement_instructions(language: str = "en") -> str:
     """The tutor's instructions for the five-minute placement call: questions that climb
-    from A1 to C1, with no teaching, so the learner's own answers show their level."""
+    from A1 to C1, with no teaching, so the learner's own answers show their level in the
+    language they practise (`language`, fluentio/languages.py)."""
+    spoken = get_language(language).name
     steps = "\n".join(
         f"{number}. {level} ({LEVEL_NAMES[level]}): ask about {topic}."
         for number, (level, topic) in enumerate(PLACEMENT_STEPS, start=1)
     )
     return "\n\n".join(
         [
-            "You are Fluentio, a friendly English examiner holding a five-minute placement "
+            f"You are Fluentio, a friendly {spoken} examiner holding a five-minute placement "
             "conversation on a live voice call. Its only purpose is to hear how well the learner "
             "speaks, so their level can be found afterwards.",
             "Start the call yourself: greet the learner, say this takes about five minutes and "
             "that the questions get harder as you go, then ask the first question.",
             "Climb through these steps, two short questions at each, in this order. Speak at the "
             f"step's level yourself (simple and slow at A1, natural and idiomatic at C1):\n{steps}",
-            """\
+            f"""\
 How to run the placement:
-- Speak only English. Keep each of your turns to one or two sentences and ask exactly one question at a time.
-- Let the learner talk; invite a longer answer once ("Can you tell me more?") when they say very little.
+- Speak only {spoken}. Keep each of your turns to one or two sentences and ask exactly one question at a time.
+- Let the learner talk; invite a longer answer once (in {spoken}: "Can you tell me more?") when they say very little.
 - Do not correct, teach or praise specific answers; a short neutral acknowledgement is enough.
 - If the learner cannot answer both questions of a step, ask one easier question from the step below and then close the call; do not keep climbing.
 - After the C1 step (or when you close early), thank the learner and tell them their level will appear in their lesson history in a moment.

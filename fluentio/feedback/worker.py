@@ -80,7 +80,7 @@ async def _analyse(claim: jobs.Claim, job: Job) -> str:
         return "skipped"
 
     if placement_service.is_placement(topic):
-        return await _place(claim, job, lines, level, figures)
+        return await _place(claim, job, lines, level, figures, (language, explanation_language))
 
     try:
         answer = await analyse(
@@ -137,11 +137,20 @@ async def _model_failed(claim: jobs.Claim, job: Job, exc: AnalysisError) -> NoRe
     raise GiveUp(message) from exc
 
 
-async def _place(claim: jobs.Claim, job: Job, lines: list[Line], level: str, figures: FluencyFigures) -> str:
+async def _place(
+    claim: jobs.Claim,
+    job: Job,
+    lines: list[Line],
+    level: str,
+    figures: FluencyFigures,
+    spoken: tuple[str, str],
+) -> str:
     """A placement call: its level with evidence (fluentio/placement/), not feedback."""
     settings = get_settings()
     try:
-        answer = await analyse_placement(lines, level=level, settings=settings)
+        answer = await analyse_placement(
+            lines, level=level, settings=settings, language=spoken[0], explanation_language=spoken[1]
+        )
     except AnalysisError as exc:
         await _model_failed(claim, job, exc)
 

@@ -21,6 +21,7 @@ from fluentio.feedback.analysis import (
 )
 from fluentio.feedback.fluency import Line
 from fluentio.feedback.highlight import locate
+from fluentio.languages import get_language
 from fluentio.levels import LEVEL_NAMES, CefrLevel
 from fluentio.settings import Settings, get_settings
 
@@ -29,23 +30,25 @@ MAX_QUOTE = 300
 MAX_WHY = 300
 MAX_SUMMARY = 400
 
-INSTRUCTIONS = f"""\
+INSTRUCTIONS = """\
 You are an experienced CEFR examiner. You receive the transcript of a five-minute spoken
 placement conversation between a Learner and a Tutor. The Tutor's questions climb from A1
 (personal facts) through A2, B1 and B2 to C1 (abstract and hypothetical questions). Judge
-only the Learner's English; the Tutor's lines are context. The transcript comes from
+only the Learner's {language}; the Tutor's lines are context. The transcript comes from
 speech recognition, so ignore punctuation, capitalisation and spelling.
 
 Answer with:
 - level: the CEFR level (A1 to C2) the Learner can reliably speak at: the highest step whose
   questions they answered with sentences that mostly work. Give C2 only with clear evidence
   of effortless, precise language.
-- evidence: two to {MAX_EVIDENCE} pieces of evidence, the strongest first. `quote` must be copied
+- evidence: two to {max_evidence} pieces of evidence, the strongest first. `quote` must be copied
   exactly, word for word, from one Learner line (a phrase or sentence, not the Tutor's words).
   `why`: one short sentence saying what the quote shows about the level (range, grammar,
   accuracy, linking, fluency), e.g. "Uses the past simple correctly for a story (A2)" or
   "Cannot yet give reasons with because/although, so not B1 yet".
-- summary: one or two short, friendly sentences to the learner ("you") about the level."""
+- summary: one or two short, friendly sentences to the learner ("you") about the level.
+Write `why` and the summary in {explanation}, the learner's own language; quotes stay as
+the learner said them."""
 
 
 class EvidenceAnswer(BaseModel):
@@ -67,10 +70,20 @@ class PlacementAnswer(BaseModel):
     summary: str = Field(description="One or two friendly sentences to the learner about their level.")
 
 
-def build_input(prepared: PreparedTranscript, *, level: str) -> list[dict[str, str]]:
-    context = f"The learner's own estimate of their level: {level or 'unknown'}."
+def build_input(
+    prepared: PreparedTranscript, *, level: str, language: str = "en", explanation_language: str = "en"
+) -> list[dict[str, str]]:
+    practised, explained = get_language(language), get_language(explanation_language)
+    context = (
+        f"The learner's own estimate of their level: {level or 'unknown'}. "
+        f"Language practised: {practised.name} ({practised.code}). "
+        f"Explanations in: {explained.name} ({explained.code})."
+    )
+    system = INSTRUCTIONS.format(
+        language=practised.name, explanation=explained.name, max_evidence=MAX_EVIDENCE
+    )
     return [
-        {"role": "system", "content": INSTRUCTIONS},
+        {"role": "system", "content": system},
         {"role": "user", "content": f"{context}\n\nTranscript:\n{prepared.text}"},
     ]
 
@@ -99,12 +112,18 @@ def tidy(answer: PlacementAnswer, lines: Sequence[Line]) -> PlacementAnswer:
 
 
 async def analyse_placement(
-    lines: Sequence[Line], *, level: str, settings: Settings | None = None
+    lines: Sequence[Line],
+    *,
+    level: str,
+    settings: Settings | None = None,
+    language: str = "en",
+    explanation_language: str = "en",
 ) -> PlacementAnswer:
     """Ask the model for the placement's level and evidence; AnalysisError on any failure."""
     settings = settings or get_settings()
     prepared = prepare_transcript(lines)
-    parsed = await request_parsed(
-        build_input(prepared, level=level), PlacementAnswer, settings=settings, what="placement"
+    messages = build_input(
+        prepared, level=level, language=language, explanation_language=explanation_language
     )
+    parsed = await request_parsed(messages, PlacementAnswer, settings=settings, what="placement")
     return tidy(parsed, lines)

@@ -12,11 +12,11 @@ from fluentio.classroom.instructions import PLACEMENT_STEPS, build_placement_ins
 from fluentio.classroom.meter import MeterLimits, max_call_minutes
 from fluentio.classroom.reasons import EndReason
 from fluentio.classroom.scenarios import PLACEMENT_SCENARIO_ID, SCENARIOS, get_scenario
-from fluentio.feedback.analysis import AnalysisError
+from fluentio.feedback.analysis import AnalysisError, prepare_transcript
 from fluentio.feedback.fluency import Line
 from fluentio.levels import LEVELS, CefrLevel
 from fluentio.models import PracticeSession
-from fluentio.placement.analysis import MAX_EVIDENCE, EvidenceAnswer, PlacementAnswer, tidy
+from fluentio.placement.analysis import MAX_EVIDENCE, EvidenceAnswer, PlacementAnswer, build_input, tidy
 from fluentio.placement.service import Choice, can_decide, level_after
 from fluentio.settings import Settings
 from fluentio.simulator.placement import placement_answer
@@ -142,3 +142,17 @@ def test_a_placement_call_that_hits_its_cap_says_so() -> None:
         "The placement call lasts 5 minutes, so it ended. Your level will appear in History"
     )
     assert ended("travel").startswith("Lessons last at most 20 minutes")
+
+
+def test_a_placement_is_held_and_judged_in_the_language_practised() -> None:
+    spanish = build_placement_instructions("es")
+    assert "Speak only Spanish" in spanish and "Spanish examiner" in spanish
+    assert "English" not in spanish
+
+    [system, user] = build_input(
+        prepare_transcript(LINES), level="A2", language="es", explanation_language="fr"
+    )
+    assert "only the Learner's Spanish" in system["content"]
+    assert "in French, the learner's own language" in system["content"]
+    assert f"two to {MAX_EVIDENCE} pieces" in system["content"]
+    assert "Language practised: Spanish (es). Explanations in: French (fr)." in user["content"]
