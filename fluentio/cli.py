@@ -1,4 +1,5 @@
-"""Maintenance commands: `python -m fluentio.cli migrate | check-db`.
+"""Maintenance commands: `python -m fluentio.cli migrate | check-db | reconcile`, and the
+`web` process type (`python -m fluentio.cli web`, see fluentio/web_process.py).
 
 Failures print one line that says what to fix and exit non-zero, never a traceback.
 """
@@ -6,6 +7,7 @@ Failures print one line that says what to fix and exit non-zero, never a traceba
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 from pathlib import Path
 
@@ -29,7 +31,34 @@ def migrate(url: str | None = None) -> None:
     command.upgrade(alembic_config(url), "head")
 
 
+def web_command(argv: list[str]) -> int:
+    """`web [--port N] [--host H]`: the production web process, FLUENTIO_WEB_WORKERS workers."""
+    parser = argparse.ArgumentParser(prog="fluentio web", description="Serve the production web process.")
+    parser.add_argument("--port", type=int, default=None, help="port (default: PORT, else 3000)")
+    parser.add_argument("--host", default="127.0.0.1", help="address to bind (default 127.0.0.1)")
+    args = parser.parse_args(argv)
+    if args.port:
+        # Before the settings are read: the default public URL follows PORT.
+        os.environ["PORT"] = str(args.port)
+    try:
+        from fluentio.settings import get_settings
+
+        settings = get_settings()
+    except ValidationError as exc:
+        problems = "; ".join(
+            f"{'.'.join(map(str, e['loc'])) or 'settings'}: {e['msg']}" for e in exc.errors()
+        )
+        print(f"error: invalid configuration: {problems}", file=sys.stderr)
+        return 2
+    from fluentio.web_process import serve
+
+    return serve(port=settings.port, host=args.host, workers=settings.web_workers)
+
+
 def main(argv: list[str] | None = None) -> int:
+    argv = sys.argv[1:] if argv is None else argv
+    if argv[:1] == ["web"]:
+        return web_command(argv[1:])
     parser = argparse.ArgumentParser(prog="fluentio")
     parser.add_argument("command", choices=["migrate", "check-db", "reconcile"])
     parser.add_argument("--days", type=int, default=3, help="reconcile: how many days back to check")

@@ -129,6 +129,10 @@ class Settings(BaseSettings):
     cost_text_output_per_m: float = Field(default=2.40, ge=0, alias="FLUENTIO_COST_TEXT_OUTPUT_PER_M")
     cost_audio_output_per_m: float = Field(default=20.00, ge=0, alias="FLUENTIO_COST_AUDIO_OUTPUT_PER_M")
 
+    # `python -m fluentio.cli web`: granian worker processes behind the one port. More than
+    # one needs REFLEX_REDIS_URL (each learner's page state then lives in Redis).
+    web_workers: int = Field(default=1, ge=1, le=64, alias="FLUENTIO_WEB_WORKERS")
+
     @field_validator("database_url")
     @classmethod
     def _normalise_database_url(cls, value: str) -> str:
