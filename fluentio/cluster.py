@@ -110,7 +110,9 @@ def ensure_postgres(database_url: str) -> str | None:
         return f"PostgreSQL at {host} cannot be reached"
     pg_ctl = shutil.which("pg_ctlcluster")
     if pg_ctl and Path("/etc/postgresql").is_dir():
-        versions = sorted(os.listdir("/etc/postgresql"), key=lambda v: [int(p) for p in v.split(".") if p.isdigit()])
+        versions = sorted(
+            os.listdir("/etc/postgresql"), key=lambda v: [int(p) for p in v.split(".") if p.isdigit()]
+        )
         if versions:
             subprocess.run(
                 [pg_ctl, "--skip-systemctl-redirect", versions[-1], "main", "start"],
@@ -170,7 +172,9 @@ def ensure_redis(redis_url: str) -> str | None:
     if not server:
         return "Redis is not installed (apt-get install redis-server)"
     port = str(parts.port or 6379)
-    subprocess.run([server, *REDIS_START[:4], "--port", port, *REDIS_START[4:]], capture_output=True, check=False)
+    subprocess.run(
+        [server, *REDIS_START[:4], "--port", port, *REDIS_START[4:]], capture_output=True, check=False
+    )
     for _ in range(20):
         if _redis_ping(redis_url):
             return None
@@ -308,7 +312,9 @@ class Cluster:
         c, py = self.config, sys.executable
         sim_env = self._env(OPENAI_API_KEY=self.sim_key)
         children = [
-            Child("simulator", [py, "-m", "fluentio.simulator", "--port", str(c.sim_port)], sim_env, c.log_dir),
+            Child(
+                "simulator", [py, "-m", "fluentio.simulator", "--port", str(c.sim_port)], sim_env, c.log_dir
+            ),
             Child(
                 "web",
                 [py, "-m", "fluentio.cli", "web", "--port", str(c.port)],
@@ -429,10 +435,14 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--sim-port", type=int, default=0, help="the simulator's port (default: a free one)")
     parser.add_argument("--web-workers", type=int, default=2)
     parser.add_argument("--workers", type=int, default=2)
-    parser.add_argument("--database-url", default=os.environ.get("CLUSTER_DATABASE_URL") or DEFAULT_DATABASE_URL)
+    parser.add_argument(
+        "--database-url", default=os.environ.get("CLUSTER_DATABASE_URL") or DEFAULT_DATABASE_URL
+    )
     parser.add_argument("--redis-url", default=os.environ.get("CLUSTER_REDIS_URL") or DEFAULT_REDIS_URL)
     parser.add_argument("--workdir", type=Path, default=ROOT / ".cluster")
-    parser.add_argument("--log-dir", type=Path, default=None, help="one log file per process instead of stdout")
+    parser.add_argument(
+        "--log-dir", type=Path, default=None, help="one log file per process instead of stdout"
+    )
     parser.add_argument("--state-file", type=Path, default=None, help="JSON with the URL and process ids")
     args = parser.parse_args(argv)
     config = ClusterConfig(
