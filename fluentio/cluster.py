@@ -278,6 +278,7 @@ class Cluster:
         self.children: list[Child] = []
         self.stopping = threading.Event()
         self.database_url = config.database_url
+        self.ready = False
 
     def _env(self, **extra: str) -> dict[str, str]:
         c = self.config
@@ -348,7 +349,7 @@ class Cluster:
         self.children = self._children()
         for child in self.children:
             child.start(self.echo)
-        self.write_state(ready=False)
+        self.write_state()
 
     def wait_ready(self, timeout: float = 900.0) -> None:
         """Until the simulator listens and the app's /healthz and home page answer."""
@@ -365,7 +366,8 @@ class Cluster:
                     and httpx.get(self.config.public_url + "/healthz", timeout=3).status_code == 200
                     and httpx.get(self.config.public_url + "/", timeout=10).status_code == 200
                 ):
-                    self.write_state(ready=True)
+                    self.ready = True
+                    self.write_state()
                     return
             except httpx.HTTPError:
                 pass
@@ -386,13 +388,13 @@ class Cluster:
                 )
             self.echo(f"[cluster] {child.name} exited (status {code}); starting it again")
             child.start(self.echo)
-            self.write_state(ready=True)
+            self.write_state()
 
-    def write_state(self, *, ready: bool) -> None:
+    def write_state(self) -> None:
         if self.config.state_file is None:
             return
         state: dict[str, Any] = {
-            "ready": ready,
+            "ready": self.ready,
             "url": self.config.public_url,
             "sim_url": f"http://127.0.0.1:{self.config.sim_port}/v1",
             "sim_port": self.config.sim_port,
