@@ -1,5 +1,10 @@
-"""Maintenance commands: `python -m fluentio.cli migrate | check-db | reconcile`, and the
-`web` process type (`python -m fluentio.cli web`, see fluentio/web_process.py).
+"""Commands: `python -m fluentio.cli migrate | check-db | reconcile | worker | web`.
+
+`web` runs the web process type (Reflex's production build, FLUENTIO_WEB_WORKERS workers;
+see fluentio/web_process.py).
+
+`worker` runs a worker process (call supervision and background work, no Reflex; see
+fluentio/worker_process.py); it sets FLUENTIO_PROCESS_ROLE=worker unless already set.
 
 Failures print one line that says what to fix and exit non-zero, never a traceback.
 """
@@ -60,9 +65,11 @@ def main(argv: list[str] | None = None) -> int:
     if argv[:1] == ["web"]:
         return web_command(argv[1:])
     parser = argparse.ArgumentParser(prog="fluentio")
-    parser.add_argument("command", choices=["migrate", "check-db", "reconcile"])
+    parser.add_argument("command", choices=["migrate", "check-db", "reconcile", "worker"])
     parser.add_argument("--days", type=int, default=3, help="reconcile: how many days back to check")
     args = parser.parse_args(argv)
+    if args.command == "worker":
+        os.environ.setdefault("FLUENTIO_PROCESS_ROLE", "worker")
     try:
         from fluentio.db import DatabaseUnavailableError, check_database, redact_url
         from fluentio.settings import get_settings
@@ -74,6 +81,17 @@ def main(argv: list[str] | None = None) -> int:
             print(f"Database ready: {redact_url(settings.database_url)}")
         elif args.command == "reconcile":
             return reconcile_payments(args.days)
+        elif args.command == "worker":
+            if settings.process_role != "worker":
+                print(
+                    f"error: FLUENTIO_PROCESS_ROLE is {settings.process_role!r}; "
+                    "the worker command runs role 'worker' (unset it or set it to worker).",
+                    file=sys.stderr,
+                )
+                return 2
+            from fluentio.worker_process import main as worker_main
+
+            return worker_main()
         else:
             print("Database reachable.")
     except DatabaseUnavailableError as exc:

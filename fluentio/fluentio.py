@@ -4,7 +4,7 @@ import reflex as rx
 
 from fluentio import pages  # noqa: F401  (registers the pages)
 from fluentio.api.routes import build_api
-from fluentio.classroom.recovery import classroom_lifespan
+from fluentio.classroom.ownership import call_supervision
 from fluentio.components.browsers import old_browser_check
 from fluentio.components.connection import connection_overlay
 from fluentio.components.layout import PAGES
@@ -12,6 +12,7 @@ from fluentio.components.pwa import pwa_head
 from fluentio.feedback.worker import run_analysis_worker
 from fluentio.goals.reminders import run_goal_reminders
 from fluentio.logs import configure_logging
+from fluentio.settings import get_settings
 
 configure_logging()
 
@@ -23,7 +24,9 @@ app = rx.App(
 # Our own "You're offline / Reconnecting…" banner instead of Reflex's developer toast.
 app.app_wraps[(5, "Overlay")] = lambda stateful: connection_overlay() if stateful else None
 app.register_lifespan_task(run_analysis_worker)
-app.register_lifespan_task(classroom_lifespan)
+if get_settings().process_role == "all":
+    # Role "web" leaves call supervision to the worker processes (fluentio/worker_process.py).
+    app.register_lifespan_task(call_supervision)
 app.register_lifespan_task(run_goal_reminders)
 
 for spec in PAGES:

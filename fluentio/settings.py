@@ -61,6 +61,12 @@ class Settings(BaseSettings):
     # Unset: the per-install secret in data_dir (filled in by _fill_defaults).
     secret_key: SecretStr = Field(default=SecretStr(""), alias="FLUENTIO_SECRET_KEY")
 
+    # Which part of the product this process runs (README: "Process types and call
+    # ownership"): "all" (one process: pages, calls and background work, as `make run`),
+    # "web" (pages, socket, relay, webhooks) or "worker" (`python -m fluentio.cli worker`:
+    # call supervision and background work, no Reflex).
+    process_role: Literal["all", "web", "worker"] = Field(default="all", alias="FLUENTIO_PROCESS_ROLE")
+
     # Accounts and credits.
     admin_emails: str = Field(default="", alias="FLUENTIO_ADMIN_EMAILS")
     signup_credits: int = Field(default=30, ge=0, alias="FLUENTIO_SIGNUP_CREDITS")

@@ -13,8 +13,11 @@ Two signalling modes (FLUENTIO_REALTIME_SIGNALING):
   (60 s here), so a tampered browser could open a call it never reports: that is why
   relay is the default.
 
-Either way the server follows the call over the sideband (sideband.py), meters it and
-finalises it exactly once (lifecycle.py writes the session row). Every refusal is a
+Either way a server process follows the call over the sideband (sideband.py), meters it
+and finalises it exactly once (lifecycle.py writes the session row): this process in role
+"all", else the worker that claims it (ownership.py). Ending a call another process
+follows is asking it: the reason goes on the row, the call is hung up at the provider,
+and its owner finalises when the sideband closes. Every refusal is a
 `CallRefused` with a plain-language message (errors.py). Database work runs in worker
 threads (`in_transaction`), never on the event loop.
 """
@@ -36,7 +39,7 @@ from sqlmodel import Session, col, select
 
 from fluentio.billing import ledger
 from fluentio.billing.ledger import format_credits
-from fluentio.classroom import errors, lifecycle, recovery, sideband
+from fluentio.classroom import errors, lifecycle, ownership, recovery, sideband
 from fluentio.classroom.errors import CallRefused, RefusalCode
 from fluentio.classroom.instructions import MAX_VOCABULARY, build_instructions
 from fluentio.classroom.lifecycle import OPEN_STATUSES
@@ -148,11 +151,19 @@ async def start_relay_call(
             await hangup(call_id)
         await _close_unstarted(session_id, EndReason.PROVIDER_ERROR)
         raise errors.provider_refused(RefusalCode.PROVIDER_ERROR)
-    await in_transaction(lifecycle.record_call_id, session_id=session_id, call_id=call_id)
-    assert user_id is not None
-    sideband.start_supervision(
-        session_id=session_id, user_id=user_id, call_id=call_id, answered_at=answered_at
+    supervised_here = settings.process_role != "web"
+    await in_transaction(
+        lifecycle.record_call_id,
+        session_id=session_id,
+        call_id=call_id,
+        answered_at=answered_at,
+        lease=ownership.new_call_lease(answered_at) if supervised_here else None,
     )
+    assert user_id is not None
+    if supervised_here:
+        sideband.start_supervision(
+            session_id=session_id, user_id=user_id, call_id=call_id, answered_at=answered_at
+        )
     return StartedCall(str(session_id), call_id, answer, settings.openai_simulated)
 
 
@@ -207,16 +218,27 @@ async def attach_call(*, user_id: uuid.UUID | None, session_id: uuid.UUID | str,
     if not isinstance(call_id, str) or not _CALL_ID.match(call_id):
         raise errors.bad_request("That call id is not valid. Start the lesson again.")
     sid = _parse_id(session_id)
-    if await in_transaction(_attach, user_id=user_id, session_id=sid, call_id=call_id):
-        sideband.start_supervision(session_id=sid, user_id=user_id, call_id=call_id)
+    supervised_here = get_settings().process_role != "web"
+    answered_at = utcnow()
+    lease = ownership.new_call_lease(answered_at) if supervised_here else None
+    attached = await in_transaction(_attach, user_id=user_id, session_id=sid, call_id=call_id, lease=lease)
+    if attached and supervised_here:
+        sideband.start_supervision(session_id=sid, user_id=user_id, call_id=call_id, answered_at=answered_at)
 
 
-def _attach(*, session: Session, user_id: uuid.UUID, session_id: uuid.UUID, call_id: str) -> bool:
-    """False when the browser reported the same call twice (it is already followed)."""
+def _attach(
+    *,
+    session: Session,
+    user_id: uuid.UUID,
+    session_id: uuid.UUID,
+    call_id: str,
+    lease: lifecycle.Lease | None,
+) -> bool:
+    """False when the browser reported the same call twice (it is already attached)."""
     row = _owned_row(session, user_id, session_id)
-    if row.provider_call_id == call_id and sideband.get_supervisor(session_id) is not None:
+    if row.provider_call_id == call_id and row.status in OPEN_STATUSES:
         return False
-    lifecycle.attach_call_id(session=session, row=row, call_id=call_id)
+    lifecycle.attach_call_id(session=session, row=row, call_id=call_id, now=utcnow(), lease=lease)
     return True
 
 
@@ -237,10 +259,47 @@ async def end_call(
     if running is not None:
         await running.stop(reason)
         return
+    await _end_elsewhere(row, reason)
+
+
+async def _end_elsewhere(row: PracticeSession, reason: EndReason) -> None:
+    """End a call this process does not follow. Its owner (another process holding the
+    lease) is asked: the reason goes on the row, the call is hung up at the provider, and
+    the owner finalises once the sideband closes (with the last tokens). A call nobody
+    holds (never attached, or its owner is gone) is finalised here."""
+    settings = get_settings()
     if row.provider_call_id is not None:
-        await hangup(row.provider_call_id)
-    # A session nobody follows (never attached, or its supervisor is gone).
-    await in_transaction(lifecycle.finalise, session_id=sid, reason=reason, settings=get_settings())
+        await in_transaction(lifecycle.request_end, session_id=row.id, reason=reason)
+        acknowledged = await hangup(row.provider_call_id)
+        held = (
+            row.owner_id not in (None, ownership.worker_id())
+            and row.lease_expires_at is not None
+            and row.lease_expires_at > utcnow()
+        )
+        if acknowledged and held and await _finalised_within(row.id, OWNER_FINALISE_SECONDS):
+            return
+    await in_transaction(lifecycle.finalise, session_id=row.id, reason=reason, settings=settings)
+
+
+# How long a page waits for the owner of a call it hung up to finalise it.
+OWNER_FINALISE_SECONDS = 6.0
+
+
+async def _finalised_within(session_id: uuid.UUID, seconds: float) -> bool:
+    deadline = asyncio.get_running_loop().time() + seconds
+    while asyncio.get_running_loop().time() < deadline:
+        status = await asyncio.to_thread(_status_of, session_id)
+        if status not in OPEN_STATUSES:
+            return True
+        await asyncio.sleep(0.2)
+    return False
+
+
+def _status_of(session_id: uuid.UUID) -> str | None:
+    with session_scope() as session:
+        return session.exec(
+            select(PracticeSession.status).where(col(PracticeSession.id) == session_id)
+        ).first()
 
 
 async def end_open_calls(*, user_id: uuid.UUID, reason: EndReason) -> int:
@@ -278,7 +337,7 @@ async def abandon_start(*, user_id: uuid.UUID | None, session_id: uuid.UUID | st
         if running is not None:
             running.request_end(reason)
         else:
-            await in_transaction(lifecycle.finalise, session_id=sid, reason=reason, settings=settings)
+            await _end_elsewhere(row, reason)
         return
     # The running supervisor stores any usage that arrives after this (store_usage).
     await in_transaction(

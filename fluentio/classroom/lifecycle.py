@@ -6,6 +6,13 @@ billing/ledger.py. The states a row goes through:
     open_session (starting) → record_call_id / attach_call_id → mark_live (live, the
     clock starts) → heartbeat … → finalise (ended or failed, charged once)
 
+Ownership (README "Process types and call ownership"): the worker process supervising a
+call holds a lease on its row (`owner_id`, `lease_expires_at`). `record_call_id` /
+`attach_call_id` hand a new call to this process or leave it unowned for a worker to
+`claim_call` (PostgreSQL also NOTIFYs `CALLS_CHANNEL`); `renew_leases` keeps them;
+`release_call` hands one over at a graceful stop; a call whose lease ran out is claimed
+by another worker. Another process asks the owner to end a call with `request_end`.
+
 `finalise` is one conditional UPDATE (`… WHERE status IN ('starting', 'live')`): callers
 that race to end a call (the End button, the sideband closing, recovery) meet there and
 all but one get None. Token counts that arrive after the race is lost are kept by
@@ -16,12 +23,13 @@ from __future__ import annotations
 
 import logging
 import uuid
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
+from dataclasses import dataclass
 from datetime import datetime
 
 import sqlalchemy as sa
 from sqlalchemy.exc import IntegrityError
-from sqlmodel import Session, col, delete
+from sqlmodel import Session, col, delete, select
 
 from fluentio.billing import ledger
 from fluentio.classroom import errors
@@ -71,22 +79,62 @@ def open_session(
     return row
 
 
-def record_call_id(*, session: Session, session_id: uuid.UUID, call_id: str) -> None:
-    """Relay: the provider's id for the call we started."""
+# PostgreSQL channel on which a new unowned call is announced to the workers.
+CALLS_CHANNEL = "fluentio_calls"
+
+
+@dataclass(frozen=True)
+class Lease:
+    """Who supervises a call, until when (renewed every few seconds)."""
+
+    owner_id: str
+    expires_at: datetime
+
+
+def record_call_id(
+    *,
+    session: Session,
+    session_id: uuid.UUID,
+    call_id: str,
+    answered_at: datetime | None = None,
+    lease: Lease | None = None,
+) -> None:
+    """Relay: the provider's id for the call we started, when it answered, and its
+    supervisor (`lease`: this process; None: the first worker to claim it)."""
     session.execute(
         sa.update(PracticeSession)
         .where(col(PracticeSession.id) == session_id)
-        .values(provider_call_id=call_id)
+        .values(
+            provider_call_id=call_id,
+            answered_at=answered_at,
+            owner_id=lease.owner_id if lease else None,
+            lease_expires_at=lease.expires_at if lease else None,
+        )
     )
+    if lease is None:
+        announce_call(session=session, session_id=session_id)
 
 
-def attach_call_id(*, session: Session, row: PracticeSession, call_id: str) -> None:
-    """Ephemeral: the call id the browser reports, once, for a session still starting."""
+def announce_call(*, session: Session, session_id: uuid.UUID) -> None:
+    """Tell listening workers (PostgreSQL) that a call waits for a supervisor; sent at
+    commit. Elsewhere the workers' poll finds it."""
+    if session.get_bind().dialect.name == "postgresql":
+        session.execute(sa.select(sa.func.pg_notify(CALLS_CHANNEL, str(session_id))))
+
+
+def attach_call_id(
+    *, session: Session, row: PracticeSession, call_id: str, now: datetime, lease: Lease | None = None
+) -> None:
+    """Ephemeral: the call id the browser reports, once, for a session still starting,
+    and its supervisor (as in `record_call_id`)."""
     if row.status != SessionStatus.STARTING.value or row.provider_call_id is not None:
         raise errors.CallRefused(
             errors.RefusalCode.NOT_STARTABLE, "This lesson can no longer be joined. Start a new one.", 409
         )
     row.provider_call_id = call_id
+    row.answered_at = now
+    row.owner_id = lease.owner_id if lease else None
+    row.lease_expires_at = lease.expires_at if lease else None
     session.add(row)
     try:
         with session.begin_nested():
@@ -97,6 +145,102 @@ def attach_call_id(*, session: Session, row: PracticeSession, call_id: str) -> N
             "That call is already attached to another lesson. Start a new one.",
             409,
         ) from None
+    if lease is None:
+        announce_call(session=session, session_id=row.id)
+
+
+def _orphaned(now: datetime) -> sa.ColumnElement[bool]:
+    """Nobody holds the call: never owned, released, or its owner stopped renewing."""
+    return sa.or_(
+        col(PracticeSession.lease_expires_at).is_(None), col(PracticeSession.lease_expires_at) < now
+    )
+
+
+def orphaned_calls(*, session: Session, now: datetime, limit: int = 50) -> list[PracticeSession]:
+    """Open calls with a provider call id that no live process holds (oldest first)."""
+    return list(
+        session.exec(
+            select(PracticeSession)
+            .where(
+                col(PracticeSession.status).in_(OPEN_STATUSES),
+                col(PracticeSession.provider_call_id).is_not(None),
+                _orphaned(now),
+            )
+            .order_by(col(PracticeSession.created_at))
+            .limit(limit)
+        )
+    )
+
+
+def claim_call(
+    *, session: Session, session_id: uuid.UUID, lease: Lease, now: datetime
+) -> PracticeSession | None:
+    """Take an orphaned open call (one conditional UPDATE: one winner); the row, or None
+    when another process holds it or it has ended."""
+    won = session.execute(
+        sa.update(PracticeSession)
+        .where(
+            col(PracticeSession.id) == session_id,
+            col(PracticeSession.status).in_(OPEN_STATUSES),
+            col(PracticeSession.provider_call_id).is_not(None),
+            _orphaned(now),
+        )
+        .values(owner_id=lease.owner_id, lease_expires_at=lease.expires_at)
+    )
+    if not _changed(won):
+        return None
+    return session.get(PracticeSession, session_id, populate_existing=True)
+
+
+def renew_leases(*, session: Session, lease: Lease, followed: Collection[uuid.UUID] = ()) -> set[uuid.UUID]:
+    """Extend every open call `lease.owner_id` holds; of `followed` (the calls its
+    supervisors follow), those it no longer holds while they are still open (lost to
+    another process: its supervisor must let go, without hanging up)."""
+    session.execute(
+        sa.update(PracticeSession)
+        .where(
+            col(PracticeSession.owner_id) == lease.owner_id,
+            col(PracticeSession.status).in_(OPEN_STATUSES),
+        )
+        .values(lease_expires_at=lease.expires_at)
+    )
+    if not followed:
+        return set()
+    lost = session.exec(
+        select(PracticeSession.id).where(
+            col(PracticeSession.id).in_(list(followed)),
+            col(PracticeSession.status).in_(OPEN_STATUSES),
+            sa.or_(col(PracticeSession.owner_id).is_(None), col(PracticeSession.owner_id) != lease.owner_id),
+        )
+    )
+    return set(lost)
+
+
+def release_call(*, session: Session, session_id: uuid.UUID, owner_id: str, usage: Usage) -> bool:
+    """Hand a call over (graceful stop): its token counts so far are kept and its lease
+    freed, so another worker claims it at once. False if `owner_id` did not hold it."""
+    row = session.get(PracticeSession, session_id, populate_existing=True)
+    if row is None or row.owner_id != owner_id or row.status not in OPEN_STATUSES:
+        return False
+    _keep_usage(row, usage)
+    row.owner_id = None
+    row.lease_expires_at = None
+    session.add(row)
+    session.flush()
+    announce_call(session=session, session_id=session_id)
+    return True
+
+
+def request_end(*, session: Session, session_id: uuid.UUID, reason: EndReason) -> bool:
+    """Another process (the learner's page) asks the call's owner to end it: the reason
+    is kept for the owner's `finalise`, which happens when the provider closes the call
+    after the caller's hang-up. False if the call is no longer open."""
+    result = session.execute(
+        sa.update(PracticeSession)
+        .where(col(PracticeSession.id) == session_id, col(PracticeSession.status).in_(OPEN_STATUSES))
+        .values(end_requested=reason.value)
+    )
+    return _changed(result)
 
 
 def mark_live(*, session: Session, session_id: uuid.UUID, now: datetime) -> bool:
@@ -104,7 +248,9 @@ def mark_live(*, session: Session, session_id: uuid.UUID, now: datetime) -> bool
     result = session.execute(
         sa.update(PracticeSession)
         .where(
-            col(PracticeSession.id) == session_id, col(PracticeSession.status) == SessionStatus.STARTING.value
+            col(PracticeSession.id) == session_id,
+            col(PracticeSession.status) == SessionStatus.STARTING.value,
+            col(PracticeSession.end_requested).is_(None),
         )
         .values(status=SessionStatus.LIVE.value, started_at=now, last_seen_at=now)
     )
@@ -139,6 +285,7 @@ def finalise(
     until: datetime | None = None,
     usage: Usage | None = None,
     charge: bool = True,
+    requested_first: bool = False,
 ) -> PracticeSession | None:
     """End a call's session and bill it, once; the row for the caller that did it.
 
@@ -146,7 +293,8 @@ def finalise(
     as near as we know it), the charge (ledger key `session-usage:{id}`, at most what is
     left, so the balance never goes below 0), the token counts and cost estimate, and
     the feedback job. A session that never connected, or with `charge=False`, ends as
-    failed and costs nothing.
+    failed and costs nothing. With `requested_first` (the owner, ending for want of a
+    reason of its own), a reason another process asked for (`request_end`) wins.
     """
     now = utcnow()
     won = session.execute(
@@ -158,6 +306,11 @@ def finalise(
         return None
     row = session.get(PracticeSession, session_id, populate_existing=True)
     assert row is not None
+    if requested_first and row.end_requested:
+        reason = EndReason.parse(row.end_requested, reason)
+        row.end_reason = reason.value
+    row.owner_id = None
+    row.lease_expires_at = None
     if usage is not None:
         _keep_usage(row, usage)
     connected = charge and row.started_at is not None

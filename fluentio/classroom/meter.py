@@ -67,10 +67,11 @@ class Meter:
         self._last_balance = self._last_beat = 0.0
         self._warned = False
 
-    def start(self) -> None:
-        """The call connected: the clock starts (once)."""
+    def start(self, *, already: float = 0.0) -> None:
+        """The call connected: the clock starts (once), `already` seconds ago when the
+        call was taken over from another process."""
         if self._started is None:
-            self._started = self._clock()
+            self._started = self._clock() - already
 
     @property
     def started(self) -> bool:

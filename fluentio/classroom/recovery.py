@@ -1,13 +1,15 @@
-"""Calls left behind: finalised at start-up, swept while running, ended at shutdown.
+"""Calls left behind: finalised at start-up and by a sweep while running.
 
-The app runs ONE backend worker, so at start-up every session still `starting` or
-`live` belongs to a process that died (a crash, a deploy, a power cut). Each is
-finalised once, charged up to its last heartbeat (`last_seen_at`, written every few
-seconds by its supervisor), and its call is hung up at the provider in case it is still
-running. While the app runs, a sweep does the same for sessions nobody follows any
-more whose heartbeat is old (and for starts that never connected), which also frees
-the learner's "one live call" slot. On shutdown every followed call is hung up and
-finalised.
+A call is left behind when nobody holds its lease (ownership.py: its process died, or
+it was never claimed) and nobody took it over: its heartbeat (`last_seen_at`, written
+every few seconds by its supervisor) is old. Each is finalised once, charged up to that
+last heartbeat, and its call is hung up at the provider in case it is still running. A
+start that never connected (no call, or no claim, within `STARTING_TTL_SECONDS`) ends
+free. A call whose owner still renews its lease is never touched, whatever its age.
+
+At start-up in role "all" (the only process) every orphaned call belongs to an earlier
+run, so none waits for the heartbeat to age; a worker leaves fresh orphans to be taken
+over. Ending the calls a process follows when it stops is ownership.py's job.
 """
 
 from __future__ import annotations
@@ -16,13 +18,13 @@ import asyncio
 import contextlib
 import logging
 import uuid
-from collections.abc import AsyncIterator
 from datetime import timedelta
 
+import sqlalchemy as sa
 from sqlmodel import col, select
 
 from fluentio.classroom import lifecycle, sideband
-from fluentio.classroom.provider import provider_client, spawn_hangup
+from fluentio.classroom.provider import spawn_hangup
 from fluentio.classroom.reasons import EndReason
 from fluentio.db import session_scope
 from fluentio.models import PracticeSession, SessionStatus
@@ -46,7 +48,7 @@ def finalise_stale_calls(
     stale_after: float = STALE_AFTER_SECONDS,
     starting_ttl: float = STARTING_TTL_SECONDS,
 ) -> dict[uuid.UUID, str | None]:
-    """Finalise open sessions this process does not follow and that look abandoned.
+    """Finalise open sessions nobody holds (lease free or run out) that look abandoned.
 
     A live one is charged up to its last heartbeat; a start that never connected costs
     nothing. Blocking (the database); `sweep` runs it off the event loop and hangs up.
@@ -54,7 +56,10 @@ def finalise_stale_calls(
     """
     now = utcnow()
     settings = get_settings()
-    query = select(PracticeSession).where(col(PracticeSession.status).in_(lifecycle.OPEN_STATUSES))
+    query = select(PracticeSession).where(
+        col(PracticeSession.status).in_(lifecycle.OPEN_STATUSES),
+        sa.or_(col(PracticeSession.lease_expires_at).is_(None), col(PracticeSession.lease_expires_at) < now),
+    )
     if user_id is not None:
         query = query.where(PracticeSession.user_id == user_id)
     with session_scope() as session:
@@ -110,35 +115,16 @@ async def sweep(
     return list(finalised)
 
 
-async def recover_at_startup() -> list[uuid.UUID]:
-    """At start-up nothing is followed yet: finalise every open session (one worker)."""
-    return await sweep(stale_after=0, starting_ttl=0)
+async def recover_at_startup(*, only_process: bool = True) -> list[uuid.UUID]:
+    """Calls an earlier run left: with `only_process` (role "all"), every orphaned open
+    session at once; else (a worker among others) only the stale ones."""
+    if only_process:
+        return await sweep(stale_after=0, starting_ttl=0)
+    return await sweep()
 
 
-async def _sweep_forever() -> None:
-    while True:
-        await asyncio.sleep(SWEEP_SECONDS)
-        try:
-            await sweep()
-        except Exception:
-            logger.exception("sweep of abandoned calls failed")
+def classroom_lifespan() -> contextlib.AbstractAsyncContextManager[None]:
+    """The Reflex lifespan task of role "all": ownership.call_supervision()."""
+    from fluentio.classroom.ownership import call_supervision
 
-
-@contextlib.asynccontextmanager
-async def classroom_lifespan() -> AsyncIterator[None]:
-    """Reflex lifespan task: recovery at start-up, the sweep, clean shutdown."""
-    try:
-        # Built now, so that no learner's start waits for it.
-        provider_client()
-        await recover_at_startup()
-    except Exception:
-        # The database may be unreachable or not migrated yet; /healthz reports that.
-        logger.exception("could not recover calls left open by an earlier run")
-    sweeper = asyncio.create_task(_sweep_forever(), name="classroom-sweeper")
-    try:
-        yield
-    finally:
-        sweeper.cancel()
-        with contextlib.suppress(asyncio.CancelledError):
-            await sweeper
-        await sideband.shutdown_all(EndReason.SERVER_SHUTDOWN)
+    return call_supervision()

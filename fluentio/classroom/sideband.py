@@ -12,9 +12,13 @@ the sideband (its last `response.done` comes just before), then finalise once
 (lifecycle.py). The charge runs to the moment the provider confirmed the hang-up (or
 closed the call itself), the same clock as the provider's own connected time.
 
-One `CallSupervisor` (an asyncio task) runs per live call, in this module's registry.
-The app runs ONE backend worker (one event loop), so the registry sees every call this
-server started; recovery.py handles calls left behind by a process that died.
+One `CallSupervisor` (an asyncio task) runs per live call this process owns, in this
+module's registry (in-memory: only this process's calls). Which process owns which call
+is a lease on the session row (ownership.py): a worker that takes a call over from a
+dead or stopping one starts its supervisor with `Resumed` (what was stored: the clock's
+start, the last heartbeat, the token counts; the transcript is loaded by
+`TranscriptRecorder.load`) and re-attaches to the same call id without greeting again.
+A supervisor that hands its call over (`detach`) stops following without hanging up.
 """
 
 from __future__ import annotations
@@ -79,6 +83,15 @@ def supervised_ids() -> set[uuid.UUID]:
     return set(_REGISTRY)
 
 
+@dataclass(frozen=True)
+class Resumed:
+    """A call taken over from another process: what its row had stored."""
+
+    started_at: datetime | None  # None: it never went live
+    last_seen_at: datetime | None
+    usage: Usage
+
+
 def start_supervision(
     *,
     session_id: uuid.UUID,
@@ -87,6 +100,7 @@ def start_supervision(
     answered_at: datetime | None = None,
     limits: MeterLimits | None = None,
     timings: CallTimings | None = None,
+    resumed: Resumed | None = None,
 ) -> CallSupervisor:
     """Start following a call (idempotent per session). `answered_at` is when the
     provider created the call: its connected time, and ours, run from there."""
@@ -100,7 +114,12 @@ def start_supervision(
         answered_at=answered_at or utcnow(),
         limits=limits or MeterLimits.from_settings(get_settings()),
         timings=timings or CallTimings(),
+        resumed=resumed,
     )
+    if resumed is not None:
+        supervisor.usage = Usage(**resumed.usage.columns())
+        supervisor.started_at = resumed.started_at
+        supervisor._greeted = resumed.started_at is not None
     _REGISTRY[session_id] = supervisor
     supervisor.task = asyncio.create_task(supervisor.run(), name=f"call-supervisor:{session_id}")
     return supervisor
@@ -141,6 +160,14 @@ async def shutdown_all(reason: EndReason = EndReason.SERVER_SHUTDOWN, wait_secon
                     await supervisor.task
 
 
+async def detach_all() -> list[CallSupervisor]:
+    """Stop following every call without hanging up (a graceful hand-over); the
+    supervisors, whose `usage` the caller stores with the released lease."""
+    supervisors = list(_REGISTRY.values())
+    await asyncio.gather(*(s.detach() for s in supervisors), return_exceptions=True)
+    return supervisors
+
+
 @dataclass
 class CallSupervisor:
     """Follows one call from connection to finalisation (see the module docstring)."""
@@ -152,6 +179,7 @@ class CallSupervisor:
     limits: MeterLimits
     timings: CallTimings
     task: asyncio.Task[None] | None = None
+    resumed: Resumed | None = None
     usage: Usage = field(default_factory=Usage)
     hangup_wait: float | None = None
     finalised: asyncio.Event = field(default_factory=asyncio.Event)
@@ -167,6 +195,8 @@ class CallSupervisor:
     _closed: asyncio.Event = field(default_factory=asyncio.Event)
     _connection: Any = None
     _greeted: bool = False
+    _detached: bool = False
+    _attached: bool = False
     _helpers: set[asyncio.Task[Any]] = field(default_factory=set)
 
     # ------------------------------------------------------------ control
@@ -194,6 +224,20 @@ class CallSupervisor:
             self.task.cancel()
             with contextlib.suppress(BaseException):
                 await self.task
+
+    async def detach(self) -> None:
+        """Let go of the call without hanging up or finalising: another process takes
+        it over (graceful hand-over, or this process lost the lease)."""
+        if self.end_reason is not None or self.task is None or self.task.done():
+            return
+        self._detached = True
+        self.task.cancel()
+        with contextlib.suppress(BaseException):
+            await self.task
+
+    @property
+    def detached(self) -> bool:
+        return self._detached
 
     @property
     def tutor_spoke(self) -> bool:
@@ -225,10 +269,12 @@ class CallSupervisor:
                 heartbeat=self._heartbeat,
                 warn=self._warn_low_balance,
             )
+            if self.started_at is not None:  # taken over: the clock runs on
+                self._meter.start(already=max(0.0, (utcnow() - self.started_at).total_seconds()))
             meter_task = asyncio.create_task(self._run_meter(self._meter))
             await self._follow()
         except asyncio.CancelledError:
-            if self.end_reason is None:
+            if self.end_reason is None and not self._detached:
                 self.end_reason = EndReason.SERVER_SHUTDOWN
             raise
         except Exception:
@@ -245,6 +291,7 @@ class CallSupervisor:
             try:
                 async with client.realtime.connect(call_id=self.call_id) as connection:
                     self._connection = connection
+                    self._attached = True
                     failures = 0
                     if not await self._mark_live():
                         return
@@ -324,6 +371,11 @@ class CallSupervisor:
         self._mark_closed()
         for helper in list(self._helpers):
             helper.cancel()
+        if self._detached:
+            logger.info("call %s handed over", self.session_id)
+            _REGISTRY.pop(self.session_id, None)
+            self.finalised.set()
+            return
         try:
             if self._hangup is None:
                 # Never leave a call running unsupervised (and unbilled).
@@ -338,6 +390,10 @@ class CallSupervisor:
             # The provider's call ended when it closed the sideband or acknowledged our
             # hang-up, whichever came first.
             until = min(t for t in (self._hung_up_at, self._closed_at) if t is not None)
+            if self.resumed is not None and not self._attached and self.started_at is not None:
+                # Taken over, but the provider's call was already gone: charged up to
+                # the last heartbeat, as recovery would.
+                until = max(self.resumed.last_seen_at or self.started_at, self.started_at)
             settings = get_settings()
             won = await in_transaction(
                 lifecycle.finalise,
@@ -346,6 +402,7 @@ class CallSupervisor:
                 settings=settings,
                 until=until,
                 usage=self.usage,
+                requested_first=self.end_reason in (None, EndReason.ENDED_ELSEWHERE),
             )
             if won is None:
                 await in_transaction(

@@ -18,7 +18,7 @@ from fluentio.models.billing import (
     WebhookEvent,
     WebhookStatus,
 )
-from fluentio.models.classroom import Backchannel, ClassroomPreferences
+from fluentio.models.classroom import Backchannel, ClassroomPreferences, WorkerProcess
 from fluentio.models.learning import DeckItem, DeckSource, LearningGoal, UnclearWord
 from fluentio.models.tutor import (
     Correction,
@@ -62,4 +62,5 @@ __all__ = [
     "User",
     "WebhookEvent",
     "WebhookStatus",
+    "WorkerProcess",
 ]

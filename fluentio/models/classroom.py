@@ -6,6 +6,7 @@ import uuid
 from datetime import datetime
 from enum import StrEnum
 
+import sqlalchemy as sa
 from sqlmodel import Field, SQLModel
 
 from fluentio.models.base import default_now, string, utc_timestamp
@@ -31,3 +32,18 @@ class ClassroomPreferences(SQLModel, table=True):
     audio_setup: str = string(16, default="speakers")
     mic_checked_at: datetime | None = utc_timestamp()
     updated_at: datetime = default_now()
+
+
+class WorkerProcess(SQLModel, table=True):
+    """One row per process that supervises calls (roles "all" and "worker"), with its
+    heartbeat; written only by fluentio.classroom.ownership. A row whose heartbeat is old
+    is a process that died; a graceful stop deletes its own row."""
+
+    __tablename__ = "workers"
+
+    id: str = Field(sa_type=sa.String(80), primary_key=True)
+    role: str = string(16)
+    host: str = string(255, default="")
+    pid: int = Field(default=0)
+    started_at: datetime = default_now()
+    heartbeat_at: datetime = utc_timestamp(nullable=False, index=True)

@@ -84,6 +84,16 @@ class PracticeSession(SQLModel, table=True):
     instructions: str = long_text(default="")
     last_seen_at: datetime | None = utc_timestamp()
     low_balance_warned: bool = Field(default=False)
+    # Call ownership (fluentio/classroom/ownership.py; written only by lifecycle.py):
+    # when the provider answered (the connected clock's start, kept for whichever worker
+    # supervises the call), the worker process that supervises it and until when its
+    # lease runs. A call whose lease ran out is taken over by another worker.
+    answered_at: datetime | None = utc_timestamp()
+    owner_id: str | None = string(80, default=None, nullable=True, index=True)
+    lease_expires_at: datetime | None = utc_timestamp()
+    # Why another process (the web, for the learner) asked the call to end; its owner
+    # then finalises with this reason when the provider has closed the call.
+    end_requested: str | None = string(32, default=None, nullable=True)
 
 
 class TranscriptItem(SQLModel, table=True):

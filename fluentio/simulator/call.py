@@ -49,7 +49,9 @@ logger = logging.getLogger("fluentio.simulator")
 DATA_CHANNEL_LABEL = "oai-events"
 CONNECT_TIMEOUT_S = 30.0  # the browser must connect this soon after the answer
 MEDIA_TIMEOUT_S = 30.0  # no inbound audio for this long: the browser is gone
-SIDEBAND_GRACE_S = 5.0  # after the last sideband socket closes, end the call unless one returns
+# After the last sideband socket closes, end the call unless one returns: long enough
+# for another worker to take a call over when its supervisor died (lease + poll, < 10 s).
+SIDEBAND_GRACE_S = 15.0
 TRANSCRIPTION_DELAY_S = 0.15
 RECORD_LIMIT = 20_000
 _BACKLOG_LIMIT = 1_000
@@ -109,6 +111,7 @@ class Call:
         self.id = call_id
         self.session = session
         self.created_at = time.time()
+        self.ended_at: float | None = None
         self.conversation_id = new_id("conv")
         self.ended = False
         self.end_reason = ""
@@ -203,6 +206,7 @@ class Call:
         if self.ended:
             return
         self.ended = True
+        self.ended_at = time.time()
         self.end_reason = reason
         logger.info("call %s ended: %s", self.id, reason)
         if self.reply is not None:
@@ -894,6 +898,9 @@ class Call:
             "state": "ended" if self.ended else "active",
             "end_reason": self.end_reason or None,
             "created_at": int(self.created_at),
+            # Unix seconds, exact: what the provider's own connected time runs between.
+            "created_at_exact": self.created_at,
+            "ended_at": self.ended_at,
             "session": self.session,
             "server": self.server_events,
             "client": self.client_events,
