@@ -45,8 +45,9 @@ migrate: setup
 	$(PY) -m fluentio.cli migrate
 
 ## The production app on http://127.0.0.1:$(PORT) (SQLite and the local simulators by default).
+## One web worker whatever REFLEX_REDIS_URL says (Reflex would start cpu×2+1 with it).
 run: migrate
-	$(VENV)/bin/reflex run --env prod --single-port --backend-port $(PORT) --backend-host 127.0.0.1
+	GRANIAN_WORKERS=1 $(VENV)/bin/reflex run --env prod --single-port --backend-port $(PORT) --backend-host 127.0.0.1
 
 ## The scaled-out configuration on this machine: PostgreSQL, Redis, two web workers behind
 ## http://127.0.0.1:$(PORT), two workers and the simulator, each its own process (Ctrl-C stops all).

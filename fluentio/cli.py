@@ -41,6 +41,7 @@ def web_command(argv: list[str]) -> int:
     parser = argparse.ArgumentParser(prog="fluentio web", description="Serve the production web process.")
     parser.add_argument("--port", type=int, default=None, help="port (default: PORT, else 3000)")
     parser.add_argument("--host", default="127.0.0.1", help="address to bind (default 127.0.0.1)")
+    parser.add_argument("--backend-only", action="store_true", help="no pages: API, socket and routes only")
     args = parser.parse_args(argv)
     if args.port:
         # Before the settings are read: the default public URL follows PORT.
@@ -57,7 +58,9 @@ def web_command(argv: list[str]) -> int:
         return 2
     from fluentio.web_process import serve
 
-    return serve(port=settings.port, host=args.host, workers=settings.web_workers)
+    return serve(
+        port=settings.port, host=args.host, workers=settings.web_workers, backend_only=args.backend_only
+    )
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -262,6 +262,11 @@ class ClusterConfig:
     log_dir: Path | None = None
     state_file: Path | None = None
     extra_env: dict[str, str] = field(default_factory=dict)
+    # A real (or stand-in) provider instead of the simulator: its base URL; the key is
+    # OPENAI_API_KEY from the environment (the benchmarks' provider stand-in).
+    provider_url: str = ""
+    # The web process without the pages (API, socket and routes only): no frontend build.
+    backend_only: bool = False
 
     @property
     def public_url(self) -> str:
@@ -295,7 +300,7 @@ class Cluster:
             "FLUENTIO_DATA_DIR": str(c.workdir / "data"),
             # The simulator is its own process; no key is set, so the app still says it is
             # the simulator, and reaches it with the key this launcher gave it.
-            "OPENAI_BASE_URL": f"http://127.0.0.1:{c.sim_port}/v1",
+            "OPENAI_BASE_URL": c.provider_url or f"http://127.0.0.1:{c.sim_port}/v1",
             "FLUENTIO_SIMULATOR_KEY": self.sim_key,
             "REFLEX_TELEMETRY_ENABLED": "false",
             "REFLEX_CHECK_LATEST_VERSION": "false",
@@ -304,25 +309,29 @@ class Cluster:
             "REFLEX_WEB_WORKDIR": str(c.workdir / ".web"),
             "REFLEX_STATES_WORKDIR": str(c.workdir / ".states"),
             **c.extra_env,
-            **extra,
         }
-        env.pop("OPENAI_API_KEY", None)
-        return env
+        if not c.provider_url:
+            # No provider key anywhere but in the simulator's own environment.
+            env.pop("OPENAI_API_KEY", None)
+        return {**env, **extra}
 
     def _children(self) -> list[Child]:
         c, py = self.config, sys.executable
         sim_env = self._env(OPENAI_API_KEY=self.sim_key)
+        web = [py, "-m", "fluentio.cli", "web", "--port", str(c.port)]
         children = [
             Child(
                 "simulator", [py, "-m", "fluentio.simulator", "--port", str(c.sim_port)], sim_env, c.log_dir
             ),
             Child(
                 "web",
-                [py, "-m", "fluentio.cli", "web", "--port", str(c.port)],
+                [*web, "--backend-only"] if c.backend_only else web,
                 self._env(FLUENTIO_WEB_WORKERS=str(c.web_workers), FLUENTIO_PROCESS_ROLE="web"),
                 c.log_dir,
             ),
         ]
+        if c.provider_url:
+            children = children[1:]
         for index in range(1, c.workers + 1):
             children.append(
                 Child(
@@ -361,10 +370,11 @@ class Cluster:
                 raise ClusterError("stopped while starting")
             self.check_children()
             try:
+                c = self.config
                 if (
-                    _port_open("127.0.0.1", self.config.sim_port)
-                    and httpx.get(self.config.public_url + "/healthz", timeout=3).status_code == 200
-                    and httpx.get(self.config.public_url + "/", timeout=10).status_code == 200
+                    (c.provider_url or _port_open("127.0.0.1", c.sim_port))
+                    and httpx.get(c.public_url + "/healthz", timeout=3).status_code == 200
+                    and (c.backend_only or httpx.get(c.public_url + "/", timeout=10).status_code == 200)
                 ):
                     self.ready = True
                     self.write_state()
@@ -446,6 +456,12 @@ def main(argv: list[str] | None = None) -> int:
         "--log-dir", type=Path, default=None, help="one log file per process instead of stdout"
     )
     parser.add_argument("--state-file", type=Path, default=None, help="JSON with the URL and process ids")
+    parser.add_argument(
+        "--provider-url",
+        default="",
+        help="benchmarks: this provider (key: OPENAI_API_KEY) instead of the simulator",
+    )
+    parser.add_argument("--backend-only", action="store_true", help="benchmarks: no pages, no frontend build")
     args = parser.parse_args(argv)
     config = ClusterConfig(
         port=args.port,
@@ -457,6 +473,8 @@ def main(argv: list[str] | None = None) -> int:
         workdir=args.workdir.resolve(),
         log_dir=args.log_dir.resolve() if args.log_dir else None,
         state_file=args.state_file.resolve() if args.state_file else None,
+        provider_url=args.provider_url,
+        backend_only=args.backend_only,
     )
     cluster = Cluster(config)
 

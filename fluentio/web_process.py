@@ -76,8 +76,11 @@ def respawn_failed_granian_workers() -> None:
     granian.server.Server = RespawningServer  # type: ignore[misc]
 
 
-def serve(*, port: int, host: str, workers: int) -> int:
-    """Build (if needed) and serve the production app; returns the exit status."""
+def serve(*, port: int, host: str, workers: int, backend_only: bool = False) -> int:
+    """Build (if needed) and serve the production app; returns the exit status.
+
+    `backend_only` serves the API, the socket and the HTTP routes without building the
+    pages (the benchmarks, which only post to the relay)."""
     problem = refusal(workers)
     if problem:
         sys.stderr.write(problem + "\n")
@@ -88,7 +91,8 @@ def serve(*, port: int, host: str, workers: int) -> int:
     os.chdir(ROOT)
     from reflex.reflex import cli as reflex_cli
 
-    args = ["run", "--env", "prod", "--single-port", "--backend-port", str(port), "--backend-host", host]
+    mode = ["--backend-only"] if backend_only else ["--single-port"]
+    args = ["run", "--env", "prod", *mode, "--backend-port", str(port), "--backend-host", host]
     try:
         reflex_cli.main(args=args, prog_name="reflex", standalone_mode=False)
     except KeyboardInterrupt:
