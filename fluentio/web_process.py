@@ -13,7 +13,8 @@ each learner's page state lives in Redis, so any worker can serve any event.
 
 Granian's supervisor shuts every worker down when one dies, unless it was asked to
 respawn failed workers, and Reflex does not ask. We ask: a web worker killed with
-`kill -9` is replaced, and its learners' sockets reconnect to the workers still running.
+`kill -9` is replaced, and its learners' sockets reconnect to the workers still running,
+keeping their page state (fluentio/web_sockets.py).
 """
 
 from __future__ import annotations
@@ -88,6 +89,10 @@ def serve(*, port: int, host: str, workers: int, backend_only: bool = False) -> 
     os.environ.update(web_environment(workers))
     os.environ["PORT"] = str(port)
     respawn_failed_granian_workers()
+    if redis_url():
+        from fluentio.web_sockets import install
+
+        install()  # a page on a web worker that died keeps its state (see web_sockets.py)
     os.chdir(ROOT)
     from reflex.reflex import cli as reflex_cli
 

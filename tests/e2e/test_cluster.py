@@ -186,7 +186,7 @@ def test_killing_a_web_worker_mid_lesson_the_page_reconnects_and_nothing_is_lost
     # are captioned and answered), then ends, charged once, with both sides stored.
     for learner in learners:
         page = learner.page
-        expect(page.get_by_test_id("call-status")).to_have_text("Live")
+        expect(page.get_by_test_id("call-status")).to_have_text("Live", timeout=20_000)
         captions = page.get_by_test_id("captions")
         expect(captions.locator("[data-speaker=tutor]").first).to_be_visible()
         expect(captions.locator("[data-speaker=learner]")).to_have_count(2, timeout=40_000)

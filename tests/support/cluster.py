@@ -127,6 +127,7 @@ def start_cluster(
     web_workers: int = 2,
     workers: int = 2,
     extra_env: dict[str, str] | None = None,
+    extra_args: list[str] | None = None,
     timeout: float = 900.0,
 ) -> RunningCluster:
     """Start `python -m fluentio.cluster` on free ports; returns once it reports ready."""
@@ -163,6 +164,7 @@ def start_cluster(
             str(run_dir / "logs"),
             "--state-file",
             str(state_file),
+            *(extra_args or []),
         ],
         cwd=ROOT,
         env=env,
