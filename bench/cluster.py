@@ -239,6 +239,9 @@ def run() -> dict[str, Any]:
             with _cluster(log_dir, provider_url, key, web_workers=2) as (cluster, workers):
                 lag_files = {name: workers.start(name) for name in ("worker-1", "worker-2")}
                 _workers_ready(cluster, 2)
+                idle_from = time.time()
+                time.sleep(3)
+                idle_until = time.time()
                 learners = [signed_in_user(cluster, credits=30) for _ in range(BURST)]
                 two = _start_burst(cluster, learners)
                 sessions = two.pop("sessions")
@@ -261,9 +264,7 @@ def run() -> dict[str, Any]:
                 result["takeover"] = {"calls": owners[victim], "seconds": takeover_s}
 
                 # 3. The survivor holds CALLS calls (the burst's and new ones).
-                idle_from = time.time()
-                time.sleep(3)
-                idle_lag = _lag(lag_files[survivor], idle_from - 30, time.time())
+                idle_lag = _lag(lag_files[survivor], idle_from, idle_until)
                 more = [signed_in_user(cluster, credits=30) for _ in range(max(0, CALLS - len(sessions)))]
                 for chunk in range(0, len(more), 50):
                     batch = more[chunk : chunk + 50]
