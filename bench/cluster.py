@@ -175,6 +175,14 @@ def _cluster(
             stop_cluster(cluster)
 
 
+def _warm_up(cluster: RunningCluster, web_workers: int) -> None:
+    """A few calls started and ended first, so that every web worker has its database
+    connections, provider client and caches before the measured burst."""
+    learners = [signed_in_user(cluster, credits=10) for _ in range(4 * web_workers)]
+    started = _start_burst(cluster, learners)
+    _end_all(cluster, learners, started["sessions"])
+
+
 def _start_burst(cluster: RunningCluster, learners: list[SignedIn]) -> dict[str, Any]:
     took_ms, responses = asyncio.run(_burst(cluster, learners, _start))
     started = [r for r in responses if r.status_code == 201]
@@ -230,6 +238,7 @@ def run() -> dict[str, Any]:
                 for name in ("worker-1", "worker-2"):
                     workers.start(name)
                 _workers_ready(cluster, 2)
+                _warm_up(cluster, 1)
                 learners = [signed_in_user(cluster, credits=10) for _ in range(BURST)]
                 one = _start_burst(cluster, learners)
                 _end_all(cluster, learners, one.pop("sessions"))
@@ -242,6 +251,7 @@ def run() -> dict[str, Any]:
                 idle_from = time.time()
                 time.sleep(3)
                 idle_until = time.time()
+                _warm_up(cluster, 2)
                 learners = [signed_in_user(cluster, credits=30) for _ in range(BURST)]
                 two = _start_burst(cluster, learners)
                 sessions = two.pop("sessions")
@@ -321,10 +331,13 @@ def table(result: dict[str, Any]) -> str:
             met(takeover["seconds"], takeover["seconds"] is not None and takeover["seconds"] <= 10),
         ),
         (
-            "calls held by one worker",
+            "calls held by one worker" + ("" if result["full"] else " (quick size)"),
             str(hold["calls_held"]),
             "≥500",
-            met(hold["calls_held"], hold["calls_held"] >= TARGETS["calls_per_worker"]),
+            met(
+                hold["calls_held"] if result["full"] else None,
+                hold["calls_held"] >= TARGETS["calls_per_worker"],
+            ),
         ),
         (
             "  its loop lag p99 (idle ref)",
