@@ -218,6 +218,19 @@ class Settings(BaseSettings):
             )
         return self
 
+    @model_validator(mode="after")
+    def _scaled_out_simulator_is_its_own_process(self) -> Settings:
+        # The simulator mounted in a web process keeps its calls in that process's
+        # memory: with several processes, every one must reach the same simulator.
+        if self.process_role != "all" and self.openai_simulated and not self.openai_base_url:
+            raise ValueError(
+                f"FLUENTIO_PROCESS_ROLE={self.process_role} without OPENAI_API_KEY needs the simulator "
+                "as its own process: run `python -m fluentio.simulator --port 8090` (its OPENAI_API_KEY "
+                "set to this process's FLUENTIO_SIMULATOR_KEY) and set OPENAI_BASE_URL="
+                "http://127.0.0.1:8090/v1 for every web and worker process."
+            )
+        return self
+
     @property
     def openai_simulated(self) -> bool:
         """True when no OpenAI key is set: the built-in simulator stands in."""

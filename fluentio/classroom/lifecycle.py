@@ -193,19 +193,21 @@ def claim_call(
 
 
 def renew_leases(*, session: Session, lease: Lease, followed: Collection[uuid.UUID] = ()) -> set[uuid.UUID]:
-    """Extend every open call `lease.owner_id` holds; of `followed` (the calls its
-    supervisors follow), those it no longer holds while they are still open (lost to
-    another process: its supervisor must let go, without hanging up)."""
+    """Extend the leases `lease.owner_id` holds on the calls it follows (`followed`: a
+    call it holds but no longer follows, say after a failed finalisation, expires and is
+    recovered); of those, the ones it no longer holds while they are still open (lost
+    to another process: its supervisor must let go, without hanging up)."""
+    if not followed:
+        return set()
     session.execute(
         sa.update(PracticeSession)
         .where(
+            col(PracticeSession.id).in_(list(followed)),
             col(PracticeSession.owner_id) == lease.owner_id,
             col(PracticeSession.status).in_(OPEN_STATUSES),
         )
         .values(lease_expires_at=lease.expires_at)
     )
-    if not followed:
-        return set()
     lost = session.exec(
         select(PracticeSession.id).where(
             col(PracticeSession.id).in_(list(followed)),

@@ -85,7 +85,7 @@ class Claimed:
     user_id: uuid.UUID
     call_id: str
     answered_at: datetime | None
-    resumed: sideband.Resumed | None  # None: nobody supervised it yet
+    resumed: sideband.Resumed | None  # None: it has not gone live yet (a fresh start)
 
 
 class CallOwnership:
@@ -199,7 +199,7 @@ class CallOwnership:
 def _claimed(row: PracticeSession) -> Claimed:
     assert row.provider_call_id is not None
     resumed = None
-    if row.started_at is not None or row.last_seen_at is not None or row.owner_id is not None:
+    if row.started_at is not None:  # it went live under another supervisor
         resumed = sideband.Resumed(
             started_at=row.started_at,
             last_seen_at=row.last_seen_at,
@@ -232,6 +232,7 @@ class _Wakeup:
 
     def __init__(self) -> None:
         self.event = asyncio.Event()
+        self.listening = asyncio.Event()
 
     async def listen_forever(self) -> None:
         url = get_engine().url
@@ -244,6 +245,7 @@ class _Wakeup:
             try:
                 async with await psycopg.AsyncConnection.connect(conninfo, autocommit=True) as conn:
                     await conn.execute(f"LISTEN {lifecycle.CALLS_CHANNEL}")
+                    self.listening.set()
                     async for _ in conn.notifies():
                         self.event.set()
             except asyncio.CancelledError:
@@ -327,11 +329,12 @@ class Supervision:
         if not others or not sideband.supervised_ids():
             await sideband.shutdown_all(EndReason.SERVER_SHUTDOWN)
             return
-        supervisors = await sideband.detach_all()
+        supervisors = [s for s in await sideband.detach_all() if s.detached]
         for supervisor in supervisors:
-            if supervisor.detached:
-                await asyncio.to_thread(self.ownership.release, supervisor.session_id, supervisor.usage)
+            await asyncio.to_thread(self.ownership.release, supervisor.session_id, supervisor.usage)
         logger.info("handed %d call(s) over to %d other worker(s)", len(supervisors), len(others))
+        # Calls that were already ending are finished here, as they would have been.
+        await sideband.shutdown_all(EndReason.SERVER_SHUTDOWN)
 
 
 @contextlib.asynccontextmanager

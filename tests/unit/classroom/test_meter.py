@@ -159,3 +159,15 @@ async def test_run_checks_every_tick_until_a_reason() -> None:
 def test_limits_come_from_validated_settings() -> None:
     settings = Settings.model_validate({"FLUENTIO_MAX_SESSION_MINUTES": 2})
     assert MeterLimits.from_settings(settings).max_seconds == 120
+
+
+async def test_a_call_taken_over_meters_on_from_when_it_connected() -> None:
+    """A worker taking a call over starts its meter `already` seconds in: the balance and
+    the time limit count the whole call, not just this worker's part of it."""
+    books = Books(seconds=100)
+    meter = meter_on(books, max_seconds=1_800)
+    meter.start(already=95)
+    assert meter.elapsed == 95
+    assert await meter.check() is None
+    books.now += 5
+    assert await meter.check() is EndReason.OUT_OF_CREDITS
