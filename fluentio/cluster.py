@@ -419,22 +419,25 @@ class Cluster:
         temporary.replace(self.config.state_file)
 
     def stop(self) -> None:
-        """SIGTERM to every process group (web first: no new lessons), then SIGKILL stragglers."""
+        """Stop in three steps, each SIGTERM then SIGKILL after STOP_TIMEOUT_S: the web
+        process (no new lessons), the workers (they end their calls at the provider), then
+        the simulator (still there to answer those hang-ups)."""
         self.stopping.set()
-        order = sorted(self.children, key=lambda ch: {"web": 0, "simulator": 2}.get(ch.name, 1))
-        for child in order:
-            child.signal_group(signal.SIGTERM)
-        deadline = time.monotonic() + STOP_TIMEOUT_S
-        for child in order:
-            if child.process is None:
-                continue
-            try:
-                child.process.wait(timeout=max(0.1, deadline - time.monotonic()))
-            except subprocess.TimeoutExpired:
-                self.echo(f"[cluster] {child.name} did not stop in time; killing it")
-            child.signal_group(signal.SIGKILL)
-            with contextlib.suppress(subprocess.TimeoutExpired):
-                child.process.wait(timeout=5)
+        rank = {"web": 0, "simulator": 2}
+        for step in (0, 1, 2):
+            group = [ch for ch in self.children if rank.get(ch.name, 1) == step and ch.process is not None]
+            for child in group:
+                child.signal_group(signal.SIGTERM)
+            deadline = time.monotonic() + STOP_TIMEOUT_S
+            for child in group:
+                assert child.process is not None
+                try:
+                    child.process.wait(timeout=max(0.1, deadline - time.monotonic()))
+                except subprocess.TimeoutExpired:
+                    self.echo(f"[cluster] {child.name} did not stop in time; killing it")
+                child.signal_group(signal.SIGKILL)
+                with contextlib.suppress(subprocess.TimeoutExpired):
+                    child.process.wait(timeout=5)
 
     def supervise(self) -> None:
         while not self.stopping.wait(0.5):

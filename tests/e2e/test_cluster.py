@@ -136,7 +136,7 @@ def finish_lesson(cluster: RunningCluster, learner: Learner) -> Connected:
 
 
 def assert_charged_once_with_both_sides(
-    cluster: RunningCluster, learner: Learner, connected: Connected
+    cluster: RunningCluster, learner: Learner, connected: Connected, *, learner_lines: int = 2
 ) -> None:
     # Finalising may lag the page by a moment (the sideband closes after the hang-up).
     deadline = time.monotonic() + 20
@@ -156,7 +156,8 @@ def assert_charged_once_with_both_sides(
     assert connected.answer_s - 1.5 <= practice.billable_seconds <= connected.offer_s + 1.5, server
     speakers = {i.speaker for i in items}
     assert {"learner", "tutor"} <= speakers, speakers
-    assert sum(1 for i in items if i.speaker == "learner") >= 2, "both of the learner's sentences are stored"
+    stored = sum(1 for i in items if i.speaker == "learner")
+    assert stored >= learner_lines, f"{stored} of the learner's sentences stored, expected {learner_lines}"
 
 
 def test_lessons_through_either_web_worker_connect_caption_and_finish(
@@ -287,5 +288,8 @@ def test_killing_the_worker_supervising_a_lesson_another_takes_it_over(
     expect(captions.locator("[data-speaker=learner]")).to_have_count(2, timeout=40_000)
     page.wait_for_function("() => (window.__fluentioCall || {}).replies.length >= 1", timeout=20_000)
     connected = finish_lesson(cluster, learner)
-    assert_charged_once_with_both_sides(cluster, learner, connected)
+    # Both sides; not necessarily both learner sentences: what the provider sent while no
+    # worker listened (the take-over gap, up to the 6 s lease) is not replayed (README,
+    # "Process types and call ownership"), and the first sentence may fall in that gap.
+    assert_charged_once_with_both_sides(cluster, learner, connected, learner_lines=1)
     page.context.close()
