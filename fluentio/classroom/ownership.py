@@ -34,7 +34,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 import sqlalchemy as sa
-from sqlmodel import Session, col, select
+from sqlmodel import col, select
 
 from fluentio.classroom import lifecycle, recovery, sideband
 from fluentio.classroom.lifecycle import Lease
@@ -57,6 +57,9 @@ class LeaseTimings:
     renew: float = 1.5
     poll: float = 0.5  # fallback when no NOTIFY arrives (SQLite, or a lost connection)
 
+
+# Orphans looked at per claim round; a full round is followed at once by another.
+CLAIM_BATCH = 20
 
 _IDENTITY: tuple[int, str] | None = None
 
@@ -280,7 +283,9 @@ class Supervision:
         self._tasks.clear()
 
     async def claim_once(self) -> int:
-        claimed = await asyncio.to_thread(self.ownership.claim_orphans, skip=sideband.supervised_ids())
+        claimed = await asyncio.to_thread(
+            self.ownership.claim_orphans, limit=CLAIM_BATCH, skip=sideband.supervised_ids()
+        )
         for claim in claimed:
             logger.info(
                 "call %s %s", claim.session_id, "taken over" if claim.resumed is not None else "claimed"
@@ -291,7 +296,8 @@ class Supervision:
     async def _claim_forever(self) -> None:
         while True:
             try:
-                await self.claim_once()
+                if await self.claim_once() >= CLAIM_BATCH:
+                    continue  # a burst of starts: claim the rest at once
             except Exception:
                 logger.exception("could not claim calls")
             with contextlib.suppress(TimeoutError):
@@ -362,9 +368,3 @@ async def call_supervision() -> AsyncIterator[None]:
         await supervision.hand_over_or_end()
         with contextlib.suppress(Exception):
             await asyncio.to_thread(ownership.unregister)
-
-
-def lease_of(session: Session, session_id: uuid.UUID) -> tuple[str | None, datetime | None]:
-    """Who holds a call and until when (tests and the admin)."""
-    row = session.get(PracticeSession, session_id)
-    return (None, None) if row is None else (row.owner_id, row.lease_expires_at)

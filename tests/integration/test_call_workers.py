@@ -185,11 +185,16 @@ def owner_of(workers: list[Worker], owner_id: str) -> Worker:
     return next(w for w in workers if w.pid == pid)
 
 
-async def live_call_owned(user_id: uuid.UUID) -> tuple[FakeLearner, Any, str]:
-    """A call started by the web role and claimed by a worker, the tutor's greeting heard."""
+async def live_call_owned(user_id: uuid.UUID, *, ephemeral: bool = False) -> tuple[FakeLearner, Any, str]:
+    """A call started by the web role (relayed, or opened by the browser with a client
+    secret and reported) and claimed by a worker, the tutor's greeting heard."""
     learner = FakeLearner()
     LEARNERS.append(learner)
-    started = await learner.start_relay(user_id=user_id)
+    if ephemeral:
+        grant = await learner.start_ephemeral(user_id=user_id)
+        started = calls.StartedCall(grant.session_id, str(learner.call_id), "", True)
+    else:
+        started = await learner.start_relay(user_id=user_id)
     await learner.connected()
     owner = await until(lambda: row(started.session_id).owner_id, within=10, what="a worker claimed the call")
     assert int(str(owner).split(":")[-2]) != os.getpid()  # the web process does not supervise
@@ -302,10 +307,11 @@ async def test_sigterm_hands_over_and_recovery_never_ends_a_live_owners_call(
 async def test_the_last_worker_stopping_ends_its_calls(
     cluster: Callable[[], Worker], simulator: RunningSimulator
 ) -> None:
+    """Also: a call the browser opened itself (ephemeral) and reported is claimed the same way."""
     only = cluster()
     await ready(only)
     user_id = make_learner(30_000)
-    _, started, _ = await live_call_owned(user_id)
+    _, started, _ = await live_call_owned(user_id, ephemeral=True)
     only.process.send_signal(signal.SIGTERM)
     assert await asyncio.to_thread(only.process.wait, 30) == 0
     final = row(started.session_id)
