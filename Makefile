@@ -14,7 +14,7 @@ export REFLEX_DIR ?= $(CURDIR)/.tools/reflex
 export NPM_CONFIG_REGISTRY ?= $(shell npm config get registry 2>/dev/null || echo https://registry.npmjs.org/)
 export PORT
 
-.PHONY: run dev test bench lint format migrate reconcile setup setup-dev clean
+.PHONY: run dev test bench lint format migrate reconcile setup setup-dev clean cluster
 
 $(VENV)/.installed: requirements.txt
 	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -39,13 +39,20 @@ setup-dev: setup $(VENV)/.installed-dev
 	@scripts/ensure-firefox.sh
 	@scripts/ensure-js-checks.sh
 	@scripts/ensure-postgres.sh
+	@scripts/ensure-redis.sh
 
 migrate: setup
 	$(PY) -m fluentio.cli migrate
 
 ## The production app on http://127.0.0.1:$(PORT) (SQLite and the local simulators by default).
+## One web worker whatever REFLEX_REDIS_URL says (Reflex would start cpu×2+1 with it).
 run: migrate
-	$(VENV)/bin/reflex run --env prod --single-port --backend-port $(PORT) --backend-host 127.0.0.1
+	GRANIAN_WORKERS=1 $(VENV)/bin/reflex run --env prod --single-port --backend-port $(PORT) --backend-host 127.0.0.1
+
+## The scaled-out configuration on this machine: PostgreSQL, Redis, two web workers behind
+## http://127.0.0.1:$(PORT), two workers and the simulator, each its own process (Ctrl-C stops all).
+cluster: setup
+	$(PY) -m fluentio.cluster --port $(PORT)
 
 ## Credit Dodo payments from the last days whose webhooks never arrived (DAYS=3).
 reconcile: migrate

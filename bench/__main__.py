@@ -49,7 +49,7 @@ def _noise_table(rows: dict[str, dict[str, Any]]) -> str:
 
 def main() -> int:
     logging.basicConfig(level=logging.WARNING)
-    from bench import burst, history, lighthouse, realtime, takeover
+    from bench import burst, cluster, history, lighthouse, realtime, takeover
 
     results: dict[str, Any] = {}
     results["classroom"] = realtime.run()
@@ -69,6 +69,8 @@ def main() -> int:
     sys.stdout.write("\n" + burst.table(results["burst"]) + "\n")
     results["takeover"] = takeover.run()
     sys.stdout.write("\n" + takeover.table(results["takeover"]) + "\n")
+    results["cluster"] = cluster.run()
+    sys.stdout.write("\n" + cluster.table(results["cluster"]) + "\n")
     RESULTS.write_text(json.dumps(results, indent=2))
     sys.stdout.write(f"\nwritten to {RESULTS}\n")
     return 0

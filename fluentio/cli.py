@@ -1,4 +1,7 @@
-"""Commands: `python -m fluentio.cli migrate | check-db | reconcile | worker`.
+"""Commands: `python -m fluentio.cli migrate | check-db | reconcile | worker | web`.
+
+`web` runs the web process type (Reflex's production build, FLUENTIO_WEB_WORKERS workers;
+see fluentio/web_process.py).
 
 `worker` runs a worker process (call supervision and background work, no Reflex; see
 fluentio/worker_process.py); it sets FLUENTIO_PROCESS_ROLE=worker unless already set.
@@ -33,7 +36,37 @@ def migrate(url: str | None = None) -> None:
     command.upgrade(alembic_config(url), "head")
 
 
+def web_command(argv: list[str]) -> int:
+    """`web [--port N] [--host H]`: the production web process, FLUENTIO_WEB_WORKERS workers."""
+    parser = argparse.ArgumentParser(prog="fluentio web", description="Serve the production web process.")
+    parser.add_argument("--port", type=int, default=None, help="port (default: PORT, else 3000)")
+    parser.add_argument("--host", default="127.0.0.1", help="address to bind (default 127.0.0.1)")
+    parser.add_argument("--backend-only", action="store_true", help="no pages: API, socket and routes only")
+    args = parser.parse_args(argv)
+    if args.port:
+        # Before the settings are read: the default public URL follows PORT.
+        os.environ["PORT"] = str(args.port)
+    try:
+        from fluentio.settings import get_settings
+
+        settings = get_settings()
+    except ValidationError as exc:
+        problems = "; ".join(
+            f"{'.'.join(map(str, e['loc'])) or 'settings'}: {e['msg']}" for e in exc.errors()
+        )
+        print(f"error: invalid configuration: {problems}", file=sys.stderr)
+        return 2
+    from fluentio.web_process import serve
+
+    return serve(
+        port=settings.port, host=args.host, workers=settings.web_workers, backend_only=args.backend_only
+    )
+
+
 def main(argv: list[str] | None = None) -> int:
+    argv = sys.argv[1:] if argv is None else argv
+    if argv[:1] == ["web"]:
+        return web_command(argv[1:])
     parser = argparse.ArgumentParser(prog="fluentio")
     parser.add_argument("command", choices=["migrate", "check-db", "reconcile", "worker"])
     parser.add_argument("--days", type=int, default=3, help="reconcile: how many days back to check")

@@ -142,6 +142,9 @@ class Settings(BaseSettings):
     jobs_stalled_seconds: float = Field(default=30.0, ge=1, le=3600, alias="FLUENTIO_JOBS_STALLED_SECONDS")
     # How many jobs one worker process runs at once (they are mostly waiting on the network).
     jobs_concurrency: int = Field(default=4, ge=1, le=100, alias="FLUENTIO_JOBS_CONCURRENCY")
+    # `python -m fluentio.cli web`: granian worker processes behind the one port. More than
+    # one needs REFLEX_REDIS_URL (each learner's page state then lives in Redis).
+    web_workers: int = Field(default=1, ge=1, le=64, alias="FLUENTIO_WEB_WORKERS")
 
     @field_validator("database_url")
     @classmethod
