@@ -457,11 +457,11 @@ def classroom() -> rx.Component:
                 ),
                 welcome(),
                 simulator_banner(),
-                placement_offer(),
                 setup_card(),
                 outcome(),
                 call_stage(),
                 # Below the call, so Start stays in view; phones keep Start in a bottom bar.
+                placement_offer(),
                 mic_check_panel(),
                 goal_progress(refresh_on=ClassroomState.summary),
                 spacing="4",
