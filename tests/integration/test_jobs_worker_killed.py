@@ -1,6 +1,6 @@
 """A feedback job whose worker is killed mid-analysis is finished by another worker, once.
 
-Real processes (`python -m tests.support.job_worker`, the worker process type), `kill -9`,
+Real processes (`python -m fluentio.cli worker`, the worker process type), `kill -9`,
 real PostgreSQL and the real engine. The analysis talks to the fake model through
 OPENAI_BASE_URL; the fake holds its first answer until the test lets go, so the first
 worker is killed while it waits for the model — not by mocking any app code.
@@ -53,7 +53,7 @@ def wait_for(what: str, condition: Callable[[], bool], seconds: float = 90.0) ->
 def start_worker(env: dict[str, str], log: Path) -> subprocess.Popen[bytes]:
     handle = log.open("wb")
     return subprocess.Popen(
-        [sys.executable, "-m", "tests.support.job_worker"],
+        [sys.executable, "-m", "fluentio.cli", "worker"],
         cwd=ROOT,
         env=env,
         stdout=handle,
@@ -103,7 +103,7 @@ def test_a_job_whose_worker_is_killed_mid_analysis_is_finished_by_another_worker
             second = start_worker(env, tmp_path / "second.log")
             wait_for(
                 "the second worker to start",
-                lambda: b"job worker ready" in (tmp_path / "second.log").read_bytes(),
+                lambda: b"worker ready" in (tmp_path / "second.log").read_bytes(),
             )
             time.sleep(STALLED_SECONDS)  # the first worker is alive and heartbeating: its job stays its own
             assert len(fake.calls(RESPONSES)) == 1
