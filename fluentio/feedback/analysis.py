@@ -145,14 +145,28 @@ def build_input(
     language: str = "en",
     explanation_language: str = "en",
 ) -> list[dict[str, str]]:
+    context = learner_context(
+        level=level, topic=topic or "free talk", language=language, explanation_language=explanation_language
+    )
+    return transcript_messages(instructions_for(language, explanation_language), context, prepared)
+
+
+def learner_context(*, level: str, language: str, explanation_language: str, topic: str | None = None) -> str:
+    """What the analyst is told about the learner before the transcript (the lesson's and
+    the placement's analyses alike)."""
     practised, explained = get_language(language), get_language(explanation_language)
-    context = (
-        f"The learner's own estimate of their level: {level or 'unknown'}. Topic: {topic or 'free talk'}. "
+    topic_line = f" Topic: {topic}." if topic else ""
+    return (
+        f"The learner's own estimate of their level: {level or 'unknown'}.{topic_line} "
         f"Language practised: {practised.name} ({practised.code}). "
         f"Explanations in: {explained.name} ({explained.code})."
     )
+
+
+def transcript_messages(system: str, context: str, prepared: PreparedTranscript) -> list[dict[str, str]]:
+    """The Responses API input: the analyst's instructions, then the context and transcript."""
     return [
-        {"role": "system", "content": instructions_for(language, explanation_language)},
+        {"role": "system", "content": system},
         {"role": "user", "content": f"{context}\n\nTranscript:\n{prepared.text}"},
     ]
 

@@ -164,26 +164,19 @@ def store_result(
 ) -> bool:
     """Store the feedback and its corrections in one transaction; False (nothing stored)
     when this worker no longer holds the job."""
-    now = now or utcnow()
-    result = session.exec(
-        sa.update(Feedback)
-        .execution_options(synchronize_session=False)
-        .where(_fenced(claim))
-        .values(
-            status=FeedbackStatus.DONE.value,
-            model=model,
-            cefr_level=answer.estimated_level.value,
-            bad_patterns=answer.bad_patterns,
-            suggestions=answer.suggestions,
-            new_words=answer.new_words,
-            summary=answer.summary,
-            last_error=None,
-            next_attempt_at=None,
-            completed_at=now,
-            **_figures(figures),
-        )
+    done = _mark_done(
+        session=session,
+        claim=claim,
+        model=model,
+        level=answer.estimated_level.value,
+        summary=answer.summary,
+        figures=figures,
+        now=now or utcnow(),
+        bad_patterns=answer.bad_patterns,
+        suggestions=answer.suggestions,
+        new_words=answer.new_words,
     )
-    if not result.rowcount:
+    if not done:
         session.rollback()
         return False
     session.exec(
@@ -221,6 +214,29 @@ def mark_done_with_level(
     """Finish a job whose result is a level and a summary only (a placement call: its
     evidence is stored by fluentio/placement/service.py in the same transaction). Does
     not commit; False (nothing changed) when this worker no longer holds the job."""
+    return _mark_done(
+        session=session,
+        claim=claim,
+        model=model,
+        level=level,
+        summary=summary,
+        figures=figures,
+        now=now or utcnow(),
+    )
+
+
+def _mark_done(
+    *,
+    session: Session,
+    claim: Claim,
+    model: str,
+    level: str,
+    summary: str,
+    figures: FluencyFigures,
+    now: datetime,
+    **answer: object,
+) -> bool:
+    """The fenced update that finishes a job (with the answer's other columns, if any)."""
     result = session.exec(
         sa.update(Feedback)
         .execution_options(synchronize_session=False)
@@ -232,8 +248,9 @@ def mark_done_with_level(
             summary=summary,
             last_error=None,
             next_attempt_at=None,
-            completed_at=now or utcnow(),
+            completed_at=now,
             **_figures(figures),
+            **answer,
         )
     )
     return bool(result.rowcount)

@@ -16,8 +16,10 @@ from pydantic import BaseModel, ConfigDict, Field
 from fluentio.feedback.analysis import (
     AnalysisError,
     PreparedTranscript,
+    learner_context,
     prepare_transcript,
     request_parsed,
+    transcript_messages,
 )
 from fluentio.feedback.fluency import Line
 from fluentio.feedback.highlight import locate
@@ -73,19 +75,13 @@ class PlacementAnswer(BaseModel):
 def build_input(
     prepared: PreparedTranscript, *, level: str, language: str = "en", explanation_language: str = "en"
 ) -> list[dict[str, str]]:
-    practised, explained = get_language(language), get_language(explanation_language)
-    context = (
-        f"The learner's own estimate of their level: {level or 'unknown'}. "
-        f"Language practised: {practised.name} ({practised.code}). "
-        f"Explanations in: {explained.name} ({explained.code})."
-    )
     system = INSTRUCTIONS.format(
-        language=practised.name, explanation=explained.name, max_evidence=MAX_EVIDENCE
+        language=get_language(language).name,
+        explanation=get_language(explanation_language).name,
+        max_evidence=MAX_EVIDENCE,
     )
-    return [
-        {"role": "system", "content": system},
-        {"role": "user", "content": f"{context}\n\nTranscript:\n{prepared.text}"},
-    ]
+    context = learner_context(level=level, language=language, explanation_language=explanation_language)
+    return transcript_messages(system, context, prepared)
 
 
 def _clean(value: str, limit: int) -> str:
