@@ -9,6 +9,7 @@ from fluentio.components.browsers import old_browser_check
 from fluentio.components.connection import connection_overlay
 from fluentio.components.layout import PAGES
 from fluentio.components.pwa import pwa_head
+from fluentio.db import database_threads
 from fluentio.feedback.worker import run_analysis_worker
 from fluentio.goals.reminders import run_goal_reminders
 from fluentio.logs import configure_logging
@@ -22,6 +23,7 @@ app = rx.App(
 )
 # Our own "You're offline / Reconnecting…" banner instead of Reflex's developer toast.
 app.app_wraps[(5, "Overlay")] = lambda stateful: connection_overlay() if stateful else None
+app.register_lifespan_task(database_threads)
 app.register_lifespan_task(run_analysis_worker)
 app.register_lifespan_task(classroom_lifespan)
 app.register_lifespan_task(run_goal_reminders)

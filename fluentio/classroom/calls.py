@@ -21,7 +21,6 @@ threads (`in_transaction`), never on the event loop.
 
 from __future__ import annotations
 
-import asyncio
 import logging
 import math
 import re
@@ -46,7 +45,7 @@ from fluentio.classroom.realtime_config import AudioSetup, build_session_config
 from fluentio.classroom.reasons import ENDED_MESSAGES, NOT_STARTED_MESSAGE, PROVIDER_MESSAGES, EndReason
 from fluentio.classroom.scenarios import DEFAULT_SCENARIO_ID, get_scenario
 from fluentio.clock import format_duration
-from fluentio.db import in_transaction, session_scope
+from fluentio.db import in_transaction, off_loop, session_scope
 from fluentio.feedback.patterns import recurring_patterns
 from fluentio.levels import DEFAULT_LEVEL, LEVELS
 from fluentio.models import PracticeSession, SessionStatus, TranscriptItem, User
@@ -121,7 +120,7 @@ async def start_relay_call(
     offer = check_offer_sdp(offer_sdp)
     settings = get_settings()
     session_id, config = await _hanging_up_stale(
-        asyncio.to_thread(
+        off_loop(
             _open_session,
             user_id=user_id,
             level=level,
@@ -170,7 +169,7 @@ async def mint_ephemeral(
     """Check the learner, open a session and mint a one-minute client secret for it."""
     settings = get_settings()
     session_id, config = await _hanging_up_stale(
-        asyncio.to_thread(
+        off_loop(
             _open_session,
             user_id=user_id,
             level=level,
@@ -246,7 +245,7 @@ async def end_call(
 async def end_open_calls(*, user_id: uuid.UUID, reason: EndReason) -> int:
     """Hang up and finalise every call the learner still has open (e.g. before their
     account is deleted). Returns how many there were."""
-    open_ids = await asyncio.to_thread(_open_session_ids, user_id)
+    open_ids = await off_loop(_open_session_ids, user_id)
     for sid in open_ids:
         await end_call(user_id=user_id, session_id=sid, reason=reason)
     return len(open_ids)
@@ -312,7 +311,7 @@ async def call_status(*, user_id: uuid.UUID | None, session_id: uuid.UUID | str)
     """The call's state, time and remaining balance, for the page to show."""
     if user_id is None:
         raise errors.not_signed_in()
-    return await asyncio.to_thread(_call_status, user_id, _parse_id(session_id))
+    return await off_loop(_call_status, user_id, _parse_id(session_id))
 
 
 def _call_status(user_id: uuid.UUID, sid: uuid.UUID) -> CallStatus:
@@ -446,9 +445,33 @@ def _open_session(
     if level and level not in LEVELS:
         raise errors.bad_request("Choose a level from A1 to C2.")
 
-    # A call of this learner's that nobody follows any more (its server died) is billed
-    # and closed first: it frees the "one live call" slot, and its cost counts below.
-    stale = recovery.finalise_stale_calls(user_id=user_id)
+    try:
+        return (*_open_row(user_id, level, topic, words, audio_setup, signaling, settings), [])
+    except CallRefused as refused:
+        if refused.code is not RefusalCode.ALREADY_IN_CALL:
+            raise
+        # A call of this learner's that nobody follows any more (its server died) is
+        # billed and closed first: it frees the "one live call" slot, and its cost counts
+        # when the balance is checked again. Looked for only when the slot is taken, so
+        # that a start costs no extra transaction in the common case.
+        stale = recovery.finalise_stale_calls(user_id=user_id)
+        if not stale:
+            raise
+    session_id, config = _open_row(user_id, level, topic, words, audio_setup, signaling, settings)
+    return session_id, config, [call_id for call_id in stale.values() if call_id]
+
+
+def _open_row(
+    user_id: uuid.UUID,
+    level: str,
+    topic: str,
+    words: list[str],
+    audio_setup: str | None,
+    signaling: str,
+    settings: Settings,
+) -> tuple[uuid.UUID, Any]:
+    """One transaction: the learner, their balance and start rate, what the tutor should
+    know (level, recurring patterns, words due), and the new session row."""
     with session_scope() as session:
         user = session.get(User, user_id)
         if user is None or user.deleted_at is not None:
@@ -474,7 +497,7 @@ def _open_session(
             instructions=instructions,
             settings=settings,
         )
-    return row.id, config, [call_id for call_id in stale.values() if call_id]
+    return row.id, config
 
 
 def _check_start_rate(session: Session, user_id: uuid.UUID) -> None:

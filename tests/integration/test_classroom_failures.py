@@ -370,6 +370,25 @@ async def test_the_sweep_leaves_fresh_calls_alone_and_frees_stuck_starts(
     assert balance(other_id) == 10_000
 
 
+async def test_a_start_bills_the_learners_stale_call_before_it_checks_the_balance(
+    settings_env: None, provider: FailingProvider, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("OPENAI_BASE_URL", provider.base_url)
+    get_settings.cache_clear()
+    # 15 s of a call nobody follows any more (heartbeat 45 s old) cost exactly what is left.
+    user_id, _ = make_learner(250)
+    stale = live_row(user_id, started_ago=60, seen_ago=45, call_id=f"rtc_stale_{uuid.uuid4().hex[:8]}")
+    with pytest.raises(CallRefused) as refused:
+        await calls.mint_ephemeral(user_id=user_id, level="B1", topic="travel", vocabulary=None)
+    assert refused.value.http_status == 402 and refused.value.message == NO_CREDITS_MESSAGE
+    with session_scope() as session:
+        old = session.get(PracticeSession, stale)
+        opened = session.exec(select(PracticeSession).where(PracticeSession.user_id == user_id)).all()
+    assert old is not None and old.status == "ended" and old.charged_millicredits == 250
+    assert len(opened) == 1  # no new session was opened
+    assert balance(user_id) == 0
+
+
 # ------------------------------------------------------- the sideband, scripted
 
 

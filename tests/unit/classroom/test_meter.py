@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import asyncio
+import uuid
 from dataclasses import dataclass, field
 
-from fluentio.classroom.meter import Meter, MeterLimits
+from fluentio.classroom.meter import BalanceReads, Meter, MeterLimits
 from fluentio.classroom.reasons import EndReason
 from fluentio.settings import Settings
 
@@ -159,3 +161,36 @@ async def test_run_checks_every_tick_until_a_reason() -> None:
 def test_limits_come_from_validated_settings() -> None:
     settings = Settings.model_validate({"FLUENTIO_MAX_SESSION_MINUTES": 2})
     assert MeterLimits.from_settings(settings).max_seconds == 120
+
+
+# ------------------------------------------------------------- shared balance reads
+
+
+async def test_meters_that_ask_together_share_one_balance_query() -> None:
+    first, second = uuid.uuid4(), uuid.uuid4()
+    queries: list[list[uuid.UUID]] = []
+
+    async def read(user_ids: list[uuid.UUID]) -> dict[uuid.UUID, int]:
+        queries.append(sorted(user_ids))
+        return {first: 5_000}  # `second` never had credits
+
+    reads = BalanceReads(read, window=0.01)
+    answers = await asyncio.gather(
+        reads.millicredits(first), reads.millicredits(second), reads.millicredits(first)
+    )
+    assert answers == [5_000, 0, 5_000]
+    assert queries == [sorted([first, second])]
+    # A later ask is a fresh read (a purchase mid-call is seen).
+    assert await reads.millicredits(first) == 5_000
+    assert len(queries) == 2
+
+
+async def test_a_failed_balance_query_reaches_every_meter_that_waited() -> None:
+    async def read(user_ids: list[uuid.UUID]) -> dict[uuid.UUID, int]:
+        raise ConnectionError("database gone")
+
+    reads = BalanceReads(read, window=0.01)
+    outcomes = await asyncio.gather(
+        reads.millicredits(uuid.uuid4()), reads.millicredits(uuid.uuid4()), return_exceptions=True
+    )
+    assert all(isinstance(outcome, ConnectionError) for outcome in outcomes)
