@@ -25,7 +25,7 @@ import logging
 import math
 import re
 import uuid
-from collections.abc import Awaitable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any
@@ -119,17 +119,8 @@ async def start_relay_call(
     """Relay the browser's offer to the provider and return its answer (see module doc)."""
     offer = check_offer_sdp(offer_sdp)
     settings = get_settings()
-    session_id, config = await _hanging_up_stale(
-        off_loop(
-            _open_session,
-            user_id=user_id,
-            level=level,
-            topic=topic,
-            vocabulary=vocabulary,
-            audio_setup=audio_setup,
-            signaling="relay",
-            settings=settings,
-        )
+    session_id, config = await _opening(
+        "relay", settings, user_id=user_id, level=level, topic=topic, words=vocabulary, setup=audio_setup
     )
     try:
         client = provider_client(settings=settings)
@@ -168,17 +159,8 @@ async def mint_ephemeral(
 ) -> EphemeralGrant:
     """Check the learner, open a session and mint a one-minute client secret for it."""
     settings = get_settings()
-    session_id, config = await _hanging_up_stale(
-        off_loop(
-            _open_session,
-            user_id=user_id,
-            level=level,
-            topic=topic,
-            vocabulary=vocabulary,
-            audio_setup=audio_setup,
-            signaling="ephemeral",
-            settings=settings,
-        )
+    session_id, config = await _opening(
+        "ephemeral", settings, user_id=user_id, level=level, topic=topic, words=vocabulary, setup=audio_setup
     )
     try:
         client = provider_client(settings=settings)
@@ -413,10 +395,28 @@ def parse_vocabulary(value: str | Sequence[str] | None) -> list[str]:
 # ---------------------------------------------------------------------- internals
 
 
-async def _hanging_up_stale(opening: Awaitable[tuple[uuid.UUID, Any, list[str]]]) -> tuple[uuid.UUID, Any]:
-    """`_open_session`'s session and config; the provider calls of the sessions it found
-    abandoned are hung up in the background."""
-    session_id, config, stale_calls = await opening
+async def _opening(
+    signaling: str,
+    settings: Settings,
+    *,
+    user_id: uuid.UUID | None,
+    level: str | None,
+    topic: str | None,
+    words: str | Sequence[str] | None,
+    setup: str | None,
+) -> tuple[uuid.UUID, Any]:
+    """`_open_session` on the database threads: the new session and its config. The
+    provider calls of the abandoned sessions it finalised are hung up in the background."""
+    session_id, config, stale_calls = await off_loop(
+        _open_session,
+        user_id=user_id,
+        level=level,
+        topic=topic,
+        vocabulary=words,
+        audio_setup=setup,
+        signaling=signaling,
+        settings=settings,
+    )
     for call_id in stale_calls:
         spawn_hangup(call_id)
     return session_id, config
