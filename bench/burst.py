@@ -140,27 +140,28 @@ class CpuMeter:
     standin: psutil.Process
     database: str
     spent: dict[str, dict[str, float]] = field(default_factory=dict)
+    # Per process, the CPU seconds last seen: a process that exits (a database backend
+    # closed by the pool) keeps what it had spent instead of vanishing from the sum.
+    _seen: dict[tuple[str, int], float] = field(default_factory=dict)
 
     def _now(self) -> dict[str, float]:
-        def cpu(processes: list[psutil.Process]) -> float:
-            total = 0.0
-            for process in processes:
-                with suppress(psutil.Error):
-                    times = process.cpu_times()
-                    total += times.user + times.system
-            return total
-
         database = [
             p
             for p in psutil.process_iter(["cmdline"])
             if self.database in " ".join(p.info.get("cmdline") or [])
         ]
-        return {
-            "app": cpu([self.app, *self.app.children(recursive=True)]),
-            "provider_standin": cpu([self.standin]),
-            "postgres": cpu(database),
-            "bench_client": cpu([psutil.Process()]),
+        groups = {
+            "app": [self.app, *self.app.children(recursive=True)],
+            "provider_standin": [self.standin, *self.standin.children(recursive=True)],
+            "postgres": database,
+            "bench_client": [psutil.Process()],
         }
+        for name, processes in groups.items():
+            for process in processes:
+                with suppress(psutil.Error):
+                    times = process.cpu_times()
+                    self._seen[(name, process.pid)] = times.user + times.system
+        return {name: sum(v for (group, _), v in self._seen.items() if group == name) for name in groups}
 
     @contextmanager
     def phase(self, name: str) -> Iterator[None]:
