@@ -2,13 +2,26 @@
 
 One engine per URL, created lazily. SQLite gets foreign keys switched on and a busy
 timeout so that the app and a migration can share the file.
+
+Async code reaches the database through `off_loop` / `in_transaction`, which run the
+blocking work on a few threads of their own (FLUENTIO_DB_THREADS, default 3), not on the
+event loop and not on the shared default executor. Few, because every thread that runs Python holds the
+one interpreter lock the event loop needs too: with dozens of threads doing database
+work at once (a class pressing Start together), the loop waited its turn behind them
+on every socket call and every learner's answer and every health check stalled. Work
+beyond them queues, in order, off the loop.
 """
 
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+import contextvars
+import functools
+import os
+import threading
+from collections.abc import AsyncIterator, Callable, Iterator
+from concurrent.futures import ThreadPoolExecutor
+from contextlib import asynccontextmanager, contextmanager
 from functools import lru_cache
 from typing import Any, TypeVar
 
@@ -58,16 +71,52 @@ def session_scope() -> Iterator[Session]:
 
 T = TypeVar("T")
 
+_EXECUTOR: tuple[int, int, ThreadPoolExecutor] | None = None
+
+
+def _db_executor() -> tuple[int, ThreadPoolExecutor]:
+    """This process's database threads and how many (a forked process makes its own)."""
+    global _EXECUTOR
+    if _EXECUTOR is None or _EXECUTOR[0] != os.getpid():
+        threads = get_settings().db_threads
+        _EXECUTOR = (os.getpid(), threads, ThreadPoolExecutor(threads, thread_name_prefix="fluentio-db"))
+    return _EXECUTOR[1], _EXECUTOR[2]
+
+
+def start_db_threads() -> None:
+    """Start every database thread now, outside the event loop: starting a thread waits
+    until the OS runs it, which on a busy machine held the loop for a tenth of a second
+    when the first learners' work arrived."""
+    threads, executor = _db_executor()
+    started = threading.Barrier(threads + 1)
+    for _ in range(threads):
+        executor.submit(started.wait, 10)
+    started.wait(10)
+
+
+@asynccontextmanager
+async def database_threads() -> AsyncIterator[None]:
+    """Reflex lifespan task: the database threads are running before the first request."""
+    start_db_threads()
+    yield
+
+
+async def off_loop(work: Callable[..., T], /, *args: Any, **kwargs: Any) -> T:
+    """`work(*args, **kwargs)` (blocking: the database) on the database threads, with the
+    caller's context variables, awaited from the event loop."""
+    call = functools.partial(contextvars.copy_context().run, work, *args, **kwargs)
+    return await asyncio.get_running_loop().run_in_executor(_db_executor()[1], call)
+
 
 async def in_transaction(work: Callable[..., T], /, **kwargs: Any) -> T:
-    """`work(session=…, **kwargs)` in a transaction of its own, in a worker thread: async
-    code never waits on the database on the event loop."""
+    """`work(session=…, **kwargs)` in a transaction of its own, on the database threads:
+    async code never waits on the database on the event loop."""
 
     def run() -> T:
         with session_scope() as session:
             return work(session=session, **kwargs)
 
-    return await asyncio.to_thread(run)
+    return await off_loop(run)
 
 
 def insert_unless_exists(

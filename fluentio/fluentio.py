@@ -9,6 +9,7 @@ from fluentio.components.browsers import old_browser_check
 from fluentio.components.connection import connection_overlay
 from fluentio.components.layout import PAGES
 from fluentio.components.pwa import pwa_head
+from fluentio.db import database_threads
 from fluentio.jobs import engine_lifespan, worker_lifespan
 from fluentio.logs import configure_logging
 from fluentio.settings import get_settings
@@ -22,6 +23,7 @@ app = rx.App(
 )
 # Our own "You're offline / Reconnecting…" banner instead of Reflex's developer toast.
 app.app_wraps[(5, "Overlay")] = lambda stateful: connection_overlay() if stateful else None
+app.register_lifespan_task(database_threads)
 # Background jobs (feedback analysis, goal reminders, reconcile): the all-in-one process
 # runs a job worker; a web process only opens the engine (to defer, and for the admin).
 app.register_lifespan_task(worker_lifespan if get_settings().process_role == "all" else engine_lifespan)

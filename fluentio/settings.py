@@ -56,6 +56,8 @@ class Settings(BaseSettings):
     public_url: str = Field(default="", alias="FLUENTIO_PUBLIC_URL")
     port: int = Field(default=3000, alias="PORT")
     database_url: str = Field(default="sqlite:///fluentio.db", alias="DATABASE_URL")
+    # Threads that run the app's database work (fluentio/db.py explains why so few).
+    db_threads: int = Field(default=3, ge=1, le=32, alias="FLUENTIO_DB_THREADS")
     # Where per-install secrets are kept (never committed; see .gitignore).
     data_dir: str = Field(default="data", alias="FLUENTIO_DATA_DIR")
     # Unset: the per-install secret in data_dir (filled in by _fill_defaults).

@@ -19,6 +19,7 @@ from collections.abc import Callable, Sequence
 from contextlib import AbstractAsyncContextManager
 
 from fluentio.classroom.ownership import call_supervision
+from fluentio.db import database_threads
 from fluentio.jobs import worker_lifespan
 from fluentio.logs import configure_logging
 
@@ -29,7 +30,7 @@ WorkerPart = Callable[[], AbstractAsyncContextManager[None]]
 
 def worker_parts() -> list[WorkerPart]:
     """What a worker runs, in start order (stopped in reverse)."""
-    return [call_supervision, worker_lifespan]
+    return [database_threads, call_supervision, worker_lifespan]
 
 
 async def run_worker(parts: Sequence[WorkerPart] | None = None, *, stop: asyncio.Event | None = None) -> None:

@@ -18,7 +18,7 @@ import pytest
 import sqlalchemy as sa
 from sqlmodel import Session
 
-from fluentio.db import engine_for
+from fluentio.db import engine_for, start_db_threads
 from fluentio.settings import get_settings
 from tests.support.app_server import RunningApp, start_prod_app, stop_app
 from tests.support.browser import CHROMIUM_ARGS, chromium_path
@@ -34,6 +34,10 @@ ARTIFACTS = Path(__file__).resolve().parent.parent / "test-artifacts"
 
 
 SUITE_ORDER = {"unit": 0, "integration": 1, "e2e": 2}
+
+
+# The database threads run before any test's event loop needs them (as in the app).
+start_db_threads()
 
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:

@@ -5,13 +5,12 @@ from __future__ import annotations
 import uuid
 from dataclasses import dataclass
 
-from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
 
 from fluentio.auth.cookies import SESSION_COOKIE, read_cookie
 from fluentio.auth.roles import is_admin
 from fluentio.auth.sessions import resolve_login_session
-from fluentio.db import session_scope
+from fluentio.db import off_loop, session_scope
 
 
 @dataclass(frozen=True)
@@ -32,4 +31,4 @@ async def request_user(request: Request) -> RequestUser | None:
     token = read_cookie(request.headers.get("cookie"), SESSION_COOKIE)
     if not token:
         return None
-    return await run_in_threadpool(_resolve, token)
+    return await off_loop(_resolve, token)

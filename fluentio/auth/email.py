@@ -14,6 +14,7 @@ import re
 import smtplib
 import ssl
 import uuid
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from email.message import EmailMessage
 from email.utils import make_msgid
@@ -121,51 +122,44 @@ def reset_link(token: str) -> str:
     return f"{get_settings().public_url}/reset-password?{urlencode({'token': token})}"
 
 
-def _message(*, to: str, subject: str, text: str, html_body: str) -> EmailMessage:
-    message = EmailMessage()
-    message["To"] = to
-    message["From"] = get_settings().smtp_from
-    message["Subject"] = subject
-    message["Message-ID"] = make_msgid(domain="fluentio")
-    message.set_content(text)
-    message.add_alternative(html_body, subtype="html")
-    return message
+@dataclass(frozen=True)
+class _Wording:
+    """Every Fluentio email has one shape: a greeting, a paragraph, one link (a button in
+    the HTML part, the bare address in the text part) and a footnote."""
 
+    subject: str
+    button: str
+    paragraph: str
+    footnote: str
 
-def _html(*, greeting: str, paragraph: str, link: str, button: str, footnote: str) -> str:
-    href = html.escape(link, quote=True)
-    return (
-        '<!doctype html><html><body style="font-family:system-ui,sans-serif;line-height:1.5">'
-        f"<p>{html.escape(greeting)}</p><p>{html.escape(paragraph)}</p>"
-        f'<p><a href="{href}" style="display:inline-block;padding:10px 18px;background:#4f46e5;'
-        f'color:#fff;border-radius:6px;text-decoration:none">{html.escape(button)}</a></p>'
-        f'<p>Or paste this link into your browser:<br><a href="{href}">{href}</a></p>'
-        f'<p style="color:#666">{html.escape(footnote)}</p>'
-        "</body></html>"
-    )
-
-
-def _greeting(display_name: str) -> str:
-    return f"Hi {display_name}," if display_name.strip() else "Hi,"
+    def to(self, address: str, display_name: str, link: str) -> EmailMessage:
+        greeting = f"Hi {display_name}," if display_name.strip() else "Hi,"
+        href = html.escape(link, quote=True)
+        message = EmailMessage()
+        message["To"] = address
+        message["From"] = get_settings().smtp_from
+        message["Subject"] = self.subject
+        message["Message-ID"] = make_msgid(domain="fluentio")
+        message.set_content(f"{greeting}\n\n{self.paragraph}\n\n{link}\n\n{self.footnote}\n")
+        message.add_alternative(
+            '<!doctype html><html><body style="font-family:system-ui,sans-serif;line-height:1.5">'
+            f"<p>{html.escape(greeting)}</p><p>{html.escape(self.paragraph)}</p>"
+            f'<p><a href="{href}" style="display:inline-block;padding:10px 18px;background:#4f46e5;'
+            f'color:#fff;border-radius:6px;text-decoration:none">{html.escape(self.button)}</a></p>'
+            f'<p>Or paste this link into your browser:<br><a href="{href}">{href}</a></p>'
+            f'<p style="color:#666">{html.escape(self.footnote)}</p>'
+            "</body></html>",
+            subtype="html",
+        )
+        return message
 
 
 def verification_email(*, to: str, display_name: str, token: str, next_path: str = "") -> EmailMessage:
     link = verification_link(token, next_path)
     paragraph = "Please confirm that this is your email address for Fluentio."
     footnote = "The link works for 24 hours. If you did not sign up for Fluentio, ignore this email."
-    text = f"{_greeting(display_name)}\n\n{paragraph}\n\n{link}\n\n{footnote}\n"
-    return _message(
-        to=to,
-        subject="Verify your email",
-        text=text,
-        html_body=_html(
-            greeting=_greeting(display_name),
-            paragraph=paragraph,
-            link=link,
-            button="Verify my email",
-            footnote=footnote,
-        ),
-    )
+    wording = _Wording("Verify your email", "Verify my email", paragraph, footnote)
+    return wording.to(to, display_name, link)
 
 
 def account_exists_email(*, to: str, display_name: str) -> EmailMessage:
@@ -178,19 +172,8 @@ def account_exists_email(*, to: str, display_name: str) -> EmailMessage:
         "“Forgot password?” on the login page."
     )
     footnote = "If it wasn't you, ignore this email: nothing has changed on your account."
-    text = f"{_greeting(display_name)}\n\n{paragraph}\n\n{link}\n\n{footnote}\n"
-    return _message(
-        to=to,
-        subject="You already have a Fluentio account",
-        text=text,
-        html_body=_html(
-            greeting=_greeting(display_name),
-            paragraph=paragraph,
-            link=link,
-            button="Log in",
-            footnote=footnote,
-        ),
-    )
+    wording = _Wording("You already have a Fluentio account", "Log in", paragraph, footnote)
+    return wording.to(to, display_name, link)
 
 
 def reset_password_email(*, to: str, display_name: str, token: str) -> EmailMessage:
@@ -200,19 +183,8 @@ def reset_password_email(*, to: str, display_name: str, token: str) -> EmailMess
         "The link works for 1 hour and only once. If you did not ask for this, ignore this "
         "email: your password stays as it is."
     )
-    text = f"{_greeting(display_name)}\n\n{paragraph}\n\n{link}\n\n{footnote}\n"
-    return _message(
-        to=to,
-        subject="Reset your password",
-        text=text,
-        html_body=_html(
-            greeting=_greeting(display_name),
-            paragraph=paragraph,
-            link=link,
-            button="Choose a new password",
-            footnote=footnote,
-        ),
-    )
+    wording = _Wording("Reset your password", "Choose a new password", paragraph, footnote)
+    return wording.to(to, display_name, link)
 
 
 def goal_reminder_email(
@@ -232,19 +204,8 @@ def goal_reminder_email(
         "A short lesson now keeps you on track."
     )
     footnote = f"You asked for goal reminders. To stop them, open {unsubscribe_link}"
-    text = f"{_greeting(display_name)}\n\n{paragraph}\n\n{link}\n\n{footnote}\n"
-    message = _message(
-        to=to,
-        subject="Your weekly speaking goal",
-        text=text,
-        html_body=_html(
-            greeting=_greeting(display_name),
-            paragraph=paragraph,
-            link=link,
-            button="Start a lesson",
-            footnote=footnote,
-        ),
-    )
+    wording = _Wording("Your weekly speaking goal", "Start a lesson", paragraph, footnote)
+    message = wording.to(to, display_name, link)
     # Mail clients show their own "Unsubscribe" and POST to this address in one click.
     message["List-Unsubscribe"] = f"<{unsubscribe_link}>"
     message["List-Unsubscribe-Post"] = "List-Unsubscribe=One-Click"

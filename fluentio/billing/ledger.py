@@ -69,6 +69,17 @@ def balance(*, session: Session, user_id: uuid.UUID) -> int:
     return int(value or 0)
 
 
+def balances(*, session: Session, user_ids: list[uuid.UUID]) -> dict[uuid.UUID, int]:
+    """Several users' balances in one query (0 for a user who never had credits)."""
+    rows = session.execute(
+        sa.select(col(CreditBalance.user_id), col(CreditBalance.millicredits)).where(
+            col(CreditBalance.user_id).in_(user_ids)
+        )
+    )
+    found = {user_id: int(millicredits) for user_id, millicredits in rows}
+    return {user_id: found.get(user_id, 0) for user_id in user_ids}
+
+
 def grant(
     *,
     session: Session,

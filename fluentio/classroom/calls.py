@@ -29,7 +29,7 @@ import logging
 import math
 import re
 import uuid
-from collections.abc import Awaitable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any
@@ -55,7 +55,7 @@ from fluentio.classroom.reasons import (
 )
 from fluentio.classroom.scenarios import DEFAULT_SCENARIO_ID, PLACEMENT_SCENARIO_ID, get_scenario
 from fluentio.clock import format_duration
-from fluentio.db import in_transaction, session_scope
+from fluentio.db import in_transaction, off_loop, session_scope
 from fluentio.feedback.patterns import recurring_patterns
 from fluentio.languages import get_language
 from fluentio.levels import DEFAULT_LEVEL, LEVELS
@@ -130,17 +130,8 @@ async def start_relay_call(
     """Relay the browser's offer to the provider and return its answer (see module doc)."""
     offer = check_offer_sdp(offer_sdp)
     settings = get_settings()
-    session_id, config = await _hanging_up_stale(
-        asyncio.to_thread(
-            _open_session,
-            user_id=user_id,
-            level=level,
-            topic=topic,
-            vocabulary=vocabulary,
-            audio_setup=audio_setup,
-            signaling="relay",
-            settings=settings,
-        )
+    session_id, config = await _opening(
+        "relay", settings, user_id=user_id, level=level, topic=topic, words=vocabulary, setup=audio_setup
     )
     try:
         client = provider_client(settings=settings)
@@ -191,17 +182,8 @@ async def mint_ephemeral(
 ) -> EphemeralGrant:
     """Check the learner, open a session and mint a one-minute client secret for it."""
     settings = get_settings()
-    session_id, config = await _hanging_up_stale(
-        asyncio.to_thread(
-            _open_session,
-            user_id=user_id,
-            level=level,
-            topic=topic,
-            vocabulary=vocabulary,
-            audio_setup=audio_setup,
-            signaling="ephemeral",
-            settings=settings,
-        )
+    session_id, config = await _opening(
+        "ephemeral", settings, user_id=user_id, level=level, topic=topic, words=vocabulary, setup=audio_setup
     )
     try:
         client = provider_client(settings=settings)
@@ -303,7 +285,7 @@ OWNER_FINALISE_SECONDS = 6.0
 async def _finalised_within(session_id: uuid.UUID, seconds: float) -> bool:
     deadline = asyncio.get_running_loop().time() + seconds
     while asyncio.get_running_loop().time() < deadline:
-        status = await asyncio.to_thread(_status_of, session_id)
+        status = await off_loop(_status_of, session_id)
         if status not in OPEN_STATUSES:
             return True
         await asyncio.sleep(0.2)
@@ -320,7 +302,7 @@ def _status_of(session_id: uuid.UUID) -> str | None:
 async def end_open_calls(*, user_id: uuid.UUID, reason: EndReason) -> int:
     """Hang up and finalise every call the learner still has open (e.g. before their
     account is deleted). Returns how many there were."""
-    open_ids = await asyncio.to_thread(_open_session_ids, user_id)
+    open_ids = await off_loop(_open_session_ids, user_id)
     for sid in open_ids:
         await end_call(user_id=user_id, session_id=sid, reason=reason)
     return len(open_ids)
@@ -386,7 +368,7 @@ async def call_status(*, user_id: uuid.UUID | None, session_id: uuid.UUID | str)
     """The call's state, time and remaining balance, for the page to show."""
     if user_id is None:
         raise errors.not_signed_in()
-    return await asyncio.to_thread(_call_status, user_id, _parse_id(session_id))
+    return await off_loop(_call_status, user_id, _parse_id(session_id))
 
 
 def _call_status(user_id: uuid.UUID, sid: uuid.UUID) -> CallStatus:
@@ -490,10 +472,28 @@ def parse_vocabulary(value: str | Sequence[str] | None) -> list[str]:
 # ---------------------------------------------------------------------- internals
 
 
-async def _hanging_up_stale(opening: Awaitable[tuple[uuid.UUID, Any, list[str]]]) -> tuple[uuid.UUID, Any]:
-    """`_open_session`'s session and config; the provider calls of the sessions it found
-    abandoned are hung up in the background."""
-    session_id, config, stale_calls = await opening
+async def _opening(
+    signaling: str,
+    settings: Settings,
+    *,
+    user_id: uuid.UUID | None,
+    level: str | None,
+    topic: str | None,
+    words: str | Sequence[str] | None,
+    setup: str | None,
+) -> tuple[uuid.UUID, Any]:
+    """`_open_session` on the database threads: the new session and its config. The
+    provider calls of the abandoned sessions it finalised are hung up in the background."""
+    session_id, config, stale_calls = await off_loop(
+        _open_session,
+        user_id=user_id,
+        level=level,
+        topic=topic,
+        vocabulary=words,
+        audio_setup=setup,
+        signaling=signaling,
+        settings=settings,
+    )
     for call_id in stale_calls:
         spawn_hangup(call_id)
     return session_id, config
@@ -522,9 +522,33 @@ def _open_session(
     if level and level not in LEVELS:
         raise errors.bad_request("Choose a level from A1 to C2.")
 
-    # A call of this learner's that nobody follows any more (its server died) is billed
-    # and closed first: it frees the "one live call" slot, and its cost counts below.
-    stale = recovery.finalise_stale_calls(user_id=user_id)
+    try:
+        return (*_open_row(user_id, level, topic, words, audio_setup, signaling, settings), [])
+    except CallRefused as refused:
+        if refused.code is not RefusalCode.ALREADY_IN_CALL:
+            raise
+        # A call of this learner's that nobody follows any more (its server died) is
+        # billed and closed first: it frees the "one live call" slot, and its cost counts
+        # when the balance is checked again. Looked for only when the slot is taken, so
+        # that a start costs no extra transaction in the common case.
+        stale = recovery.finalise_stale_calls(user_id=user_id)
+        if not stale:
+            raise
+    session_id, config = _open_row(user_id, level, topic, words, audio_setup, signaling, settings)
+    return session_id, config, [call_id for call_id in stale.values() if call_id]
+
+
+def _open_row(
+    user_id: uuid.UUID,
+    level: str,
+    topic: str,
+    words: list[str],
+    audio_setup: str | None,
+    signaling: str,
+    settings: Settings,
+) -> tuple[uuid.UUID, Any]:
+    """One transaction: the learner, their balance and start rate, what the tutor should
+    know (level, recurring patterns, words due), and the new session row."""
     with session_scope() as session:
         user = session.get(User, user_id)
         if user is None or user.deleted_at is not None:
@@ -562,7 +586,7 @@ def _open_session(
             language=language,
             explanation_language=get_language(user.explanation_language).code,
         )
-    return row.id, config, [call_id for call_id in stale.values() if call_id]
+    return row.id, config
 
 
 def _check_start_rate(session: Session, user_id: uuid.UUID) -> None:

@@ -95,45 +95,50 @@ def build_instructions(
             f"learner's target words and the words below in {spoken} as written."
         )
 
-    words = _clean(vocabulary, MAX_VOCABULARY)
-    if words:
-        listed = ", ".join(f'"{word}"' for word in words)
-        parts.append(
-            f"Target vocabulary: {listed}. Use these words naturally in your own replies, "
-            "and ask questions that make the learner want to use them. When the learner "
-            "uses one correctly, acknowledge it briefly."
-        )
-
-    mistakes = _clean(patterns, MAX_PATTERNS)
-    if mistakes:
-        listed = "\n".join(f"- {pattern}" for pattern in mistakes)
-        parts.append(
-            "Recurring mistakes from this learner's recent sessions:\n"
-            f"{listed}\n"
-            "Steer the conversation so they get chances to practise these on purpose, and "
-            "recast the correct form when the mistake comes up again."
-        )
-
-    due = _clean(deck_words, MAX_VOCABULARY)
-    if due:
-        listed = ", ".join(f'"{word}"' for word in due)
-        parts.append(
-            f"Words from the learner's review deck, due today: {listed}. Use these naturally "
-            "in the conversation and get the learner to say them, one at a time, without "
-            "turning the call into a quiz."
-        )
-
-    unclear = _clean(unclear_words, MAX_VOCABULARY)
-    if unclear:
-        listed = ", ".join(f'"{word}"' for word in unclear)
-        parts.append(
-            f"In the last lesson the speech recogniser could not make out these words clearly: "
-            f"{listed}. Early in the call, ask a question that gets the learner to use each "
-            "of them again. If one still sounds unclear, say it clearly yourself and invite "
-            "them to repeat it once; then move on."
-        )
+    for values, limit, listing, template in (
+        (vocabulary, MAX_VOCABULARY, _quoted, _TARGET_WORDS),
+        (patterns, MAX_PATTERNS, _bullets, _RECURRING_MISTAKES),
+        (deck_words, MAX_VOCABULARY, _quoted, _DECK_WORDS),
+        (unclear_words, MAX_VOCABULARY, _quoted, _UNCLEAR_WORDS),
+    ):
+        cleaned = _clean(values, limit)
+        if cleaned:
+            parts.append(template.format(listed=listing(cleaned)))
 
     return "\n\n".join(parts)
+
+
+# What the learner brings to this call, each a paragraph when there is any: `{listed}`
+# is the words (quoted, comma-separated) or the mistakes (one per line).
+_TARGET_WORDS = (
+    "Target vocabulary: {listed}. Use these words naturally in your own replies, and ask "
+    "questions that make the learner want to use them. When the learner uses one "
+    "correctly, acknowledge it briefly."
+)
+_RECURRING_MISTAKES = (
+    "Recurring mistakes from this learner's recent sessions:\n{listed}\nSteer the "
+    "conversation so they get chances to practise these on purpose, and recast the correct "
+    "form when the mistake comes up again."
+)
+_DECK_WORDS = (
+    "Words from the learner's review deck, due today: {listed}. Use these naturally in the "
+    "conversation and get the learner to say them, one at a time, without turning the call "
+    "into a quiz."
+)
+_UNCLEAR_WORDS = (
+    "In the last lesson the speech recogniser could not make out these words clearly: "
+    "{listed}. Early in the call, ask a question that gets the learner to use each of them "
+    "again. If one still sounds unclear, say it clearly yourself and invite them to repeat "
+    "it once; then move on."
+)
+
+
+def _quoted(words: list[str]) -> str:
+    return ", ".join(f'"{word}"' for word in words)
+
+
+def _bullets(items: list[str]) -> str:
+    return "\n".join(f"- {item}" for item in items)
 
 
 def _clean(values: Sequence[str], limit: int) -> list[str]:

@@ -42,7 +42,7 @@ from fluentio.classroom.meter import MeterLimits
 from fluentio.classroom.provider import provider_client
 from fluentio.classroom.reasons import EndReason
 from fluentio.classroom.usage import Usage
-from fluentio.db import get_engine, session_scope
+from fluentio.db import get_engine, off_loop, session_scope
 from fluentio.models import PracticeSession, WorkerProcess
 from fluentio.models.base import utcnow
 from fluentio.settings import get_settings
@@ -286,7 +286,7 @@ class Supervision:
         self._tasks.clear()
 
     async def claim_once(self) -> int:
-        claimed = await asyncio.to_thread(
+        claimed = await off_loop(
             self.ownership.claim_orphans, limit=CLAIM_BATCH, skip=sideband.supervised_ids()
         )
         for claim in claimed:
@@ -316,7 +316,7 @@ class Supervision:
                 logger.exception("could not renew call leases")
 
     async def renew_once(self) -> None:
-        lost = await asyncio.to_thread(self.ownership.beat, sideband.supervised_ids())
+        lost = await off_loop(self.ownership.beat, sideband.supervised_ids())
         for session_id in lost:
             running = sideband.get_supervisor(session_id)
             if running is not None:
@@ -328,19 +328,19 @@ class Supervision:
             await asyncio.sleep(recovery.SWEEP_SECONDS)
             try:
                 await recovery.sweep()
-                await asyncio.to_thread(self.ownership.forget_dead_workers)
+                await off_loop(self.ownership.forget_dead_workers)
             except Exception:
                 logger.exception("sweep of abandoned calls failed")
 
     async def hand_over_or_end(self) -> None:
         """Leaving: hand the calls to another live worker, else end them."""
-        others = await asyncio.to_thread(self.ownership.others_alive) if self.claims else []
+        others = await off_loop(self.ownership.others_alive) if self.claims else []
         if not others or not sideband.supervised_ids():
             await sideband.shutdown_all(EndReason.SERVER_SHUTDOWN)
             return
         supervisors = [s for s in await sideband.detach_all() if s.detached]
         for supervisor in supervisors:
-            await asyncio.to_thread(self.ownership.release, supervisor.session_id, supervisor.usage)
+            await off_loop(self.ownership.release, supervisor.session_id, supervisor.usage)
         logger.info("handed %d call(s) over to %d other worker(s)", len(supervisors), len(others))
         # Calls that were already ending are finished here, as they would have been.
         await sideband.shutdown_all(EndReason.SERVER_SHUTDOWN)
@@ -355,7 +355,7 @@ async def call_supervision() -> AsyncIterator[None]:
     ownership = CallOwnership(owner_id=worker_id(), role=role)
     try:
         provider_client()  # built now, so that no learner's start waits for it
-        await asyncio.to_thread(ownership.register)
+        await off_loop(ownership.register)
         # Role "all" is the only process: any call it does not hold was left by an earlier
         # run. A worker leaves fresh orphans to the claims (they are taken over).
         await recovery.recover_at_startup(only_process=role == "all")
@@ -370,4 +370,4 @@ async def call_supervision() -> AsyncIterator[None]:
         await supervision.stop()
         await supervision.hand_over_or_end()
         with contextlib.suppress(Exception):
-            await asyncio.to_thread(ownership.unregister)
+            await off_loop(ownership.unregister)

@@ -5,9 +5,14 @@ from __future__ import annotations
 
 import asyncio
 import logging
+from functools import lru_cache
+from typing import cast
 
+import httpx
 import openai
 from openai import AsyncOpenAI
+from openai.types.websocket_connection_options import WebSocketConnectionOptions
+from websockets.uri import get_proxy, parse_uri
 
 from fluentio.openai_client import openai_client
 from fluentio.settings import Settings, get_settings
@@ -25,6 +30,24 @@ def provider_client(*, request_timeout: float | None = None, settings: Settings 
         timeout=settings.provider_timeout_seconds if request_timeout is None else request_timeout,
         settings=settings,
     )
+
+
+def sideband_options(settings: Settings | None = None) -> WebSocketConnectionOptions:
+    """Options for the sideband WebSocket: the proxy, looked up once per provider URL.
+
+    Left to itself, websockets looks the proxy up on every connect by reading the whole
+    environment (about a millisecond of CPU on the event loop per call, every learner of
+    a class pressing Start at once). The answer is the same each time, so it is kept.
+    """
+    settings = settings or get_settings()
+    return cast(WebSocketConnectionOptions, {"proxy": _sideband_proxy(settings.openai_url)})
+
+
+@lru_cache(maxsize=8)
+def _sideband_proxy(base_url: str) -> str | None:
+    url = httpx.URL(base_url)
+    scheme = "wss" if url.scheme == "https" else "ws"
+    return get_proxy(parse_uri(str(url.copy_with(scheme=scheme))))
 
 
 async def hangup(call_id: str, *, wait_seconds: float | None = None) -> bool:

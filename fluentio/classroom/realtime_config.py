@@ -13,8 +13,9 @@ tutor nor gets an answer, and the browser and the provider can never disagree.
 
 from __future__ import annotations
 
+import copy
 from enum import StrEnum
-from functools import cache
+from functools import cache, lru_cache
 from typing import Any
 
 from openai.types.realtime import RealtimeSessionCreateRequestParam
@@ -69,11 +70,29 @@ def build_session_config(
     """The `session` for a new call: model, instructions, transcription, VAD and voice.
 
     `language` is the one practised (fluentio/languages.py): the learner's speech is
-    transcribed as that language."""
+    transcribed as that language. Everything but the instructions comes from the settings,
+    the audio setup and the language, so that part is checked against the SDK's types once
+    (`_checked_config`), not on every start; the instructions are a string, which is all
+    the field takes.
+    """
+    if not isinstance(instructions, str):
+        raise InvalidSessionConfigError("invalid Realtime session config: instructions must be text")
+    checked = _checked_config(
+        settings.realtime_model, settings.transcribe_model, settings.realtime_voice, audio_setup, language
+    )
+    config = copy.deepcopy(checked)
+    config["instructions"] = instructions
+    return config
+
+
+@lru_cache(maxsize=64)
+def _checked_config(
+    model: str, transcribe_model: str, voice: str, audio_setup: AudioSetup, language: str
+) -> RealtimeSessionCreateRequestParam:
     config: dict[str, Any] = {
         "type": "realtime",
-        "model": settings.realtime_model,
-        "instructions": instructions,
+        "model": model,
+        "instructions": "",
         "output_modalities": ["audio"],
         # Token log-probabilities of the learner's transcripts: fluentio/vocabulary/ turns
         # them into per-word confidence ("unclear — try this word again").
@@ -81,7 +100,7 @@ def build_session_config(
         "audio": {
             "input": {
                 "transcription": {
-                    "model": settings.transcribe_model,
+                    "model": transcribe_model,
                     "language": get_language(language).transcription,
                 },
                 "turn_detection": {
@@ -93,7 +112,7 @@ def build_session_config(
                 },
                 "noise_reduction": {"type": NOISE_REDUCTION[audio_setup]},
             },
-            "output": {"voice": settings.realtime_voice},
+            "output": {"voice": voice},
         },
     }
     return validate_session_config(config)

@@ -14,7 +14,6 @@ over. Ending the calls a process follows when it stops is ownership.py's job.
 
 from __future__ import annotations
 
-import asyncio
 import contextlib
 import logging
 import uuid
@@ -26,7 +25,7 @@ from sqlmodel import col, select
 from fluentio.classroom import lifecycle, sideband
 from fluentio.classroom.provider import spawn_hangup
 from fluentio.classroom.reasons import EndReason
-from fluentio.db import session_scope
+from fluentio.db import off_loop, session_scope
 from fluentio.models import PracticeSession, SessionStatus
 from fluentio.models.base import utcnow
 from fluentio.settings import get_settings
@@ -106,7 +105,7 @@ async def sweep(
 ) -> list[uuid.UUID]:
     """`finalise_stale_calls` in a worker thread, then their provider calls hung up in
     the background (in case they still run). The ids of the sessions finalised."""
-    finalised = await asyncio.to_thread(
+    finalised = await off_loop(
         finalise_stale_calls, user_id=user_id, stale_after=stale_after, starting_ttl=starting_ttl
     )
     for call_id in finalised.values():

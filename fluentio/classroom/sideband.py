@@ -42,12 +42,12 @@ from websockets.exceptions import ConnectionClosed, ConnectionClosedOK, InvalidS
 
 from fluentio.billing import ledger
 from fluentio.classroom import lifecycle
-from fluentio.classroom.meter import Meter, MeterLimits
-from fluentio.classroom.provider import hangup, provider_client
+from fluentio.classroom.meter import Meter, MeterLimits, shared_balance_reads
+from fluentio.classroom.provider import hangup, provider_client, sideband_options
 from fluentio.classroom.reasons import EndReason
 from fluentio.classroom.transcript import TRUNCATE_GRACE_SECONDS, Conversation, TranscriptRecorder
 from fluentio.classroom.usage import Usage
-from fluentio.db import in_transaction, session_scope
+from fluentio.db import in_transaction
 from fluentio.models.base import utcnow
 from fluentio.models.billing import MILLICREDITS_PER_CREDIT
 from fluentio.settings import get_settings
@@ -166,6 +166,10 @@ async def detach_all() -> list[CallSupervisor]:
     supervisors = list(_REGISTRY.values())
     await asyncio.gather(*(s.detach() for s in supervisors), return_exceptions=True)
     return supervisors
+
+
+async def _read_balances(user_ids: list[uuid.UUID]) -> dict[uuid.UUID, int]:
+    return await in_transaction(ledger.balances, user_ids=user_ids)
 
 
 @dataclass
@@ -289,7 +293,9 @@ class CallSupervisor:
         client = provider_client()
         while not self._end_requested.is_set():
             try:
-                async with client.realtime.connect(call_id=self.call_id) as connection:
+                async with client.realtime.connect(
+                    call_id=self.call_id, websocket_connection_options=sideband_options()
+                ) as connection:
                     self._connection = connection
                     self._attached = True
                     failures = 0
@@ -455,11 +461,7 @@ class CallSupervisor:
         self.request_end(await meter.run())
 
     async def _allowed_seconds(self) -> float:
-        def read() -> int:
-            with session_scope() as session:
-                return ledger.balance(session=session, user_id=self.user_id)
-
-        millicredits = await asyncio.to_thread(read)
+        millicredits = await shared_balance_reads(_read_balances).millicredits(self.user_id)
         return millicredits * get_settings().seconds_per_credit / MILLICREDITS_PER_CREDIT
 
     async def _heartbeat(self) -> bool:

@@ -25,7 +25,7 @@ from fluentio.classroom.reasons import BROWSER_MESSAGES, BrowserProblem, EndReas
 from fluentio.classroom.scenarios import PLACEMENT_SCENARIO_ID, SCENARIOS
 from fluentio.clock import format_duration
 from fluentio.components.platform_help import microphone_help
-from fluentio.db import session_scope
+from fluentio.db import off_loop, session_scope
 from fluentio.levels import LEVELS
 from fluentio.models import SessionStatus
 from fluentio.settings import get_settings
@@ -160,7 +160,7 @@ class ClassroomState(rx.State):
             self.explanation_name = languages.name(user.explanation_language)
             if self.topic not in scenario_ids():
                 self.topic = SCENARIOS[0].id
-        self._show_preferences(await asyncio.to_thread(_read_preferences, user.id))
+        self._show_preferences(await off_loop(_read_preferences, user.id))
         await self._refresh_balance(user.id)
         return None
 
@@ -214,7 +214,7 @@ class ClassroomState(rx.State):
             with session_scope() as session:
                 return ledger.balance(session=session, user_id=user_id)
 
-        millicredits = await asyncio.to_thread(read)
+        millicredits = await off_loop(read)
         self.balance_text = ledger.format_credits(millicredits)
         self.has_credits = millicredits > 0
 

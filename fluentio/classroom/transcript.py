@@ -24,7 +24,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, col, select
 
 from fluentio.classroom.usage import positive_int
-from fluentio.db import session_scope
+from fluentio.db import off_loop, session_scope
 from fluentio.models import Speaker, TranscriptItem
 from fluentio.vocabulary import unclear
 
@@ -86,7 +86,7 @@ class TranscriptRecorder:
         self._next = 0
 
     async def load(self) -> None:
-        self._next = await asyncio.to_thread(self._stored_next_seq_in_own_session)
+        self._next = await off_loop(self._stored_next_seq_in_own_session)
 
     def note(self, item_id: str | None) -> None:
         """Remember that an item exists, fixing its place in the conversation."""
@@ -105,7 +105,7 @@ class TranscriptRecorder:
         ended_ms: int | None = None,
     ) -> None:
         self.note(item_id)
-        await asyncio.to_thread(
+        await off_loop(
             self._write,
             item_id=item_id,
             speaker=speaker,
@@ -270,7 +270,7 @@ class Conversation:
                     ended_ms=times.ended_ms,
                 )
                 # The recogniser's word confidences: unclear words for the learner's deck.
-                await asyncio.to_thread(
+                await off_loop(
                     unclear.record_for_call,
                     practice_session_id=recorder.session_id,
                     provider_item_id=item_id,

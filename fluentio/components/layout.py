@@ -106,37 +106,45 @@ def skip_link() -> rx.Component:
 def header() -> rx.Component:
     """Logo and the two calls to action on one row; the page links share it on wide
     screens and wrap onto a second, full-width row on phones (no hidden menu to find)."""
+    return _header_bar(
+        logo(),
+        _nav_row(
+            *[nav_link(label, href) for label, href in NAV_LINKS],
+            gap=rx.breakpoints(initial="1.5rem", sm="1.25rem"),
+        ),
+        _header_actions(
+            auth_switch(
+                rx.fragment(
+                    nav_link("Words", "/words"),
+                    nav_link("Account", "/account"),
+                    rx.link(rx.button("Classroom", size="2", color_scheme=ACCENT), href="/classroom"),
+                ),
+                rx.fragment(
+                    nav_link("Log in", "/login"),
+                    rx.link(rx.button("Start free", size="2", color_scheme=ACCENT), href="/signup"),
+                ),
+            ),
+            spacing="4",
+        ),
+        padding_top="0.5rem",
+    )
+
+
+def _header_bar(
+    logo_link: rx.Component,
+    nav: rx.Component,
+    actions: rx.Component,
+    *,
+    padding_top: Any,
+    **props: Any,
+) -> rx.Component:
+    """The sticky bar both headers share: logo, the main links, the actions at the right."""
     return rx.el.header(
         skip_link(),
         rx.el.div(
-            logo(),
-            rx.el.nav(
-                *[nav_link(label, href) for label, href in NAV_LINKS],
-                aria_label="Main",
-                display="flex",
-                gap=rx.breakpoints(initial="1.5rem", sm="1.25rem"),
-                order=rx.breakpoints(initial="3", sm="2"),
-                width=rx.breakpoints(initial="100%", sm="auto"),
-                margin_left=rx.breakpoints(initial="0", sm="1.5rem"),
-                border_top=rx.breakpoints(initial="1px solid var(--gray-a4)", sm="none"),
-            ),
-            rx.hstack(
-                auth_switch(
-                    rx.fragment(
-                        nav_link("Words", "/words"),
-                        nav_link("Account", "/account"),
-                        rx.link(rx.button("Classroom", size="2", color_scheme=ACCENT), href="/classroom"),
-                    ),
-                    rx.fragment(
-                        nav_link("Log in", "/login"),
-                        rx.link(rx.button("Start free", size="2", color_scheme=ACCENT), href="/signup"),
-                    ),
-                ),
-                spacing="4",
-                align="center",
-                margin_left="auto",
-                order="2",
-            ),
+            logo_link,
+            nav,
+            actions,
             display="flex",
             flex_wrap="wrap",
             align_items="center",
@@ -145,7 +153,7 @@ def header() -> rx.Component:
             max_width=MAX_WIDTH,
             margin_x="auto",
             padding_x="1rem",
-            padding_top="0.5rem",
+            padding_top=padding_top,
             padding_bottom=rx.breakpoints(initial="0", sm="0.5rem"),
         ),
         border_bottom="1px solid var(--gray-a5)",
@@ -153,7 +161,26 @@ def header() -> rx.Component:
         position="sticky",
         top="0",
         z_index="10",
+        **props,
     )
+
+
+def _nav_row(*links: rx.Component, **props: Any) -> rx.Component:
+    """The main links: beside the logo on wide screens, their own full-width row on phones."""
+    return rx.el.nav(
+        *links,
+        aria_label="Main",
+        display="flex",
+        order=rx.breakpoints(initial="3", sm="2"),
+        width=rx.breakpoints(initial="100%", sm="auto"),
+        margin_left=rx.breakpoints(initial="0", sm="1.5rem"),
+        border_top=rx.breakpoints(initial="1px solid var(--gray-a4)", sm="none"),
+        **props,
+    )
+
+
+def _header_actions(*children: rx.Component, spacing: str) -> rx.Component:
+    return rx.hstack(*children, spacing=spacing, align="center", margin_left="auto", order="2")
 
 
 def footer_column(title: str, links: list[tuple[str, str]]) -> rx.Component:
@@ -274,56 +301,30 @@ def log_out_button(**props: Any) -> rx.Component:
 def app_header() -> rx.Component:
     """The signed-in header: the app's sections and Log out. Like the public header, the
     links wrap onto their own full-width row on phones instead of hiding in a menu."""
-    return rx.el.header(
-        skip_link(),
-        rx.el.div(
-            logo("/classroom"),
-            rx.el.nav(
-                *app_nav_links(),
-                aria_label="Main",
-                display="flex",
-                # Five sections for an admin: on a narrow phone they wrap rather than scroll.
-                flex_wrap="wrap",
-                column_gap=rx.breakpoints(initial="1rem", sm="1.25rem"),
-                order=rx.breakpoints(initial="3", sm="2"),
-                width=rx.breakpoints(initial="100%", sm="auto"),
-                margin_left=rx.breakpoints(initial="0", sm="1.5rem"),
-                border_top=rx.breakpoints(initial="1px solid var(--gray-a4)", sm="none"),
-            ),
-            rx.hstack(
-                rx.text(
-                    AuthState.user_name,
-                    size="2",
-                    color="var(--gray-11)",
-                    display=rx.breakpoints(initial="none", md="block"),
-                    max_width="14rem",
-                    overflow="hidden",
-                    text_overflow="ellipsis",
-                    white_space="nowrap",
-                    data_testid="signed-in-as",
-                ),
-                log_out_button(),
-                spacing="3",
-                align="center",
-                margin_left="auto",
-                order="2",
-            ),
-            display="flex",
+    return _header_bar(
+        logo("/classroom"),
+        _nav_row(
+            *app_nav_links(),
+            # Five sections for an admin: on a narrow phone they wrap rather than scroll.
             flex_wrap="wrap",
-            align_items="center",
-            column_gap="0.75rem",
-            width="100%",
-            max_width=MAX_WIDTH,
-            margin_x="auto",
-            padding_x="1rem",
-            padding_top=rx.breakpoints(initial="max(0.5rem, env(safe-area-inset-top))", sm="0.5rem"),
-            padding_bottom=rx.breakpoints(initial="0", sm="0.5rem"),
+            column_gap=rx.breakpoints(initial="1rem", sm="1.25rem"),
         ),
-        border_bottom="1px solid var(--gray-a5)",
-        background="var(--color-panel-solid)",
-        position="sticky",
-        top="0",
-        z_index="10",
+        _header_actions(
+            rx.text(
+                AuthState.user_name,
+                size="2",
+                color="var(--gray-11)",
+                display=rx.breakpoints(initial="none", md="block"),
+                max_width="14rem",
+                overflow="hidden",
+                text_overflow="ellipsis",
+                white_space="nowrap",
+                data_testid="signed-in-as",
+            ),
+            log_out_button(),
+            spacing="3",
+        ),
+        padding_top=rx.breakpoints(initial="max(0.5rem, env(safe-area-inset-top))", sm="0.5rem"),
         data_testid="app-header",
     )
 
@@ -390,35 +391,3 @@ def page_intro(eyebrow: str, title: str, lead: str) -> rx.Component:
 def free_credits() -> int:
     """Credits every new account gets; read when pages are built, so copy follows the setting."""
     return get_settings().signup_credits
-
-
-def free_minutes_cta() -> rx.Component:
-    """The sign-up invitation that closes the public pages."""
-    credits = free_credits()
-    return section(
-        rx.card(
-            rx.flex(
-                rx.vstack(
-                    rx.heading(f"Your first {credits} minutes are free", as_="h2", size="6"),
-                    rx.text(
-                        f"Sign up and get {credits} free credits — about {credits} minutes of conversation. "
-                        "No card needed. When they run out, buy a pack of minutes; credits never expire.",
-                        color="var(--gray-11)",
-                        max_width="40rem",
-                    ),
-                    spacing="2",
-                    align="start",
-                ),
-                rx.link(rx.button("Create your free account", size="3", color_scheme=ACCENT), href="/signup"),
-                direction=rx.breakpoints(initial="column", md="row"),
-                align=rx.breakpoints(initial="start", md="center"),
-                justify="between",
-                gap="5",
-                width="100%",
-            ),
-            size="4",
-            width="100%",
-            background=f"var(--{ACCENT}-2)",
-            border=f"1px solid var(--{ACCENT}-6)",
-        ),
-    )

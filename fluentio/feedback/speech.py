@@ -19,7 +19,7 @@ import openai
 import sqlalchemy as sa
 from sqlmodel import Session, col, select
 
-from fluentio.db import session_scope
+from fluentio.db import off_loop, session_scope
 from fluentio.languages import get_language
 from fluentio.models import Feedback, PracticeSession
 from fluentio.models.tutor import Correction, SpeechClip
@@ -144,12 +144,12 @@ async def clip_for_text(text: str, *, settings: Settings | None = None, language
         with session_scope() as session:
             return cached_clip(session=session, cache_key=key)
 
-    if (clip := await asyncio.to_thread(lookup)) is not None:
+    if (clip := await off_loop(lookup)) is not None:
         return clip
     lock = _locks.setdefault(key, asyncio.Lock())
     try:
         async with lock:
-            if (clip := await asyncio.to_thread(lookup)) is not None:
+            if (clip := await off_loop(lookup)) is not None:
                 return clip
             audio, content_type = await synthesise(speakable, settings=settings, language=language)
             clip = Clip(key, content_type, audio)
@@ -164,7 +164,7 @@ async def clip_for_text(text: str, *, settings: Settings | None = None, language
                         text=speakable,
                     )
 
-            await asyncio.to_thread(store)
+            await off_loop(store)
             return clip
     finally:
         if not lock.locked():

@@ -14,7 +14,6 @@ forged for someone else.
 
 from __future__ import annotations
 
-import asyncio
 import hashlib
 import logging
 import uuid
@@ -28,7 +27,7 @@ from joserfc.jwk import OctKey
 from sqlmodel import Session, col, select
 
 from fluentio.auth.email import EmailSender, get_email_sender, goal_reminder_email
-from fluentio.db import session_scope
+from fluentio.db import off_loop, session_scope
 from fluentio.goals.service import progress
 from fluentio.jobs.app import jobs_app
 from fluentio.models import LearningGoal, User
@@ -144,7 +143,7 @@ def send_due_reminders(*, now: datetime, sender: EmailSender) -> int:
 @jobs_app.task(name="goals.send_reminders", queueing_lock="goals.send_reminders")
 async def send_reminders(timestamp: int) -> int:
     """Every 30 minutes, on one worker of the cluster: the reminders due now."""
-    sent = await asyncio.to_thread(send_due_reminders, now=utcnow(), sender=get_email_sender())
+    sent = await off_loop(send_due_reminders, now=utcnow(), sender=get_email_sender())
     if sent:
         logger.info("goal reminders: %d sent", sent)
     return sent

@@ -4,13 +4,12 @@ comes from the page's own address and is only used together with that learner.""
 
 from __future__ import annotations
 
-import asyncio
 import uuid
 
 import reflex as rx
 
 from fluentio.auth.state import signed_in_user
-from fluentio.db import session_scope
+from fluentio.db import off_loop, session_scope
 from fluentio.placement import service
 from fluentio.placement.service import Choice, EvidenceView, PlacementError
 
@@ -28,7 +27,7 @@ class PlacementOfferState(rx.State):
     @rx.event
     async def load(self) -> None:
         user = signed_in_user(self)
-        self.offered = user is not None and await asyncio.to_thread(_offer_for, user.id)
+        self.offered = user is not None and await off_loop(_offer_for, user.id)
 
     @rx.event
     def skip(self) -> None:

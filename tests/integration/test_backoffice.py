@@ -4,6 +4,7 @@ and the dashboard's cost estimate. Runs on PostgreSQL in a rolled-back transacti
 from __future__ import annotations
 
 from datetime import timedelta
+from typing import Any
 
 import pytest
 from sqlmodel import Session, col, select
@@ -124,20 +125,25 @@ def test_a_held_payment_is_released_to_an_account_once(pg: Session, admin: User,
     assert ledger.balance(session=pg, user_id=learner.id) == 60_000
 
 
+def ended_lesson(
+    learner: User, seconds: int, audio_tokens: int, cost_microusd: int, **more: Any
+) -> PracticeSession:
+    """A finished lesson of `seconds`, with the input audio tokens and the cost stored when it ended."""
+    return PracticeSession(
+        user_id=learner.id,
+        status="ended",
+        topic="travel",
+        level="B1",
+        billable_seconds=seconds,
+        input_audio_tokens=audio_tokens,
+        cost_estimate_microusd=cost_microusd,
+        **more,
+    )
+
+
 def test_the_dashboard_counts_this_weeks_practice_and_sales(pg: Session, admin: User, learner: User) -> None:
     before = {f["label"]: f["value"] for f in service.dashboard(pg, admin=admin).figures}
-    pg.add(
-        PracticeSession(
-            user_id=learner.id,
-            status="ended",
-            topic="travel",
-            level="B1",
-            billable_seconds=600,
-            input_audio_tokens=1_000_000,
-            cost_estimate_microusd=10_000_000,
-            created_at=utcnow() - timedelta(days=1),
-        )
-    )
+    pg.add(ended_lesson(learner, 600, 1_000_000, 10_000_000, created_at=utcnow() - timedelta(days=1)))
     pg.add(
         Payment(
             user_id=learner.id,
@@ -173,17 +179,7 @@ def test_the_dashboard_counts_this_weeks_practice_and_sales(pg: Session, admin: 
 def test_a_price_change_never_reprices_past_lessons(
     pg: Session, admin: User, learner: User, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    pg.add(
-        PracticeSession(
-            user_id=learner.id,
-            status="ended",
-            topic="travel",
-            level="B1",
-            billable_seconds=60,
-            input_audio_tokens=100_000,
-            cost_estimate_microusd=1_000_000,
-        )
-    )
+    pg.add(ended_lesson(learner, 60, 100_000, 1_000_000))
     pg.flush()
     before = {f["label"]: f["value"] for f in service.dashboard(pg, admin=admin).figures}
     monkeypatch.setenv("FLUENTIO_COST_AUDIO_INPUT_PER_M", "99.00")

@@ -29,7 +29,7 @@ from fluentio.models.base import utcnow
 from fluentio.models.billing import Actor, LedgerEntry, LedgerReason
 from fluentio.settings import SIMULATOR_OPENAI_KEY, get_settings
 from fluentio.simulator.script import LEARNER_LINES, tutor_lines
-from tests.support.factories import make_user
+from tests.support.factories import give_credits, make_user
 from tests.support.fake_learner import FakeLearner
 from tests.support.loop_watch import loop_must_not_block
 from tests.support.sim_server import LearnerPeer, RunningSimulator, running_simulator
@@ -81,15 +81,7 @@ def new_learner() -> FakeLearner:
 def make_learner(millicredits: int) -> uuid.UUID:
     with session_scope() as session:
         user = make_user(session)
-        if millicredits:
-            ledger.grant(
-                session=session,
-                user_id=user.id,
-                millicredits=millicredits,
-                reason=LedgerReason.ADMIN_GRANT,
-                idempotency_key=f"test-grant:{user.id}",
-                actor=Actor.SYSTEM,
-            )
+        give_credits(session, user.id, millicredits)
         return user.id
 
 
@@ -341,15 +333,23 @@ async def test_ephemeral_mint_attach_and_end(classroom: RunningSimulator) -> Non
 # --------------------------------------------------------------------- metering
 
 
-async def test_one_credit_is_warned_then_hung_up_at_zero(
-    classroom: RunningSimulator, monkeypatch: pytest.MonkeyPatch
-) -> None:
+async def one_credit_call(
+    monkeypatch: pytest.MonkeyPatch,
+) -> tuple[uuid.UUID, FakeLearner, calls.StartedCall]:
+    """A learner with one credit (3 s of talk) in a connected relay call."""
     monkeypatch.setenv("FLUENTIO_SECONDS_PER_CREDIT", "3")
     get_settings.cache_clear()
     user_id = make_learner(1_000)
     learner = new_learner()
     started = await learner.start_relay(user_id=user_id)
     await learner.connected()
+    return user_id, learner, started
+
+
+async def test_one_credit_is_warned_then_hung_up_at_zero(
+    classroom: RunningSimulator, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    user_id, learner, started = await one_credit_call(monkeypatch)
     await wait_until(lambda: row(started.session_id).status == "live", what="live")
     status = await calls.call_status(user_id=user_id, session_id=started.session_id)
     assert status.low_balance and status.seconds_left <= 3
@@ -374,12 +374,7 @@ async def test_one_credit_is_warned_then_hung_up_at_zero(
 async def test_a_purchase_mid_call_extends_it(
     classroom: RunningSimulator, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.setenv("FLUENTIO_SECONDS_PER_CREDIT", "3")
-    get_settings.cache_clear()
-    user_id = make_learner(1_000)
-    learner = new_learner()
-    started = await learner.start_relay(user_id=user_id)
-    await learner.connected()
+    user_id, _, started = await one_credit_call(monkeypatch)
     with session_scope() as session:
         ledger.grant(
             session=session,

@@ -6,6 +6,7 @@ from __future__ import annotations
 import asyncio
 import uuid
 from collections.abc import AsyncIterator, Iterator
+from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
@@ -27,10 +28,10 @@ from fluentio.classroom.reasons import EndReason
 from fluentio.db import session_scope
 from fluentio.models import Feedback, PracticeSession, TranscriptItem
 from fluentio.models.base import utcnow
-from fluentio.models.billing import Actor, LedgerEntry, LedgerReason
+from fluentio.models.billing import LedgerEntry
 from fluentio.settings import get_settings
 from tests.support.app_server import free_port
-from tests.support.factories import make_user
+from tests.support.factories import give_credits, make_user
 from tests.support.loop_watch import loop_must_not_block
 
 SECRET_KEY = "sk-test-DO-NOT-LEAK-4b1d2c3e9f"
@@ -57,6 +58,18 @@ async def no_blocking() -> AsyncIterator[None]:
     tens of milliseconds (tests/support/loop_watch.py)."""
     async with loop_must_not_block():
         yield
+
+
+@asynccontextmanager
+async def serving(app: web.Application, port: int) -> AsyncIterator[None]:
+    """`app` listening on 127.0.0.1:`port` until the block ends."""
+    runner = web.AppRunner(app)
+    await runner.setup()
+    await web.TCPSite(runner, "127.0.0.1", port).start()
+    try:
+        yield
+    finally:
+        await runner.cleanup()
 
 
 @pytest.fixture
@@ -86,13 +99,8 @@ async def provider() -> AsyncIterator[FailingProvider]:
     app.router.add_post("/v1/realtime/calls", create)
     app.router.add_post("/v1/realtime/client_secrets", create)
     app.router.add_post("/v1/realtime/calls/{call_id}/hangup", hangup)
-    runner = web.AppRunner(app)
-    await runner.setup()
-    await web.TCPSite(runner, "127.0.0.1", port).start()
-    try:
+    async with serving(app, port):
         yield state
-    finally:
-        await runner.cleanup()
 
 
 @pytest.fixture
@@ -105,18 +113,24 @@ def settings_env(monkeypatch: pytest.MonkeyPatch, pg_url: str) -> Iterator[None]
     yield
 
 
+@pytest.fixture
+def on_provider(settings_env: None, provider: FailingProvider, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The app's settings, with the provider below as OPENAI_BASE_URL."""
+    monkeypatch.setenv("OPENAI_BASE_URL", provider.base_url)
+    get_settings.cache_clear()
+
+
+async def refused_start(user_id: uuid.UUID) -> CallRefused:
+    """Why an (ephemeral) start of `user_id`'s is refused."""
+    with pytest.raises(CallRefused) as refused:
+        await calls.mint_ephemeral(user_id=user_id, level="B1", topic="travel", vocabulary=None)
+    return refused.value
+
+
 def make_learner(millicredits: int) -> tuple[uuid.UUID, str]:
     with session_scope() as session:
         user = make_user(session)
-        if millicredits:
-            ledger.grant(
-                session=session,
-                user_id=user.id,
-                millicredits=millicredits,
-                reason=LedgerReason.ADMIN_GRANT,
-                idempotency_key=f"test-grant:{user.id}",
-                actor=Actor.SYSTEM,
-            )
+        give_credits(session, user.id, millicredits)
         token = create_login_session(session=session, user_id=user.id, user_agent="tests", ip="127.0.0.1")
         return user.id, token
 
@@ -154,10 +168,8 @@ def assert_leak_free(response: httpx.Response) -> None:
 
 
 async def test_the_endpoint_refuses_bad_requests_with_clear_json(
-    settings_env: None, provider: FailingProvider, monkeypatch: pytest.MonkeyPatch
+    provider: FailingProvider, on_provider: None
 ) -> None:
-    monkeypatch.setenv("OPENAI_BASE_URL", provider.base_url)
-    get_settings.cache_clear()
     user_id, token = make_learner(5_000)
     broke_id, broke_token = make_learner(0)
     sdp = {"Content-Type": "application/sdp"}
@@ -295,10 +307,8 @@ def live_row(user_id: uuid.UUID, *, started_ago: float, seen_ago: float | None, 
 
 
 async def test_startup_recovery_finalises_a_stale_live_call_once(
-    settings_env: None, provider: FailingProvider, monkeypatch: pytest.MonkeyPatch
+    provider: FailingProvider, on_provider: None
 ) -> None:
-    monkeypatch.setenv("OPENAI_BASE_URL", provider.base_url)
-    get_settings.cache_clear()
     user_id, _ = make_learner(10_000)
     call_id = f"rtc_stale_{uuid.uuid4().hex[:8]}"
     # The server died 40 s after its last heartbeat, 100 s into the call.
@@ -322,19 +332,15 @@ async def test_startup_recovery_finalises_a_stale_live_call_once(
 
 
 async def test_the_sweep_leaves_fresh_calls_alone_and_frees_stuck_starts(
-    settings_env: None, provider: FailingProvider, monkeypatch: pytest.MonkeyPatch
+    provider: FailingProvider, on_provider: None
 ) -> None:
-    monkeypatch.setenv("OPENAI_BASE_URL", provider.base_url)
-    get_settings.cache_clear()
     user_id, _ = make_learner(10_000)
     fresh = live_row(user_id, started_ago=60, seen_ago=3, call_id=f"rtc_fresh_{uuid.uuid4().hex[:8]}")
     assert fresh not in await asyncio.to_thread(recovery.finalise_stale_calls, user_id=user_id)
     with session_scope() as session:
         assert session.get(PracticeSession, fresh).status == "live"  # type: ignore[union-attr]
     # While it is "live" the learner cannot start another one…
-    with pytest.raises(CallRefused) as refused:
-        await calls.mint_ephemeral(user_id=user_id, level="B1", topic="travel", vocabulary=None)
-    assert refused.value.http_status == 409
+    assert (await refused_start(user_id)).http_status == 409
     # …until its heartbeat is old: then a new start finalises it first.
     with session_scope() as session:
         row = session.get(PracticeSession, fresh)
@@ -342,9 +348,7 @@ async def test_the_sweep_leaves_fresh_calls_alone_and_frees_stuck_starts(
         row.last_seen_at = utcnow() - timedelta(seconds=45)
         session.add(row)
     provider.mode = "429"
-    with pytest.raises(CallRefused) as refused:
-        await calls.mint_ephemeral(user_id=user_id, level="B1", topic="travel", vocabulary=None)
-    assert refused.value.http_status == 503  # it got as far as the provider
+    assert (await refused_start(user_id)).http_status == 503  # it got as far as the provider
     with session_scope() as session:
         old = session.get(PracticeSession, fresh)
     assert old is not None and old.status == "ended" and old.end_reason == "server_restart"
@@ -368,6 +372,19 @@ async def test_the_sweep_leaves_fresh_calls_alone_and_frees_stuck_starts(
         gone = session.get(PracticeSession, stuck.id)
     assert gone is not None and gone.status == "failed" and gone.end_reason == "never_connected"
     assert balance(other_id) == 10_000
+
+
+async def test_a_start_bills_the_learners_stale_call_before_it_checks_the_balance(on_provider: None) -> None:
+    # 15 s of a call nobody follows any more (heartbeat 45 s old) cost exactly what is left.
+    user_id, _ = make_learner(250)
+    stale = live_row(user_id, started_ago=60, seen_ago=45, call_id=f"rtc_stale_{uuid.uuid4().hex[:8]}")
+    refused = await refused_start(user_id)
+    assert refused.http_status == 402 and refused.message == NO_CREDITS_MESSAGE
+    # The stale call was billed; no new session was opened.
+    assert [(row.id, row.status, row.charged_millicredits) for row in sessions_of(user_id)] == [
+        (stale, "ended", 250)
+    ]
+    assert balance(user_id) == 0
 
 
 # ------------------------------------------------------- the sideband, scripted
@@ -441,14 +458,11 @@ async def scripted() -> AsyncIterator[ScriptedSideband]:
     app = web.Application()
     app.router.add_get("/v1/realtime", sideband)
     app.router.add_post("/v1/realtime/calls/{call_id}/hangup", hangup)
-    runner = web.AppRunner(app)
-    await runner.setup()
-    await web.TCPSite(runner, "127.0.0.1", port).start()
     try:
-        yield state
+        async with serving(app, port):
+            yield state
     finally:
         state.release.set()
-        await runner.cleanup()
 
 
 def starting_row(user_id: uuid.UUID, call_id: str) -> uuid.UUID:
@@ -631,10 +645,8 @@ async def test_a_slow_hang_up_is_heard_out_and_billed_on_the_provider_clock(
 
 
 async def test_deleting_an_account_hangs_up_its_open_call_first(
-    settings_env: None, provider: FailingProvider, monkeypatch: pytest.MonkeyPatch
+    provider: FailingProvider, on_provider: None
 ) -> None:
-    monkeypatch.setenv("OPENAI_BASE_URL", provider.base_url)
-    get_settings.cache_clear()
     user_id, _ = make_learner(10_000)
     call_id = f"rtc_open_{uuid.uuid4().hex[:8]}"
     session_id = live_row(user_id, started_ago=30, seen_ago=1, call_id=call_id)

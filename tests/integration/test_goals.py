@@ -82,14 +82,7 @@ def test_week_minutes_start_at_monday_midnight_in_the_learners_zone(db: Session)
     lesson(db, user.id, utc(2026, 3, 2, 9, 0), seconds=1200)  # Monday 01:00 in LA: this week
     lesson(db, user.id, utc(2026, 3, 2, 7, 0), seconds=300)  # Sunday 23:00 in LA: last week
     now = utc(2026, 3, 5, 20, 0)  # Thursday noon in LA
-    save_goal(
-        session=db,
-        user_id=user.id,
-        weekly_minutes=60,
-        time_zone="America/Los_Angeles",
-        reminders=True,
-        now=now,
-    )
+    reminders_on(db, user.id, 60, "America/Los_Angeles", now)
     week = progress(session=db, user_id=user.id, now=now)
     assert (week.minutes_done, week.weekly_minutes, week.percent) == (20, 60, 33)
     assert week.week == "2026-03-02" and week.days_left == 4
@@ -115,6 +108,18 @@ def test_a_goal_out_of_range_or_in_an_unknown_zone_is_refused(db: Session) -> No
         )
 
 
+def reminders_on(session: Session, user_id: uuid.UUID, weekly_minutes: int, zone: str, now: datetime) -> None:
+    """The learner's weekly goal, in their time zone, with email reminders."""
+    save_goal(
+        session=session,
+        user_id=user_id,
+        weekly_minutes=weekly_minutes,
+        time_zone=zone,
+        reminders=True,
+        now=now,
+    )
+
+
 class Outbox:
     def __init__(self) -> None:
         self.sent: list[EmailMessage] = []
@@ -130,14 +135,7 @@ async def test_the_reminder_is_sent_once_a_week_and_never_after_unsubscribing(us
     with session_scope() as session:
         user = make_user(session)
         lesson(session, user.id, utc(2026, 3, 2, 9, 0), seconds=600)
-        save_goal(
-            session=session,
-            user_id=user.id,
-            weekly_minutes=90,
-            time_zone="Europe/Paris",
-            reminders=True,
-            now=utc(2026, 3, 2),
-        )
+        reminders_on(session, user.id, 90, "Europe/Paris", utc(2026, 3, 2))
         user_id = user.id
     outbox = Outbox()
     clock = [utc(2026, 3, 4, 12, 0)]  # Wednesday: not at risk yet
@@ -197,14 +195,7 @@ async def test_the_reminder_is_sent_once_a_week_and_never_after_unsubscribing(us
 def test_workers_checking_at_once_send_one_reminder(use_database: str) -> None:
     with session_scope() as session:
         user = make_user(session)
-        save_goal(
-            session=session,
-            user_id=user.id,
-            weekly_minutes=120,
-            time_zone="UTC",
-            reminders=True,
-            now=utc(2026, 4, 6),
-        )
+        reminders_on(session, user.id, 120, "UTC", utc(2026, 4, 6))
     outbox = Outbox()
     thursday = utc(2026, 4, 9, 18, 0)
     with ThreadPoolExecutor(max_workers=4) as pool:

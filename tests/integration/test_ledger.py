@@ -91,6 +91,15 @@ def test_a_user_without_credits_has_a_zero_balance(db: Session) -> None:
     assert ledger.history(session=db, user_id=user.id) == []
 
 
+def test_several_balances_are_read_in_one_query(db: Session) -> None:
+    rich, poor, never = make_user(db), make_user(db), make_user(db)
+    give(db, rich, 10 * CREDIT)
+    give(db, poor, CREDIT)
+    take(db, poor, CREDIT)
+    found = ledger.balances(session=db, user_ids=[rich.id, poor.id, never.id])
+    assert found == {rich.id: 10 * CREDIT, poor.id: 0, never.id: 0}
+
+
 def test_grant_then_spend_moves_the_balance(db: Session) -> None:
     user = make_user(db)
     entry = give(db, user, 10 * CREDIT)

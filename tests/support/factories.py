@@ -7,9 +7,11 @@ from datetime import datetime
 
 from sqlmodel import Session
 
+from fluentio.billing import ledger
 from fluentio.levels import CefrLevel
 from fluentio.models import Role, User
 from fluentio.models.base import utcnow
+from fluentio.models.billing import Actor, LedgerReason
 
 
 def unique_email(prefix: str = "learner") -> str:
@@ -39,3 +41,17 @@ def make_user(
     session.add(user)
     session.flush()
     return user
+
+
+def give_credits(session: Session, user_id: uuid.UUID, millicredits: int) -> None:
+    """An admin grant of `millicredits` (none when 0), once per user."""
+    if millicredits:
+        ledger.grant(
+            session=session,
+            user_id=user_id,
+            millicredits=millicredits,
+            reason=LedgerReason.ADMIN_GRANT,
+            idempotency_key=f"test-grant:{user_id}",
+            actor=Actor.SYSTEM,
+            note="test set-up",
+        )

@@ -10,12 +10,11 @@ from urllib.parse import urlsplit
 
 from fluentio.auth.cookies import SESSION_COOKIE
 from fluentio.auth.sessions import create_login_session
-from fluentio.billing import ledger
 from fluentio.models import Role
-from fluentio.models.billing import MILLICREDITS_PER_CREDIT, Actor, LedgerReason
+from fluentio.models.billing import MILLICREDITS_PER_CREDIT
 from tests.support.app_server import RunningApp
 from tests.support.databases import session_on
-from tests.support.factories import make_user
+from tests.support.factories import give_credits, make_user
 
 
 @dataclass
@@ -40,16 +39,7 @@ def signed_in_user(
     """A verified user with `credits` credits and a live login session in `app`'s database."""
     with session_on(app.database_url) as session:
         user = make_user(session, role=role, display_name=display_name, english_level=english_level)
-        if credits:
-            ledger.grant(
-                session=session,
-                user_id=user.id,
-                millicredits=credits * MILLICREDITS_PER_CREDIT,
-                reason=LedgerReason.ADMIN_GRANT,
-                actor=Actor.SYSTEM,
-                idempotency_key=f"test-grant:{user.id}",
-                note="test set-up",
-            )
+        give_credits(session, user.id, credits * MILLICREDITS_PER_CREDIT)
         token = create_login_session(session=session, user_id=user.id, user_agent="tests", ip="127.0.0.1")
         session.commit()
         return SignedIn(user.id, user.email, token)

@@ -11,6 +11,7 @@ import pytest
 from pydantic import ValidationError
 
 from fluentio.classroom.ownership import call_supervision
+from fluentio.db import database_threads
 from fluentio.jobs import worker_lifespan
 from fluentio.settings import Settings
 from fluentio.worker_process import run_worker, worker_parts
@@ -47,7 +48,7 @@ def test_a_scaled_out_process_without_a_key_needs_the_simulator_s_address(
 
 
 def test_a_worker_supervises_calls_and_runs_background_jobs() -> None:
-    assert worker_parts() == [call_supervision, worker_lifespan]
+    assert worker_parts() == [database_threads, call_supervision, worker_lifespan]
 
 
 async def test_parts_enter_in_order_and_leave_in_reverse_when_told_to_stop() -> None:

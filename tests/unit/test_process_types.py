@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+import os
+
 import pytest
 
 from fluentio import cluster, web_process
 from fluentio.cli import main
+from fluentio.settings import get_settings
 from tests.support.app_server import free_port
 
 
@@ -14,7 +17,14 @@ def test_several_web_workers_without_redis_are_refused_in_one_line(
 ) -> None:
     monkeypatch.delenv("REFLEX_REDIS_URL", raising=False)
     monkeypatch.setenv("FLUENTIO_WEB_WORKERS", "3")
-    assert main(["web", "--port", str(free_port())]) == 2
+    # `web --port` sets PORT for the settings it reads: restored (and re-read) afterwards,
+    # so later tests keep their own public origin.
+    monkeypatch.setenv("PORT", os.environ.get("PORT", "3000"))
+    get_settings.cache_clear()
+    try:
+        assert main(["web", "--port", str(free_port())]) == 2
+    finally:
+        get_settings.cache_clear()
     err = capsys.readouterr().err.strip()
     assert len(err.splitlines()) == 1
     assert "FLUENTIO_WEB_WORKERS=3 needs REFLEX_REDIS_URL" in err

@@ -152,3 +152,13 @@ def test_an_unwritable_data_directory_says_what_to_do(
         Settings(_env_file=None)
     monkeypatch.setenv("FLUENTIO_SECRET_KEY", "k" * 48)
     assert Settings(_env_file=None).secret_key.get_secret_value() == "k" * 48
+
+
+def test_database_threads_are_bounded(monkeypatch: pytest.MonkeyPatch) -> None:
+    assert Settings(_env_file=None).db_threads == 3
+    monkeypatch.setenv("FLUENTIO_DB_THREADS", "8")
+    assert Settings(_env_file=None).db_threads == 8
+    for refused in ("0", "33"):
+        monkeypatch.setenv("FLUENTIO_DB_THREADS", refused)
+        with pytest.raises(ValidationError, match="FLUENTIO_DB_THREADS"):
+            Settings(_env_file=None)

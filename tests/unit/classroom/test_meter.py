@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import asyncio
+import uuid
 from dataclasses import dataclass, field
 
-from fluentio.classroom.meter import Meter, MeterLimits
+from fluentio.classroom.meter import BalanceReads, Meter, MeterLimits
 from fluentio.classroom.reasons import EndReason
 from fluentio.settings import Settings
 
@@ -39,6 +41,19 @@ class Books:
         self.warnings += 1
 
 
+async def advance(meter: Meter, books: Books, seconds: float) -> EndReason | None:
+    """Move the books' clock by `seconds`, then let the meter look at it."""
+    books.now += seconds
+    return await meter.check()
+
+
+def running_meter(books: Books, **limits: float) -> Meter:
+    """A meter on `books` whose call has connected."""
+    meter = meter_on(books, **limits)
+    meter.start()
+    return meter
+
+
 def meter_on(books: Books, **limits: float) -> Meter:
     return Meter(
         limits=MeterLimits(**{"max_seconds": 1_800.0, **limits}),
@@ -52,87 +67,66 @@ def meter_on(books: Books, **limits: float) -> Meter:
 async def test_nothing_is_metered_before_the_call_connects() -> None:
     books = Books()
     meter = meter_on(books)
-    books.now += 5_000
-    assert await meter.check() is None
+    assert await advance(meter, books, 5_000) is None
     assert (books.balance_reads, books.beats, meter.elapsed) == (0, 0, 0.0)
 
 
 async def test_the_balance_ends_the_call_when_its_seconds_are_used() -> None:
     books = Books(seconds=90)
-    meter = meter_on(books)
-    meter.start()
-    books.now += 89.9
-    assert await meter.check() is None
-    books.now += 0.1
-    assert await meter.check() is EndReason.OUT_OF_CREDITS
+    meter = running_meter(books)
+    assert await advance(meter, books, 89.9) is None
+    assert await advance(meter, books, 0.1) is EndReason.OUT_OF_CREDITS
 
 
 async def test_the_balance_is_reread_only_every_refresh_and_a_purchase_extends_the_call() -> None:
     books = Books(seconds=10)
-    meter = meter_on(books, balance_refresh=2.0)
-    meter.start()
+    meter = running_meter(books, balance_refresh=2.0)
     assert await meter.check() is None
     books.seconds = 20  # bought more
-    books.now += 1.9
-    assert await meter.check() is None
+    assert await advance(meter, books, 1.9) is None
     assert books.balance_reads == 1
-    books.now += 0.1
-    assert await meter.check() is None
+    assert await advance(meter, books, 0.1) is None
     assert books.balance_reads == 2
     books.now += 10  # 12 s: past the old balance, inside the new one
     assert await meter.check() is None
-    books.now += 8
-    assert await meter.check() is EndReason.OUT_OF_CREDITS
+    assert await advance(meter, books, 8) is EndReason.OUT_OF_CREDITS
 
 
 async def test_the_time_limit_ends_the_call() -> None:
     books = Books(seconds=10_000)
-    meter = meter_on(books, max_seconds=1_800)
-    meter.start()
-    books.now += 1_799
-    assert await meter.check() is None
-    books.now += 1
-    assert await meter.check() is EndReason.TIME_LIMIT
+    meter = running_meter(books, max_seconds=1_800)
+    assert await advance(meter, books, 1_799) is None
+    assert await advance(meter, books, 1) is EndReason.TIME_LIMIT
 
 
 async def test_one_warning_a_minute_before_the_balance_runs_out() -> None:
     books = Books(seconds=100)
-    meter = meter_on(books, low_balance=60)
-    meter.start()
-    books.now += 39
-    assert await meter.check() is None
+    meter = running_meter(books, low_balance=60)
+    assert await advance(meter, books, 39) is None
     assert books.warnings == 0
-    books.now += 1
-    await meter.check()
-    books.now += 10
-    await meter.check()
+    await advance(meter, books, 1)
+    await advance(meter, books, 10)
     assert books.warnings == 1
 
 
 async def test_heartbeats_are_spaced_and_a_session_ended_elsewhere_stops_the_meter() -> None:
     books = Books()
-    meter = meter_on(books, heartbeat=5)
-    meter.start()
+    meter = running_meter(books, heartbeat=5)
     await meter.check()
     for _ in range(9):
         books.now += 1
         await meter.check()
     assert books.beats == 2  # at 0 s and 5 s
     books.live = False
-    books.now += 0.5
-    assert await meter.check() is None  # 9.5 s: not yet a beat
-    books.now += 0.5
-    assert await meter.check() is EndReason.ENDED_ELSEWHERE
+    assert await advance(meter, books, 0.5) is None  # 9.5 s: not yet a beat
+    assert await advance(meter, books, 0.5) is EndReason.ENDED_ELSEWHERE
 
 
 async def test_a_database_outage_keeps_the_time_limit() -> None:
     books = Books(fail=True)
-    meter = meter_on(books, max_seconds=30)
-    meter.start()
-    books.now += 29
-    assert await meter.check() is None
-    books.now += 1
-    assert await meter.check() is EndReason.TIME_LIMIT
+    meter = running_meter(books, max_seconds=30)
+    assert await advance(meter, books, 29) is None
+    assert await advance(meter, books, 1) is EndReason.TIME_LIMIT
 
 
 async def test_run_checks_every_tick_until_a_reason() -> None:
@@ -171,3 +165,36 @@ async def test_a_call_taken_over_meters_on_from_when_it_connected() -> None:
     assert await meter.check() is None
     books.now += 5
     assert await meter.check() is EndReason.OUT_OF_CREDITS
+
+
+# ------------------------------------------------------------- shared balance reads
+
+
+async def test_meters_that_ask_together_share_one_balance_query() -> None:
+    first, second = uuid.uuid4(), uuid.uuid4()
+    queries: list[list[uuid.UUID]] = []
+
+    async def read(user_ids: list[uuid.UUID]) -> dict[uuid.UUID, int]:
+        queries.append(sorted(user_ids))
+        return {first: 5_000}  # `second` never had credits
+
+    reads = BalanceReads(read, window=0.01)
+    answers = await asyncio.gather(
+        reads.millicredits(first), reads.millicredits(second), reads.millicredits(first)
+    )
+    assert answers == [5_000, 0, 5_000]
+    assert queries == [sorted([first, second])]
+    # A later ask is a fresh read (a purchase mid-call is seen).
+    assert await reads.millicredits(first) == 5_000
+    assert len(queries) == 2
+
+
+async def test_a_failed_balance_query_reaches_every_meter_that_waited() -> None:
+    async def read(user_ids: list[uuid.UUID]) -> dict[uuid.UUID, int]:
+        raise ConnectionError("database gone")
+
+    reads = BalanceReads(read, window=0.01)
+    outcomes = await asyncio.gather(
+        reads.millicredits(uuid.uuid4()), reads.millicredits(uuid.uuid4()), return_exceptions=True
+    )
+    assert all(isinstance(outcome, ConnectionError) for outcome in outcomes)
