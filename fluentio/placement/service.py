@@ -24,10 +24,19 @@ import sqlalchemy as sa
 from sqlmodel import Session, col, delete, select
 
 from fluentio.auth import service as accounts
+from fluentio.classroom.lifecycle import OPEN_STATUSES
 from fluentio.classroom.preferences import get_preferences, save_preferences
 from fluentio.classroom.scenarios import PLACEMENT_SCENARIO_ID
 from fluentio.levels import LEVEL_NAMES, LEVELS
-from fluentio.models import Placement, PlacementDecision, PracticeSession, SessionStatus, User
+from fluentio.models import (
+    Feedback,
+    FeedbackStatus,
+    Placement,
+    PlacementDecision,
+    PracticeSession,
+    SessionStatus,
+    User,
+)
 from fluentio.models.base import utcnow
 from fluentio.placement.analysis import PlacementAnswer
 
@@ -188,24 +197,33 @@ def decide(
 
 
 def should_offer(*, session: Session, user_id: uuid.UUID) -> bool:
-    """Offer the placement call: no finished lesson, no placement call yet, not skipped."""
+    """Offer the placement call: no finished lesson, no level found yet, not skipped.
+
+    A placement call that is under way or being analysed counts as taken; one that found
+    no level (too little speech, the analysis failed, it never connected) does not, so the
+    offer comes back for another try."""
     if get_preferences(session=session, user_id=user_id).placement_skipped_at is not None:
         return False
-    finished_or_placed = session.exec(
+    if session.exec(select(Placement.id).where(Placement.user_id == user_id).limit(1)).first():
+        return False
+    lesson_finished = sa.and_(
+        col(PracticeSession.topic) != PLACEMENT_SCENARIO_ID,
+        col(PracticeSession.status) == SessionStatus.ENDED.value,
+    )
+    placement_pending = sa.and_(
+        col(PracticeSession.topic) == PLACEMENT_SCENARIO_ID,
+        sa.or_(
+            col(PracticeSession.status).in_(OPEN_STATUSES),
+            col(Feedback.status).in_([FeedbackStatus.PENDING.value, FeedbackStatus.RUNNING.value]),
+        ),
+    )
+    taken = session.exec(
         select(PracticeSession.id)
-        .where(
-            PracticeSession.user_id == user_id,
-            sa.or_(
-                col(PracticeSession.status) == SessionStatus.ENDED.value,
-                col(PracticeSession.topic) == PLACEMENT_SCENARIO_ID,
-            ),
-        )
+        .outerjoin(Feedback, col(Feedback.session_id) == col(PracticeSession.id))
+        .where(PracticeSession.user_id == user_id, sa.or_(lesson_finished, placement_pending))
         .limit(1)
     ).first()
-    if finished_or_placed is not None:
-        return False
-    placed = session.exec(select(Placement.id).where(Placement.user_id == user_id).limit(1)).first()
-    return placed is None
+    return taken is None
 
 
 def skip_offer(*, session: Session, user_id: uuid.UUID) -> None:

@@ -14,7 +14,7 @@ from sqlmodel import Session, select
 from fluentio.auth import service as accounts
 from fluentio.db import engine_for
 from fluentio.feedback import history, jobs
-from fluentio.models import Placement, PracticeSession, User
+from fluentio.models import FeedbackStatus, Placement, PracticeSession, User
 from fluentio.models.base import utcnow
 from fluentio.models.tutor import SessionStatus
 from fluentio.placement import service
@@ -178,6 +178,20 @@ def test_the_offer_is_for_learners_before_their_first_lesson(pg: Session) -> Non
     add_practice_session(pg, user_id=new.id, topic="small_talk", status=SessionStatus.FAILED.value)
     pg.commit()
     assert service.should_offer(session=pg, user_id=new.id)
+
+
+def test_a_placement_that_found_no_level_is_offered_again(pg: Session) -> None:
+    learner = make_user(pg)
+    placement = add_practice_session(pg, user_id=learner.id, topic="placement")
+    analysis = jobs.enqueue_analysis(session=pg, practice_session_id=placement.id)
+    pg.commit()
+    # Being analysed: the level is on its way, no second offer.
+    assert not service.should_offer(session=pg, user_id=learner.id)
+
+    analysis.status = FeedbackStatus.SKIPPED.value  # too little speech to place
+    pg.add(analysis)
+    pg.commit()
+    assert service.should_offer(session=pg, user_id=learner.id)
 
 
 def test_deleting_the_account_deletes_its_placements(pg: Session) -> None:
