@@ -286,6 +286,8 @@ async def _end_elsewhere(row: PracticeSession, reason: EndReason) -> None:
     if row.provider_call_id is not None:
         await in_transaction(lifecycle.request_end, session_id=row.id, reason=reason)
         acknowledged = await hangup(row.provider_call_id)
+        if acknowledged:  # the owner charges up to this moment, not to when it saw the close
+            await in_transaction(lifecycle.record_hangup, session_id=row.id, at=utcnow())
         held = (
             row.owner_id not in (None, ownership.worker_id())
             and row.lease_expires_at is not None

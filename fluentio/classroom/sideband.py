@@ -10,7 +10,9 @@ Ending is always the same, whoever asks (the learner, the meter, shutdown): hang
 wait until the provider has acknowledged it, keep listening until the provider closes
 the sideband (its last `response.done` comes just before), then finalise once
 (lifecycle.py). The charge runs to the moment the provider confirmed the hang-up (or
-closed the call itself), the same clock as the provider's own connected time.
+closed the call itself), the same clock as the provider's own connected time: when the
+web process hung up for the learner, the moment it stored (`hung_up_at`), never the
+later moment at which this owner, busy with hundreds of calls, saw the sideband close.
 
 One `CallSupervisor` (an asyncio task) runs per live call this process owns, in this
 module's registry (in-memory: only this process's calls). Which process owns which call
@@ -66,6 +68,10 @@ class CallTimings:
     close_wait: float = 2.0
     reconnects: int = 3  # attempts after the sideband drops abnormally
 
+
+# How long an owner waits for the web's acknowledged hang-up to be stored (see
+# CallSupervisor._await_hangup_elsewhere) before charging up to what it saw itself.
+HANGUP_RECORD_WAIT = 3.0
 
 # At shutdown the hang-up may go to our own listener (the built-in simulator), which is
 # closing: do not wait for it as long as during a lesson.
@@ -387,8 +393,10 @@ class CallSupervisor:
                 if acknowledged and self._hung_up_at is None:
                     self._hung_up_at = utcnow()
             reason = self.end_reason or (EndReason.PEER_LEFT if self.started_at else EndReason.CONNECT_FAILED)
-            # The provider's call ended when it closed the sideband or acknowledged our
-            # hang-up, whichever came first.
+            # The provider's call ended at the earliest trustworthy moment we know: its
+            # acknowledgement of a hang-up (ours, or the web's stored on the row, which
+            # `finalise` applies), or the sideband's close as we saw it.
+            await self._await_hangup_elsewhere()
             until = min(t for t in (self._hung_up_at, self._closed_at) if t is not None)
             if self.resumed is not None and not self._attached and self.started_at is not None:
                 # Taken over, but the provider's call was already gone: charged up to
@@ -413,6 +421,21 @@ class CallSupervisor:
         finally:
             _REGISTRY.pop(self.session_id, None)
             self.finalised.set()
+
+    async def _await_hangup_elsewhere(self) -> None:
+        """When another process (the web, for the learner) asked this call to end, it
+        hung up and stores when the provider acknowledged that: under load this owner
+        may see the sideband close before that moment is stored, so wait a little for
+        it (finalise charges up to it)."""
+        if self.end_reason not in (None, EndReason.ENDED_ELSEWHERE) or self.started_at is None:
+            return
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + HANGUP_RECORD_WAIT
+        while True:
+            requested, hung_up_at = await in_transaction(lifecycle.hangup_state, session_id=self.session_id)
+            if not requested or hung_up_at is not None or loop.time() >= deadline:
+                return
+            await asyncio.sleep(0.2)
 
     # ------------------------------------------------------------ helpers
 
