@@ -89,6 +89,57 @@ def supervised_ids() -> set[uuid.UUID]:
     return set(_REGISTRY)
 
 
+class HeartbeatBatch:
+    """The heartbeats of this process's calls, written together: each call's meter asks
+    for one, and whatever is asked within `window` seconds goes to the database in one
+    worker thread and two statements (`lifecycle.heartbeat_many`), so that a worker
+    holding hundreds of calls does not run a hundred transactions a second beside its
+    event loop."""
+
+    def __init__(self, window: float = 0.25) -> None:
+        self.window = window
+        self._waiting: dict[uuid.UUID, tuple[Usage, list[asyncio.Future[bool]]]] = {}
+        self._flush: asyncio.Task[None] | None = None
+        self._loop: asyncio.AbstractEventLoop | None = None
+
+    async def beat(self, session_id: uuid.UUID, usage: Usage) -> bool:
+        """Record that the call is followed, with its token counts; False when it is no
+        longer live (ended elsewhere)."""
+        loop = asyncio.get_running_loop()
+        if self._loop is not loop:  # a new event loop (tests run one each): start afresh
+            self._loop, self._waiting, self._flush = loop, {}, None
+        future: asyncio.Future[bool] = loop.create_future()
+        _, futures = self._waiting.setdefault(session_id, (usage, []))
+        self._waiting[session_id] = (Usage(**usage.columns()), futures)
+        futures.append(future)
+        if self._flush is None or self._flush.done():
+            self._flush = asyncio.create_task(self._write_soon())
+        return await future
+
+    async def _write_soon(self) -> None:
+        await asyncio.sleep(self.window)
+        waiting, self._waiting = self._waiting, {}
+        try:
+            live = await in_transaction(
+                lifecycle.heartbeat_many,
+                now=utcnow(),
+                usages={session_id: usage for session_id, (usage, _) in waiting.items()},
+            )
+        except Exception as exc:
+            for _, futures in waiting.values():
+                for future in futures:
+                    if not future.done():
+                        future.set_exception(exc)
+            return
+        for session_id, (_, futures) in waiting.items():
+            for future in futures:
+                if not future.done():
+                    future.set_result(session_id in live)
+
+
+_HEARTBEATS = HeartbeatBatch()
+
+
 @dataclass(frozen=True)
 class Resumed:
     """A call taken over from another process: what its row had stored."""
@@ -486,11 +537,7 @@ class CallSupervisor:
         return millicredits * get_settings().seconds_per_credit / MILLICREDITS_PER_CREDIT
 
     async def _heartbeat(self) -> bool:
-        return bool(
-            await in_transaction(
-                lifecycle.heartbeat, session_id=self.session_id, now=utcnow(), usage=self.usage
-            )
-        )
+        return await _HEARTBEATS.beat(self.session_id, self.usage)
 
     async def _warn_low_balance(self) -> None:
         await in_transaction(lifecycle.flag_low_balance, session_id=self.session_id)

@@ -213,6 +213,29 @@ def test_the_charge_runs_to_the_hang_up_the_web_stored_not_to_when_the_owner_saw
         assert not lifecycle.record_hangup(session=session, session_id=sid, at=started)
 
 
+def test_heartbeats_of_many_calls_are_written_together_and_tell_which_are_still_live(
+    clock: Clock,
+) -> None:
+    seen = clock.now - timedelta(seconds=20)
+    live = open_call(status="live", seen=seen)
+    other = open_call(status="live", seen=seen)
+    ended = open_call(status="live", seen=seen)
+    with session_scope() as session:
+        lifecycle.finalise(
+            session=session, session_id=ended, reason=EndReason.PEER_LEFT, settings=get_settings()
+        )
+    with session_scope() as session:
+        still = lifecycle.heartbeat_many(
+            session=session,
+            now=clock.now,
+            usages={live: Usage(output_audio_tokens=900), other: Usage(input_text_tokens=7), ended: Usage()},
+        )
+    assert still == {live, other}
+    assert lease_row(live).last_seen_at == clock.now and lease_row(live).output_audio_tokens == 900
+    assert lease_row(other).input_text_tokens == 7 and lease_row(other).last_seen_at == clock.now
+    assert lease_row(ended).status == "ended"
+
+
 def test_a_requested_end_stops_a_call_from_going_live(clock: Clock) -> None:
     sid = open_call()
     with session_scope() as session:
