@@ -5,10 +5,12 @@ from __future__ import annotations
 
 import asyncio
 import logging
+from datetime import datetime
 
 import openai
 from openai import AsyncOpenAI
 
+from fluentio.models.base import utcnow
 from fluentio.openai_client import openai_client
 from fluentio.settings import Settings, get_settings
 
@@ -38,6 +40,20 @@ async def hangup(call_id: str, *, wait_seconds: float | None = None) -> bool:
         logger.warning("hangup of call %s failed: %s", call_id, type(exc).__name__)
         return False
     return True
+
+
+async def hangup_acknowledged_at(call_id: str, *, wait_seconds: float | None = None) -> datetime | None:
+    """Hang up a call; when the provider ended it, on our clock (None: it did not say).
+
+    The provider ends the call between our request leaving and its answer arriving; under
+    load either side may wait seconds for its event loop. The middle of that round trip
+    is the estimate (off by at most half of it, never later than the answer): what the
+    charge runs to (README, "Calls on the server")."""
+    sent = utcnow()
+    if not await hangup(call_id, wait_seconds=wait_seconds):
+        return None
+    acknowledged = utcnow()
+    return sent + (acknowledged - sent) / 2
 
 
 _BACKGROUND: set[asyncio.Task[bool]] = set()

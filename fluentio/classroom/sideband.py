@@ -45,7 +45,7 @@ from websockets.exceptions import ConnectionClosed, ConnectionClosedOK, InvalidS
 from fluentio.billing import ledger
 from fluentio.classroom import lifecycle
 from fluentio.classroom.meter import Meter, MeterLimits
-from fluentio.classroom.provider import hangup, provider_client
+from fluentio.classroom.provider import hangup, hangup_acknowledged_at, provider_client
 from fluentio.classroom.reasons import EndReason
 from fluentio.classroom.transcript import TRUNCATE_GRACE_SECONDS, Conversation, TranscriptRecorder
 from fluentio.classroom.usage import Usage
@@ -70,8 +70,9 @@ class CallTimings:
 
 
 # How long an owner waits for the web's acknowledged hang-up to be stored (see
-# CallSupervisor._await_hangup_elsewhere) before charging up to what it saw itself.
-HANGUP_RECORD_WAIT = 3.0
+# CallSupervisor._await_hangup_elsewhere) before charging up to what it saw itself: the
+# web, ending hundreds of calls at once, may take seconds to store it.
+HANGUP_RECORD_WAIT = 6.0
 
 # At shutdown the hang-up may go to our own listener (the built-in simulator), which is
 # closing: do not wait for it as long as during a lesson.
@@ -87,6 +88,10 @@ def get_supervisor(session_id: uuid.UUID) -> CallSupervisor | None:
 
 def supervised_ids() -> set[uuid.UUID]:
     return set(_REGISTRY)
+
+
+async def _acknowledged(timed: asyncio.Task[datetime | None]) -> bool:
+    return await asyncio.shield(timed) is not None
 
 
 class HeartbeatBatch:
@@ -413,9 +418,11 @@ class CallSupervisor:
         and closed the sideband after its last events. Only if it has not closed
         within `close_wait` of the acknowledgement (or the hang-up failed) is it closed
         from this side."""
-        self._hangup = asyncio.create_task(hangup(self.call_id, wait_seconds=self.hangup_wait))
-        if await asyncio.shield(self._hangup):
-            self._hung_up_at = self._hung_up_at or utcnow()
+        timed = asyncio.create_task(hangup_acknowledged_at(self.call_id, wait_seconds=self.hangup_wait))
+        self._hangup = asyncio.create_task(_acknowledged(timed))
+        ended_at = await asyncio.shield(timed)
+        if ended_at is not None:
+            self._hung_up_at = min(self._hung_up_at or ended_at, ended_at)
         try:
             await asyncio.wait_for(asyncio.shield(self._closed.wait()), self.timings.close_wait)
         except TimeoutError:
