@@ -43,17 +43,12 @@ async def hangup(call_id: str, *, wait_seconds: float | None = None) -> bool:
 
 
 async def hangup_acknowledged_at(call_id: str, *, wait_seconds: float | None = None) -> datetime | None:
-    """Hang up a call; when the provider ended it, on our clock (None: it did not say).
-
-    The provider ends the call between our request leaving and its answer arriving; under
-    load either side may wait seconds for its event loop. The middle of that round trip
-    is the estimate (off by at most half of it, never later than the answer): what the
-    charge runs to (README, "Calls on the server")."""
-    sent = utcnow()
+    """Hang up a call; the moment the provider acknowledged it, on our clock (None: it
+    did not). The charge runs to it (README, "Calls on the server"): never later than
+    the provider's end as we can see it; a provider slow to answer is waited for."""
     if not await hangup(call_id, wait_seconds=wait_seconds):
         return None
-    acknowledged = utcnow()
-    return sent + (acknowledged - sent) / 2
+    return utcnow()
 
 
 _BACKGROUND: set[asyncio.Task[bool]] = set()
