@@ -217,6 +217,23 @@ def _end_all(cluster: RunningCluster, learners: list[SignedIn], sessions: dict[A
     return _settled(cluster, list(sessions.values()), timeout=60)
 
 
+def _ack_lags(rows: list[Any], provider_url: str) -> tuple[list[float], int]:
+    """How late the stored acknowledged hang-up (`hung_up_at`, on the web's clock) came
+    after the provider's own end, per call; and how many calls have none stored."""
+    bill = {call["id"]: call for call in httpx.get(provider_url + "/_bench/calls", timeout=60).json()}
+    lags: list[float] = []
+    missing = 0
+    for row in rows:
+        call = bill.get(row.provider_call_id or "")
+        if call is None or call["connected_seconds"] is None or row.started_at is None:
+            continue
+        if row.hung_up_at is None:
+            missing += 1
+            continue
+        lags.append((row.hung_up_at - row.started_at).total_seconds() - call["connected_seconds"])
+    return lags, missing
+
+
 def _charge_errors(
     rows: list[Any], provider_url: str, taken_over: set[str]
 ) -> tuple[list[float], list[float], int, int]:
@@ -301,6 +318,7 @@ def run() -> dict[str, Any]:
                 errors, taken_errors, never_hung_up, unsettled = _charge_errors(
                     rows, provider_url, taken_over
                 )
+                ack_lags, no_ack = _ack_lags(rows, provider_url)
                 result["hold"] = {
                     "calls_held": len(sessions),
                     "lag_p99_ms": _percentile(hold_lag, 0.99),
@@ -311,6 +329,11 @@ def run() -> dict[str, Any]:
                     "charge_error_max_taken_over_s": round(max(taken_errors), 2) if taken_errors else None,
                     "charge_error_p50_taken_over_s": _percentile(taken_errors, 0.5),
                     "calls_never_hung_up": never_hung_up,
+                    # Where the remaining charge error comes from: the web's clock of the
+                    # provider's acknowledgement against the provider's own end.
+                    "hangup_ack_lag_max_s": round(max(ack_lags), 2) if ack_lags else None,
+                    "hangup_ack_lag_p50_s": _percentile(ack_lags, 0.5),
+                    "calls_without_stored_ack": no_ack,
                     "calls_not_ended": unsettled,
                 }
     one_rate = result["burst_1_web_worker"]["calls_per_s"]
@@ -376,6 +399,13 @@ def table(result: dict[str, Any]) -> str:
                 hold["charge_error_max_taken_over_s"],
                 (hold["charge_error_max_taken_over_s"] or 0) <= 1.0,
             ),
+        ),
+        (
+            "  hang-up ack lag max (p50), no ack stored",
+            f"{hold.get('hangup_ack_lag_max_s')} s ({hold.get('hangup_ack_lag_p50_s')}), "
+            f"{hold.get('calls_without_stored_ack')}",
+            "info",
+            "-",
         ),
         (
             "  calls never hung up",

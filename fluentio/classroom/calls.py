@@ -44,7 +44,7 @@ from fluentio.classroom.errors import CallRefused, RefusalCode
 from fluentio.classroom.instructions import MAX_VOCABULARY, build_instructions, build_placement_instructions
 from fluentio.classroom.lifecycle import OPEN_STATUSES
 from fluentio.classroom.meter import LOW_BALANCE_SECONDS, MeterLimits, max_call_minutes
-from fluentio.classroom.provider import hangup, provider_client, spawn_hangup
+from fluentio.classroom.provider import hangup, hangup_acknowledged_at, provider_client, spawn_hangup
 from fluentio.classroom.realtime_config import AudioSetup, build_session_config
 from fluentio.classroom.reasons import (
     ENDED_MESSAGES,
@@ -267,7 +267,10 @@ async def _end_elsewhere(row: PracticeSession, reason: EndReason) -> None:
     settings = get_settings()
     if row.provider_call_id is not None:
         await in_transaction(lifecycle.request_end, session_id=row.id, reason=reason)
-        acknowledged = await hangup(row.provider_call_id)
+        ended_at = await hangup_acknowledged_at(row.provider_call_id)
+        acknowledged = ended_at is not None
+        if ended_at is not None:  # the owner charges up to it, not to when it saw the close
+            await in_transaction(lifecycle.record_hangup, session_id=row.id, at=ended_at)
         held = (
             row.owner_id not in (None, ownership.worker_id())
             and row.lease_expires_at is not None

@@ -11,7 +11,9 @@ call holds a lease on its row (`owner_id`, `lease_expires_at`). `record_call_id`
 `attach_call_id` hand a new call to this process or leave it unowned for a worker to
 `claim_call` (PostgreSQL also NOTIFYs `CALLS_CHANNEL`); `renew_leases` keeps them;
 `release_call` hands one over at a graceful stop; a call whose lease ran out is claimed
-by another worker. Another process asks the owner to end a call with `request_end`.
+by another worker. Another process asks the owner to end a call with `request_end`, then
+hangs up and stores when the provider acknowledged it (`record_hangup`): the charge runs
+to that moment, whoever finalises.
 
 `finalise` is one conditional UPDATE (`… WHERE status IN ('starting', 'live')`): callers
 that race to end a call (the End button, the sideband closing, recovery) meet there and
@@ -25,7 +27,7 @@ import logging
 import uuid
 from collections.abc import Collection, Sequence
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, datetime
 
 import sqlalchemy as sa
 from sqlalchemy.exc import IntegrityError
@@ -250,6 +252,35 @@ def request_end(*, session: Session, session_id: uuid.UUID, reason: EndReason) -
     return _changed(result)
 
 
+def record_hangup(*, session: Session, session_id: uuid.UUID, at: datetime) -> bool:
+    """The provider acknowledged at `at` a hang-up that this process (not the call's owner)
+    sent: the owner's `finalise` charges up to it (the earliest such moment is kept).
+    False if the call was already finalised."""
+    result = session.execute(
+        sa.update(PracticeSession)
+        .where(
+            col(PracticeSession.id) == session_id,
+            col(PracticeSession.status).in_(OPEN_STATUSES),
+            sa.or_(col(PracticeSession.hung_up_at).is_(None), col(PracticeSession.hung_up_at) > at),
+        )
+        .values(hung_up_at=at)
+    )
+    return _changed(result)
+
+
+def hangup_state(*, session: Session, session_id: uuid.UUID) -> tuple[bool, datetime | None]:
+    """Whether another process asked the call to end, and when the provider acknowledged
+    that process's hang-up (None: not yet, or not recorded)."""
+    found = session.execute(
+        sa.select(col(PracticeSession.end_requested), col(PracticeSession.hung_up_at)).where(
+            col(PracticeSession.id) == session_id
+        )
+    ).first()
+    if found is None:
+        return False, None
+    return found[0] is not None, found[1]
+
+
 def mark_live(*, session: Session, session_id: uuid.UUID, now: datetime) -> bool:
     """The call connected: start its clock. False when it was ended meanwhile."""
     result = session.execute(
@@ -273,6 +304,33 @@ def heartbeat(*, session: Session, session_id: uuid.UUID, now: datetime, usage: 
         .values(last_seen_at=now, **usage.columns())
     )
     return _changed(result)
+
+
+def heartbeat_many(*, session: Session, now: datetime, usages: dict[uuid.UUID, Usage]) -> set[uuid.UUID]:
+    """`heartbeat` for many calls of one process in two statements (a worker holding
+    hundreds of calls writes them together); the calls still live."""
+    if not usages:
+        return set()
+    table: sa.Table = PracticeSession.__table__  # type: ignore[attr-defined]
+    statement = (
+        sa.update(table)
+        .where(table.c.id == sa.bindparam("b_id"), table.c.status == SessionStatus.LIVE.value)
+        .values(last_seen_at=now, **{name: sa.bindparam(f"b_{name}") for name in Usage().columns()})
+    )
+    session.connection().execute(
+        statement,
+        [
+            {"b_id": session_id, **{f"b_{name}": value for name, value in usage.columns().items()}}
+            for session_id, usage in usages.items()
+        ],
+    )
+    live = session.exec(
+        select(PracticeSession.id).where(
+            col(PracticeSession.id).in_(list(usages)),
+            col(PracticeSession.status) == SessionStatus.LIVE.value,
+        )
+    )
+    return set(live)
 
 
 def flag_low_balance(*, session: Session, session_id: uuid.UUID) -> None:
@@ -320,9 +378,14 @@ def finalise(
     row.lease_expires_at = None
     if usage is not None:
         _keep_usage(row, usage)
+    # The provider's call ended no later than it acknowledged a hang-up another process
+    # sent (record_hangup): the same clock as its connected time.
+    until = until or now
+    if row.hung_up_at is not None:
+        until = min(until, _aware(row.hung_up_at))
     connected = charge and row.started_at is not None
     row.status = SessionStatus.ENDED.value if connected else SessionStatus.FAILED.value
-    row.billable_seconds = billable_seconds(row.started_at, until or now) if connected else 0
+    row.billable_seconds = billable_seconds(row.started_at, until) if connected else 0
     row.charged_millicredits = _charge(session, row, reason, settings) if connected else 0
     row.cost_estimate_microusd = cost_estimate_microusd(row, settings)
     session.add(row)
@@ -366,6 +429,11 @@ def _keep_usage(row: PracticeSession, usage: Usage) -> None:
     # Counts only grow: a replayed heartbeat or a late store never lowers them.
     for name, value in usage.columns().items():
         setattr(row, name, max(value, getattr(row, name)))
+
+
+def _aware(moment: datetime) -> datetime:
+    # SQLite hands timestamps back without their zone; every stored moment is UTC.
+    return moment if moment.tzinfo is not None else moment.replace(tzinfo=UTC)
 
 
 def _changed(result: object) -> bool:

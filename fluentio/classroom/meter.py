@@ -1,7 +1,8 @@
 """The meter: connected time against what the learner may use, for one live call.
 
 It looks at its clock every `tick`, re-reads the balance every `balance_refresh` (so a
-purchase mid-call extends the call), writes a heartbeat every `heartbeat` (recovery
+purchase mid-call extends the call; every `balance_refresh_plenty` while far more than
+the warning's minute is left), writes a heartbeat every `heartbeat` (recovery
 charges a dead server's calls up to it), warns once when `low_balance` seconds are left,
 and answers the reason to end: the balance or the lesson's time limit ran out, or the
 session was ended elsewhere. The clock, the limits and every database step are given
@@ -33,6 +34,11 @@ class MeterLimits:
     max_seconds: float
     tick: float = 0.25
     balance_refresh: float = 2.0
+    # With more than `plenty` seconds left the balance is re-read only every
+    # `balance_refresh_plenty`: a worker holding 500 calls would otherwise read 250
+    # balances a second (threads contending with its event loop) for nothing.
+    balance_refresh_plenty: float = 20.0
+    plenty: float = 300.0
     heartbeat: float = 5.0
     low_balance: float = LOW_BALANCE_SECONDS
 
@@ -104,7 +110,7 @@ class Meter:
         now = self._clock()
         elapsed = now - self._started
         try:
-            if self._allowed is None or now - self._last_balance >= self.limits.balance_refresh:
+            if self._allowed is None or now - self._last_balance >= self._refresh_every(elapsed):
                 self._allowed = await self._allowed_seconds()
                 self._last_balance = now
             if now - self._last_beat >= self.limits.heartbeat:
@@ -123,6 +129,11 @@ class Meter:
         if elapsed >= self.limits.max_seconds:
             return EndReason.TIME_LIMIT
         return None
+
+    def _refresh_every(self, elapsed: float) -> float:
+        if self._allowed is not None and self._allowed - elapsed > self.limits.plenty:
+            return self.limits.balance_refresh_plenty
+        return self.limits.balance_refresh
 
     async def run(self) -> EndReason:
         """Check every tick until the call must end; the reason why."""

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+from datetime import datetime
 from functools import lru_cache
 from typing import cast
 
@@ -14,6 +15,7 @@ from openai import AsyncOpenAI
 from openai.types.websocket_connection_options import WebSocketConnectionOptions
 from websockets.uri import get_proxy, parse_uri
 
+from fluentio.models.base import utcnow
 from fluentio.openai_client import openai_client
 from fluentio.settings import Settings, get_settings
 
@@ -61,6 +63,15 @@ async def hangup(call_id: str, *, wait_seconds: float | None = None) -> bool:
         logger.warning("hangup of call %s failed: %s", call_id, type(exc).__name__)
         return False
     return True
+
+
+async def hangup_acknowledged_at(call_id: str, *, wait_seconds: float | None = None) -> datetime | None:
+    """Hang up a call; the moment the provider acknowledged it, on our clock (None: it
+    did not). The charge runs to it (README, "Calls on the server"): never later than
+    the provider's end as we can see it; a provider slow to answer is waited for."""
+    if not await hangup(call_id, wait_seconds=wait_seconds):
+        return None
+    return utcnow()
 
 
 _BACKGROUND: set[asyncio.Task[bool]] = set()

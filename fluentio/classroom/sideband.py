@@ -10,7 +10,9 @@ Ending is always the same, whoever asks (the learner, the meter, shutdown): hang
 wait until the provider has acknowledged it, keep listening until the provider closes
 the sideband (its last `response.done` comes just before), then finalise once
 (lifecycle.py). The charge runs to the moment the provider confirmed the hang-up (or
-closed the call itself), the same clock as the provider's own connected time.
+closed the call itself), the same clock as the provider's own connected time: when the
+web process hung up for the learner, the moment it stored (`hung_up_at`), never the
+later moment at which this owner, busy with hundreds of calls, saw the sideband close.
 
 One `CallSupervisor` (an asyncio task) runs per live call this process owns, in this
 module's registry (in-memory: only this process's calls). Which process owns which call
@@ -43,7 +45,7 @@ from websockets.exceptions import ConnectionClosed, ConnectionClosedOK, InvalidS
 from fluentio.billing import ledger
 from fluentio.classroom import lifecycle
 from fluentio.classroom.meter import Meter, MeterLimits, shared_balance_reads
-from fluentio.classroom.provider import hangup, provider_client, sideband_options
+from fluentio.classroom.provider import hangup, hangup_acknowledged_at, provider_client, sideband_options
 from fluentio.classroom.reasons import EndReason
 from fluentio.classroom.transcript import TRUNCATE_GRACE_SECONDS, Conversation, TranscriptRecorder
 from fluentio.classroom.usage import Usage
@@ -67,6 +69,11 @@ class CallTimings:
     reconnects: int = 3  # attempts after the sideband drops abnormally
 
 
+# How long an owner waits for the web's acknowledged hang-up to be stored (see
+# CallSupervisor._await_hangup_elsewhere) before charging up to what it saw itself: the
+# web, ending hundreds of calls at once, may take seconds to store it.
+HANGUP_RECORD_WAIT = 6.0
+
 # At shutdown the hang-up may go to our own listener (the built-in simulator), which is
 # closing: do not wait for it as long as during a lesson.
 SHUTDOWN_HANGUP_SECONDS = 1.0
@@ -81,6 +88,61 @@ def get_supervisor(session_id: uuid.UUID) -> CallSupervisor | None:
 
 def supervised_ids() -> set[uuid.UUID]:
     return set(_REGISTRY)
+
+
+async def _acknowledged(timed: asyncio.Task[datetime | None]) -> bool:
+    return await asyncio.shield(timed) is not None
+
+
+class HeartbeatBatch:
+    """The heartbeats of this process's calls, written together: each call's meter asks
+    for one, and whatever is asked within `window` seconds goes to the database in one
+    worker thread and two statements (`lifecycle.heartbeat_many`), so that a worker
+    holding hundreds of calls does not run a hundred transactions a second beside its
+    event loop."""
+
+    def __init__(self, window: float = 0.25) -> None:
+        self.window = window
+        self._waiting: dict[uuid.UUID, tuple[Usage, list[asyncio.Future[bool]]]] = {}
+        self._flush: asyncio.Task[None] | None = None
+        self._loop: asyncio.AbstractEventLoop | None = None
+
+    async def beat(self, session_id: uuid.UUID, usage: Usage) -> bool:
+        """Record that the call is followed, with its token counts; False when it is no
+        longer live (ended elsewhere)."""
+        loop = asyncio.get_running_loop()
+        if self._loop is not loop:  # a new event loop (tests run one each): start afresh
+            self._loop, self._waiting, self._flush = loop, {}, None
+        future: asyncio.Future[bool] = loop.create_future()
+        _, futures = self._waiting.setdefault(session_id, (usage, []))
+        self._waiting[session_id] = (Usage(**usage.columns()), futures)
+        futures.append(future)
+        if self._flush is None or self._flush.done():
+            self._flush = asyncio.create_task(self._write_soon())
+        return await future
+
+    async def _write_soon(self) -> None:
+        await asyncio.sleep(self.window)
+        waiting, self._waiting = self._waiting, {}
+        try:
+            live = await in_transaction(
+                lifecycle.heartbeat_many,
+                now=utcnow(),
+                usages={session_id: usage for session_id, (usage, _) in waiting.items()},
+            )
+        except Exception as exc:
+            for _, futures in waiting.values():
+                for future in futures:
+                    if not future.done():
+                        future.set_exception(exc)
+            return
+        for session_id, (_, futures) in waiting.items():
+            for future in futures:
+                if not future.done():
+                    future.set_result(session_id in live)
+
+
+_HEARTBEATS = HeartbeatBatch()
 
 
 @dataclass(frozen=True)
@@ -362,9 +424,11 @@ class CallSupervisor:
         and closed the sideband after its last events. Only if it has not closed
         within `close_wait` of the acknowledgement (or the hang-up failed) is it closed
         from this side."""
-        self._hangup = asyncio.create_task(hangup(self.call_id, wait_seconds=self.hangup_wait))
-        if await asyncio.shield(self._hangup):
-            self._hung_up_at = self._hung_up_at or utcnow()
+        timed = asyncio.create_task(hangup_acknowledged_at(self.call_id, wait_seconds=self.hangup_wait))
+        self._hangup = asyncio.create_task(_acknowledged(timed))
+        ended_at = await asyncio.shield(timed)
+        if ended_at is not None:
+            self._hung_up_at = min(self._hung_up_at or ended_at, ended_at)
         try:
             await asyncio.wait_for(asyncio.shield(self._closed.wait()), self.timings.close_wait)
         except TimeoutError:
@@ -393,8 +457,10 @@ class CallSupervisor:
                 if acknowledged and self._hung_up_at is None:
                     self._hung_up_at = utcnow()
             reason = self.end_reason or (EndReason.PEER_LEFT if self.started_at else EndReason.CONNECT_FAILED)
-            # The provider's call ended when it closed the sideband or acknowledged our
-            # hang-up, whichever came first.
+            # The provider's call ended at the earliest trustworthy moment we know: its
+            # acknowledgement of a hang-up (ours, or the web's stored on the row, which
+            # `finalise` applies), or the sideband's close as we saw it.
+            await self._await_hangup_elsewhere()
             until = min(t for t in (self._hung_up_at, self._closed_at) if t is not None)
             if self.resumed is not None and not self._attached and self.started_at is not None:
                 # Taken over, but the provider's call was already gone: charged up to
@@ -419,6 +485,21 @@ class CallSupervisor:
         finally:
             _REGISTRY.pop(self.session_id, None)
             self.finalised.set()
+
+    async def _await_hangup_elsewhere(self) -> None:
+        """When another process (the web, for the learner) asked this call to end, it
+        hung up and stores when the provider acknowledged that: under load this owner
+        may see the sideband close before that moment is stored, so wait a little for
+        it (finalise charges up to it)."""
+        if self.end_reason not in (None, EndReason.ENDED_ELSEWHERE) or self.started_at is None:
+            return
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + HANGUP_RECORD_WAIT
+        while True:
+            requested, hung_up_at = await in_transaction(lifecycle.hangup_state, session_id=self.session_id)
+            if not requested or hung_up_at is not None or loop.time() >= deadline:
+                return
+            await asyncio.sleep(0.2)
 
     # ------------------------------------------------------------ helpers
 
@@ -465,11 +546,7 @@ class CallSupervisor:
         return millicredits * get_settings().seconds_per_credit / MILLICREDITS_PER_CREDIT
 
     async def _heartbeat(self) -> bool:
-        return bool(
-            await in_transaction(
-                lifecycle.heartbeat, session_id=self.session_id, now=utcnow(), usage=self.usage
-            )
-        )
+        return await _HEARTBEATS.beat(self.session_id, self.usage)
 
     async def _warn_low_balance(self) -> None:
         await in_transaction(lifecycle.flag_low_balance, session_id=self.session_id)

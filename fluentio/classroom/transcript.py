@@ -70,6 +70,11 @@ def heard_words(
     return " ".join(kept)
 
 
+# Items are numbered SEQ_STEP apart, so that an item learnt of late (fetched with
+# `conversation.item.retrieve` after a take-over) is placed between two known ones.
+SEQ_STEP = 1024
+
+
 class TranscriptRecorder:
     """Writes a call's transcript as it happens: one row per conversation item, in the
     order the items appeared (`seq`), updated in place when an item's text changes.
@@ -77,7 +82,7 @@ class TranscriptRecorder:
     Each write commits on its own (in a worker thread), so a crash loses at most the
     item in flight. Rows are found again by provider item id, so a replayed event (after
     a sideband reconnect) updates rather than duplicates; seq continues after the
-    highest stored one (`load`, before the first event).
+    highest stored one, and the stored items are known (`load`, before the first event).
     """
 
     def __init__(self, session_id: uuid.UUID) -> None:
@@ -86,13 +91,32 @@ class TranscriptRecorder:
         self._next = 0
 
     async def load(self) -> None:
-        self._next = await off_loop(self._stored_next_seq_in_own_session)
+        stored = await off_loop(self._stored_items)
+        self._seq.update(stored)
+        self._next = max(stored.values(), default=-SEQ_STEP) + SEQ_STEP
 
-    def note(self, item_id: str | None) -> None:
-        """Remember that an item exists, fixing its place in the conversation."""
-        if item_id and item_id not in self._seq:
+    def knows(self, item_id: str) -> bool:
+        """True when the item has a place: stored, or noted in this call."""
+        return item_id in self._seq
+
+    def note(self, item_id: str | None, *, before: str | None = None) -> None:
+        """Remember that an item exists, fixing its place in the conversation: after
+        every item known so far, or just before `before` (an item learnt of late)."""
+        if not item_id or item_id in self._seq:
+            return
+        if before is None or before not in self._seq:
             self._seq[item_id] = self._next
-            self._next += 1
+            self._next += SEQ_STEP
+            return
+        upper = self._seq[before]
+        lower = max((seq for seq in self._seq.values() if seq < upper), default=upper - SEQ_STEP)
+        if upper - lower < 2:
+            # No room left between the two (many items learnt of late in one place):
+            # keep it, after the others, rather than lose it.
+            self._seq[item_id] = self._next
+            self._next += SEQ_STEP
+            return
+        self._seq[item_id] = (lower + upper) // 2
 
     async def save(
         self,
@@ -152,16 +176,21 @@ class TranscriptRecorder:
             except IntegrityError:
                 # The seq is taken (a row written by an earlier supervisor of this call):
                 # move this item, and the ones after it, past the stored rows.
-                self._next = self._stored_next_seq(session)
+                self._next = max(self._next, self._stored_next_seq(session))
                 self._seq[item_id] = self._next
-                self._next += 1
+                self._next += SEQ_STEP
                 row.seq = self._seq[item_id]
                 session.add(row)
                 session.flush()
 
-    def _stored_next_seq_in_own_session(self) -> int:
+    def _stored_items(self) -> dict[str, int]:
         with session_scope() as session:
-            return self._stored_next_seq(session)
+            rows = session.execute(
+                sa.select(col(TranscriptItem.provider_item_id), col(TranscriptItem.seq)).where(
+                    col(TranscriptItem.session_id) == self.session_id
+                )
+            ).all()
+        return {str(item_id): int(seq) for item_id, seq in rows if item_id}
 
     def _stored_next_seq(self, session: Session) -> int:
         value = session.scalar(
@@ -169,7 +198,26 @@ class TranscriptRecorder:
                 col(TranscriptItem.session_id) == self.session_id
             )
         )
-        return 0 if value is None else int(value) + 1
+        return 0 if value is None else int(value) + SEQ_STEP
+
+
+# Our `conversation.item.retrieve` events carry this event id prefix, so that an error
+# answering one is recognised.
+RETRIEVE_EVENT_PREFIX = "fluentio_retrieve_"
+
+
+def _spoken(item: dict[str, Any]) -> bool:
+    """A message of the learner or the tutor (not a system note, not a tool call)."""
+    return item.get("type") == "message" and item.get("role") in ("user", "assistant")
+
+
+def _said(part: dict[str, Any]) -> str:
+    """The words in one content part of a message item (audio: its transcript)."""
+    if part.get("type") in ("input_audio", "output_audio", "audio"):
+        return str(part.get("transcript") or "")
+    if part.get("type") in ("input_text", "output_text", "text"):
+        return str(part.get("text") or "")
+    return ""
 
 
 @dataclass
@@ -221,6 +269,8 @@ class Conversation:
         self._response_item: dict[str, str] = {}
         self._heard_any_audio_events = False
         self._rates: list[float] = []
+        self._not_spoken: set[str] = set()  # items that are not what either side said
+        self._retrieving: set[str] = set()
 
     @property
     def tutor_spoke(self) -> bool:
@@ -237,10 +287,21 @@ class Conversation:
     async def handle(self, event: dict[str, Any]) -> None:
         kind = event.get("type")
         recorder = self.recorder
-        if kind in ("conversation.item.added", "conversation.item.created"):
+        if kind in ("conversation.item.added", "conversation.item.created", "conversation.item.done"):
             item = event.get("item") or {}
-            if item.get("type") == "message" and item.get("role") in ("user", "assistant"):
-                recorder.note(item.get("id"))
+            item_id = item.get("id")
+            if _spoken(item):
+                self._link(item_id, event.get("previous_item_id"))
+                recorder.note(item_id)
+            elif item_id:
+                self._not_spoken.add(item_id)
+        elif kind == "conversation.item.retrieved":
+            await self._retrieved(event.get("item") or {})
+        elif kind == "error":
+            # A retrieve of an item the provider no longer has (deleted): nothing to add.
+            client_event = str((event.get("error") or {}).get("event_id") or "")
+            if client_event.startswith(RETRIEVE_EVENT_PREFIX):
+                self._retrieving.discard(client_event.removeprefix(RETRIEVE_EVENT_PREFIX))
         elif kind == "input_audio_buffer.speech_started":
             cut_in = self._clock()
             item_id = event.get("item_id")
@@ -256,6 +317,7 @@ class Conversation:
             if item_id:
                 self._learner.setdefault(item_id, _LearnerItem()).ended_ms = event.get("audio_end_ms")
         elif kind == "input_audio_buffer.committed":
+            self._link(event.get("item_id"), event.get("previous_item_id"))
             recorder.note(event.get("item_id"))
         elif kind == "conversation.item.input_audio_transcription.completed":
             item_id = event.get("item_id")
@@ -317,6 +379,62 @@ class Conversation:
                     await self._save_tutor(cut)
         elif kind == "response.done":
             await self._response_done(event.get("response") or {})
+
+    # ------------------------------------------------ items learnt of late
+
+    def _link(self, item_id: object, previous_id: object) -> None:
+        """`item_id` follows `previous_id` in the provider's conversation. A previous item
+        this call has never seen was said while nobody followed the call (between a
+        worker's death and the take-over, or a sideband drop): it gets its place now, just
+        before `item_id`, and is fetched from the provider (`conversation.item.retrieve`;
+        the answer, `conversation.item.retrieved`, carries its words)."""
+        if not isinstance(previous_id, str) or not previous_id or not isinstance(item_id, str):
+            return
+        if self.recorder.knows(previous_id) or previous_id in self._not_spoken:
+            return
+        if previous_id in self._retrieving:
+            return
+        self.recorder.note(previous_id, before=item_id)
+        self._retrieving.add(previous_id)
+        logger.info(
+            "call %s: fetching item %s said while nobody listened", self.recorder.session_id, previous_id
+        )
+        request = {
+            "type": "conversation.item.retrieve",
+            "event_id": RETRIEVE_EVENT_PREFIX + previous_id,
+            "item_id": previous_id,
+        }
+        self._spawn(self._send_quietly(request))
+
+    async def _send_quietly(self, event: dict[str, Any]) -> None:
+        with contextlib.suppress(Exception):
+            await self._send(event)
+
+    async def _retrieved(self, item: dict[str, Any]) -> None:
+        """Store what an item fetched after a gap said (the learner's words are the
+        transcript of its audio). A learner's item whose transcription is still running
+        is saved by its `…transcription.completed` event instead."""
+        item_id = item.get("id")
+        if not isinstance(item_id, str) or item_id not in self._retrieving:
+            return
+        self._retrieving.discard(item_id)
+        if not _spoken(item):
+            self._not_spoken.add(item_id)
+            return
+        learner = item.get("role") == "user"
+        text = " ".join(" ".join(_said(part) for part in item.get("content") or []).split())
+        if not text:
+            return
+        if learner:
+            await self.recorder.save(item_id=item_id, speaker=Speaker.LEARNER, text=text)
+            return
+        said = self._tutor.setdefault(item_id, _TutorItem(item_id))
+        if said.text is None:  # its own transcript event, when it comes, knows best
+            said.text = text
+            said.truncated_by_server = item.get("status") == "incomplete"
+            await self.recorder.save(
+                item_id=item_id, speaker=Speaker.TUTOR, text=text, truncated=said.truncated_by_server
+            )
 
     def _tutor_for(self, event: dict[str, Any]) -> _TutorItem | None:
         return self._tutor.get(self._response_item.get(event.get("response_id") or "", ""))

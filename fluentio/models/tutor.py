@@ -98,6 +98,9 @@ class PracticeSession(SQLModel, table=True):
     # Why another process (the web, for the learner) asked the call to end; its owner
     # then finalises with this reason when the provider has closed the call.
     end_requested: str | None = string(32, default=None, nullable=True)
+    # When the provider acknowledged a hang-up sent by another process (the web): the
+    # owner charges up to it, never up to when it saw the sideband close.
+    hung_up_at: datetime | None = utc_timestamp()
 
 
 class TranscriptItem(SQLModel, table=True):

@@ -179,6 +179,63 @@ def test_finalising_frees_the_lease_and_a_requested_reason_wins(clock: Clock) ->
         assert not lifecycle.request_end(session=session, session_id=sid, reason=EndReason.ENDED_BY_LEARNER)
 
 
+def test_the_charge_runs_to_the_hang_up_the_web_stored_not_to_when_the_owner_saw_the_close(
+    clock: Clock,
+) -> None:
+    """The web hangs up for the learner and stores when the provider acknowledged it; the
+    owner, busy, sees the sideband close 8 s later: it charges up to the acknowledgement
+    (the earliest one stored), and nothing is recorded once the call is finalised."""
+    started = clock.now - timedelta(seconds=60)
+    sid = open_call(status="live", seen=started)
+    acknowledged = started + timedelta(seconds=42)
+    with session_scope() as session:
+        assert lifecycle.request_end(session=session, session_id=sid, reason=EndReason.ENDED_BY_LEARNER)
+        assert lifecycle.hangup_state(session=session, session_id=sid) == (True, None)
+        assert lifecycle.record_hangup(session=session, session_id=sid, at=acknowledged)
+        assert not lifecycle.record_hangup(
+            session=session, session_id=sid, at=acknowledged + timedelta(seconds=3)
+        )
+    with session_scope() as session:
+        requested, stored = lifecycle.hangup_state(session=session, session_id=sid)
+        assert requested and stored == acknowledged
+        done = lifecycle.finalise(
+            session=session,
+            session_id=sid,
+            reason=EndReason.PEER_LEFT,
+            settings=get_settings(),
+            until=acknowledged + timedelta(seconds=8),
+            requested_first=True,
+        )
+        assert done is not None
+    row = lease_row(sid)
+    assert row.billable_seconds == 42 and row.end_reason == "ended_by_learner"
+    with session_scope() as session:
+        assert not lifecycle.record_hangup(session=session, session_id=sid, at=started)
+
+
+def test_heartbeats_of_many_calls_are_written_together_and_tell_which_are_still_live(
+    clock: Clock,
+) -> None:
+    seen = clock.now - timedelta(seconds=20)
+    live = open_call(status="live", seen=seen)
+    other = open_call(status="live", seen=seen)
+    ended = open_call(status="live", seen=seen)
+    with session_scope() as session:
+        lifecycle.finalise(
+            session=session, session_id=ended, reason=EndReason.PEER_LEFT, settings=get_settings()
+        )
+    with session_scope() as session:
+        still = lifecycle.heartbeat_many(
+            session=session,
+            now=clock.now,
+            usages={live: Usage(output_audio_tokens=900), other: Usage(input_text_tokens=7), ended: Usage()},
+        )
+    assert still == {live, other}
+    assert lease_row(live).last_seen_at == clock.now and lease_row(live).output_audio_tokens == 900
+    assert lease_row(other).input_text_tokens == 7 and lease_row(other).last_seen_at == clock.now
+    assert lease_row(ended).status == "ended"
+
+
 def test_a_requested_end_stops_a_call_from_going_live(clock: Clock) -> None:
     sid = open_call()
     with session_scope() as session:

@@ -5,7 +5,10 @@ relays the offer and records the call; a worker claims and supervises it).
 
 - `kill -9` of the owner: another worker takes the call over within 10 s (read from the
   lease row), the lesson goes on, it is charged once within 1 s of the simulator's own
-  connected time, and the transcript has both sides;
+  connected time, and the transcript is complete (word for word the simulator's
+  conversation, in order);
+- a sentence said while no worker listened is fetched by the next owner
+  (`conversation.item.retrieve`) and stored in its place;
 - SIGTERM of the owner hands the call over (no hang-up) and exits 0; a worker starting
   meanwhile, and start-up recovery at its most eager, never end a call whose owner lives;
 - SIGTERM of the last worker ends its calls as a single process does.
@@ -173,6 +176,36 @@ def speakers(session_id: str) -> list[str]:
         )
 
 
+def transcript(session_id: str) -> list[tuple[str, str, str | None]]:
+    """What was stored: (speaker, text, provider item id), in conversation order."""
+    with session_scope() as session:
+        rows = session.exec(
+            select(TranscriptItem)
+            .where(TranscriptItem.session_id == uuid.UUID(session_id))
+            .order_by(col(TranscriptItem.seq))
+        )
+        return [(r.speaker, r.text, r.provider_item_id) for r in rows]
+
+
+def conversation_heard(simulator: RunningSimulator, call_id: str) -> list[tuple[str, str, str | None]]:
+    """The whole conversation as the simulator ran it: every learner sentence it heard
+    (its transcription) and every tutor reply (its audio's transcript), in its order."""
+    events = simulator.call_events(call_id)["server"]
+    order: list[tuple[str, str]] = []
+    words: dict[str, str] = {}
+    for event in events:
+        kind = event["type"]
+        if kind == "conversation.item.added" and event["item"].get("role") in ("user", "assistant"):
+            role = event["item"]["role"]
+            order.append(("learner" if role == "user" else "tutor", event["item"]["id"]))
+        elif kind in (
+            "conversation.item.input_audio_transcription.completed",
+            "response.output_audio_transcript.done",
+        ):
+            words[event["item_id"]] = event["transcript"]
+    return [(speaker, " ".join(words[i].split()), i) for speaker, i in order if words.get(i)]
+
+
 def usage_entries(session_id: str) -> list[LedgerEntry]:
     with session_scope() as session:
         return list(
@@ -265,8 +298,54 @@ async def test_kill_9_of_the_owner_hands_the_call_to_another_worker_charged_once
 
     await lesson_goes_on(learner)
     await end_and_check_charge(simulator, user_id, started, reason="ended_by_learner")
-    assert speakers(started.session_id) == ["tutor", "learner", "tutor"]
+    heard = conversation_heard(simulator, started.call_id)
+    assert [speaker for speaker, _, _ in heard] == ["tutor", "learner", "tutor"]
+    assert transcript(started.session_id) == heard  # complete, in order, word for word
     assert "taken over" in survivor.log()
+
+
+async def test_what_the_learner_said_while_no_worker_listened_is_fetched_after_the_take_over(
+    cluster: Callable[[], Worker], simulator: RunningSimulator
+) -> None:
+    """The only worker is killed; the learner goes on talking (a sentence the tutor has
+    not been asked to answer yet) while no worker follows the call; a worker started
+    then takes the call over. The sentence reaches it only as the `previous_item_id` of
+    the next one: it fetches it (`conversation.item.retrieve`) and stores it in place."""
+    only = cluster()
+    await ready(only)
+    user_id = make_learner(30_000)
+    learner, started, _ = await live_call_owned(user_id)
+    os.killpg(only.pid, signal.SIGKILL)
+
+    learner.asks_for_answers = False
+    mark = len(learner.events)
+    await learner.say("learner_hello.wav")
+    unheard = await learner.wait_for(
+        "conversation.item.input_audio_transcription.completed", after=mark, within=30
+    )
+    learner.asks_for_answers = True
+    assert row(started.session_id).owner_id is not None  # nobody has claimed it since
+
+    successor = cluster()
+    await until(
+        lambda: (o := row(started.session_id).owner_id) is not None and successor.owner_id() == o,
+        within=60,
+        what="the new worker took the call over",
+    )
+    await until(lambda: "taken over" in successor.log(), within=10, what="re-attached")
+    await lesson_goes_on(learner)
+    await end_and_check_charge(simulator, user_id, started, reason="ended_by_learner")
+
+    heard = conversation_heard(simulator, started.call_id)
+    assert [speaker for speaker, _, _ in heard] == ["tutor", "learner", "learner", "tutor"]
+    assert heard[1][2] == unheard["item_id"]
+    assert transcript(started.session_id) == heard  # the unheard sentence too, in its place
+    retrieves = [
+        e["event"]["item_id"]
+        for e in simulator.call_events(started.call_id)["client"]
+        if e["event"].get("type") == "conversation.item.retrieve"
+    ]
+    assert retrieves == [unheard["item_id"]]
 
 
 async def test_sigterm_hands_over_and_recovery_never_ends_a_live_owners_call(
@@ -301,7 +380,7 @@ async def test_sigterm_hands_over_and_recovery_never_ends_a_live_owners_call(
 
     await lesson_goes_on(learner)
     await end_and_check_charge(simulator, user_id, started, reason="ended_by_learner")
-    assert speakers(started.session_id) == ["tutor", "learner", "tutor"]
+    assert transcript(started.session_id) == conversation_heard(simulator, started.call_id)
 
 
 async def test_the_last_worker_stopping_ends_its_calls(

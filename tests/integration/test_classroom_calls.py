@@ -23,6 +23,7 @@ from fluentio.billing import ledger
 from fluentio.classroom import calls, lifecycle, recovery, sideband
 from fluentio.classroom.errors import NO_CREDITS_MESSAGE, CallRefused
 from fluentio.classroom.reasons import EndReason
+from fluentio.classroom.transcript import SEQ_STEP
 from fluentio.db import in_transaction, session_scope
 from fluentio.models import Feedback, PracticeSession, TranscriptItem
 from fluentio.models.base import utcnow
@@ -191,7 +192,11 @@ async def test_relay_call_records_both_sides_and_charges_connected_seconds_once(
     await learner.wait_closed()
 
     items = transcript(started.session_id)
-    assert [(i.seq, i.speaker) for i in items] == [(0, "tutor"), (1, "learner"), (2, "tutor")]
+    assert [(i.seq, i.speaker) for i in items] == [
+        (0, "tutor"),
+        (SEQ_STEP, "learner"),
+        (2 * SEQ_STEP, "tutor"),
+    ]
     greeting, learner_item, answer = items
     # Only what the learner heard of the greeting is kept.
     assert greeting.truncated and greeting.text == heard_greeting["transcript"]

@@ -25,6 +25,7 @@ from fluentio.classroom import calls, recovery, sideband
 from fluentio.classroom.errors import NO_CREDITS_MESSAGE, CallRefused
 from fluentio.classroom.meter import MeterLimits
 from fluentio.classroom.reasons import EndReason
+from fluentio.classroom.transcript import SEQ_STEP
 from fluentio.db import session_scope
 from fluentio.models import Feedback, PracticeSession, TranscriptItem
 from fluentio.models.base import utcnow
@@ -532,8 +533,8 @@ async def test_sideband_drop_reconnects_without_losing_or_duplicating_items(
         )
     assert [(i.seq, i.speaker, i.text) for i in items] == [
         (0, "tutor", "Hello! How are you today?"),
-        (1, "learner", "I am fine, thanks."),
-        (2, "tutor", "Great to hear."),
+        (SEQ_STEP, "learner", "I am fine, thanks."),
+        (2 * SEQ_STEP, "tutor", "Great to hear."),
     ]
     assert items[1].started_ms == 100 and items[1].ended_ms == 1500
     assert row is not None and row.status == "ended" and row.end_reason == "peer_left"

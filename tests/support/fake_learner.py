@@ -45,6 +45,8 @@ class FakeLearner:
     # The tutor's audio item now playing and when it started (monotonic seconds).
     _playing: tuple[str, float] | None = None
     _item_id: str | None = None
+    # False: the page does not ask for the tutor's answer (a learner who goes on talking).
+    asks_for_answers: bool = True
 
     @property
     def events(self) -> list[dict[str, Any]]:
@@ -143,7 +145,7 @@ class FakeLearner:
                     "audio_end_ms": heard_ms,
                 }
             )
-        elif kind == "input_audio_buffer.committed":
+        elif kind == "input_audio_buffer.committed" and self.asks_for_answers:
             self.peer.send({"type": "response.create"})
 
     async def _accept(self, answer_sdp: str) -> None:

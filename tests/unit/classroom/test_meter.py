@@ -167,6 +167,25 @@ async def test_a_call_taken_over_meters_on_from_when_it_connected() -> None:
     assert await meter.check() is EndReason.OUT_OF_CREDITS
 
 
+async def test_with_plenty_left_the_balance_is_reread_seldom_then_often_near_the_end() -> None:
+    books = Books(seconds=400)
+    meter = meter_on(books, balance_refresh=2.0, balance_refresh_plenty=20.0, plenty=300.0)
+    meter.start()
+    await meter.check()
+    for _ in range(19):
+        books.now += 1
+        await meter.check()
+    assert books.balance_reads == 1  # 19 s in, 381 s left: not re-read yet
+    books.now += 1
+    await meter.check()
+    assert books.balance_reads == 2  # 20 s
+    books.now += 90  # 110 s in, 290 s left: near enough to re-read every 2 s
+    await meter.check()
+    books.now += 2
+    await meter.check()
+    assert books.balance_reads == 4
+
+
 # ------------------------------------------------------------- shared balance reads
 
 
