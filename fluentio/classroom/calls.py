@@ -54,12 +54,13 @@ from fluentio.classroom.reasons import (
     EndReason,
 )
 from fluentio.classroom.scenarios import DEFAULT_SCENARIO_ID, PLACEMENT_SCENARIO_ID, get_scenario
+from fluentio.classroom.transcript import PageCaption, fill_from_page
 from fluentio.clock import format_duration
 from fluentio.db import in_transaction, off_loop, session_scope
 from fluentio.feedback.patterns import recurring_patterns
 from fluentio.languages import get_language
 from fluentio.levels import DEFAULT_LEVEL, LEVELS
-from fluentio.models import PracticeSession, SessionStatus, TranscriptItem, User
+from fluentio.models import PracticeSession, SessionStatus, Speaker, TranscriptItem, User
 from fluentio.models.base import utcnow
 from fluentio.models.billing import MILLICREDITS_PER_CREDIT
 from fluentio.settings import Settings, get_settings
@@ -237,6 +238,47 @@ def _attach(
         return None
     lifecycle.attach_call_id(session=session, row=row, call_id=call_id, now=utcnow(), lease=lease)
     return row.topic
+
+
+# ------------------------------------------------------- captions from the page
+
+MAX_PAGE_CAPTIONS = 200
+MAX_CAPTION_CHARS = 4000
+
+
+async def keep_page_captions(
+    *, user_id: uuid.UUID, session_id: uuid.UUID | str, captions: Sequence[object]
+) -> int:
+    """The learner's page hands over the captions it showed (before End, and when the
+    lesson ended): for a call that was taken over by another worker, the items no worker
+    heard are filled in from them (transcript.fill_from_page); otherwise nothing is
+    written. Malformed entries are ignored. How many items were added."""
+    sid = _parse_id(session_id)
+    parsed: list[PageCaption] = []
+    for entry in list(captions)[:MAX_PAGE_CAPTIONS]:
+        if not isinstance(entry, dict):
+            continue
+        item_id, speaker, text = entry.get("id"), entry.get("speaker"), entry.get("text")
+        if not (isinstance(item_id, str) and _CALL_ID.match(item_id)) or not isinstance(text, str):
+            continue
+        if speaker not in (Speaker.LEARNER.value, Speaker.TUTOR.value):
+            continue
+        parsed.append(PageCaption(item_id, Speaker(speaker), text.strip()[:MAX_CAPTION_CHARS]))
+    if not parsed:
+        return 0
+    return await in_transaction(_keep_page_captions, user_id=user_id, session_id=sid, captions=parsed)
+
+
+def _keep_page_captions(
+    *, session: Session, user_id: uuid.UUID, session_id: uuid.UUID, captions: list[PageCaption]
+) -> int:
+    row = _owned_row(session, user_id, session_id)
+    if row.takeovers < 1:
+        return 0  # followed from start to end: the sideband heard everything
+    added = fill_from_page(session=session, session_id=row.id, captions=captions)
+    if added:
+        logger.info("call %s: %d item(s) no worker heard, kept from the page", row.id, added)
+    return added
 
 
 # ------------------------------------------------------------------- end / abandon

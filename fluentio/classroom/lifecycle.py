@@ -192,7 +192,13 @@ def claim_call(
             col(PracticeSession.provider_call_id).is_not(None),
             _orphaned(now),
         )
-        .values(owner_id=lease.owner_id, lease_expires_at=lease.expires_at)
+        .values(
+            owner_id=lease.owner_id,
+            lease_expires_at=lease.expires_at,
+            # Live under another supervisor before: a take-over (a fresh start is not).
+            takeovers=col(PracticeSession.takeovers)
+            + sa.case((col(PracticeSession.started_at).is_not(None), 1), else_=0),
+        )
     )
     if not _changed(won):
         return None

@@ -327,6 +327,7 @@ class ClassroomState(rx.State):
         self._command("stop")
         session_id = self.session_id
         if user is not None and session_id:
+            await self._keep_captions(user.id, session_id)
             try:
                 await calls.end_call(
                     user_id=user.id, session_id=session_id, reason=EndReason.ENDED_BY_LEARNER
@@ -337,11 +338,20 @@ class ClassroomState(rx.State):
         else:
             self.status = "ended"
 
+    async def _keep_captions(self, user_id: Any, session_id: str) -> None:
+        """Hand the captions this page showed to the server: if a worker took the call
+        over, what no worker heard is kept from them (calls.keep_page_captions)."""
+        try:
+            await calls.keep_page_captions(user_id=user_id, session_id=session_id, captions=self.captions)
+        except CallRefused as refused:
+            log.info("keep_page_captions refused: %s", refused.code)
+
     async def _finish(self, user_id: Any, session_id: str, reason_message: str = "") -> None:
         """Show the lesson's outcome once it has ended on the server."""
         self.status = "ended"
         self.tutor_speaking = self.listening = False
         self.client_secret = ""
+        await self._keep_captions(user_id, session_id)
         try:
             status = await calls.call_status(user_id=user_id, session_id=session_id)
         except CallRefused:

@@ -15,7 +15,7 @@ import contextlib
 import logging
 import time
 import uuid
-from collections.abc import Awaitable, Callable, Coroutine
+from collections.abc import Awaitable, Callable, Coroutine, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -199,6 +199,73 @@ class TranscriptRecorder:
             )
         )
         return 0 if value is None else int(value) + SEQ_STEP
+
+
+@dataclass(frozen=True)
+class PageCaption:
+    """A finished caption as the learner's page showed it: the provider's item id, who
+    spoke and the words."""
+
+    item_id: str
+    speaker: Speaker
+    text: str
+
+
+def fill_from_page(*, session: Session, session_id: uuid.UUID, captions: Sequence[PageCaption]) -> int:
+    """Items of a taken-over call that no worker heard, from the learner's page.
+
+    While a call changes hands nobody follows the sideband; `conversation.item.retrieve`
+    recovers an item the next event names, but not two in a row (a retrieved item does
+    not say what came before it). The page heard every item on its own data channel, so
+    its captions, in the order it showed them, fill the items with an id never stored:
+    each goes between the stored items the page showed around it. A stored row is never
+    changed. The caller checks that the call was taken over and is the learner's own.
+    How many rows were added; does not commit."""
+    stored = {
+        str(item_id): int(seq)
+        for item_id, seq in session.execute(
+            sa.select(col(TranscriptItem.provider_item_id), col(TranscriptItem.seq)).where(
+                col(TranscriptItem.session_id) == session_id
+            )
+        ).all()
+        if item_id
+    }
+    page = [c for c in captions if c.text.strip()]
+    added = 0
+    index = 0
+    while index < len(page):
+        if page[index].item_id in stored:
+            index += 1
+            continue
+        run_end = index
+        while run_end < len(page) and page[run_end].item_id not in stored:
+            run_end += 1
+        run = [c for c in page[index:run_end] if c.item_id not in stored]
+        last = max(stored.values(), default=-SEQ_STEP)
+        lower = stored[page[index - 1].item_id] if index > 0 else min(stored.values(), default=0) - SEQ_STEP
+        upper = stored[page[run_end].item_id] if run_end < len(page) else last + SEQ_STEP * (len(run) + 1)
+        step = (upper - lower) // (len(run) + 1)
+        taken = set(stored.values())
+        for position, caption in enumerate(run, start=1):
+            seq = lower + step * position
+            if step < 1 or seq in taken:
+                seq = max(taken, default=last) + SEQ_STEP  # no room between: after the rest
+            session.add(
+                TranscriptItem(
+                    session_id=session_id,
+                    seq=seq,
+                    speaker=caption.speaker.value,
+                    text=caption.text,
+                    provider_item_id=caption.item_id,
+                )
+            )
+            stored[caption.item_id] = seq
+            taken.add(seq)
+            added += 1
+        index = run_end
+    if added:
+        session.flush()
+    return added
 
 
 # Our `conversation.item.retrieve` events carry this event id prefix, so that an error

@@ -101,6 +101,9 @@ class PracticeSession(SQLModel, table=True):
     # When the provider acknowledged a hang-up sent by another process (the web): the
     # owner charges up to it, never up to when it saw the sideband close.
     hung_up_at: datetime | None = utc_timestamp()
+    # How many times a worker took this call over after it went live: only such a call
+    # may have items said while no worker listened, which the learner's page fills in.
+    takeovers: int = Field(default=0, sa_column_kwargs={"server_default": "0"})
 
 
 class TranscriptItem(SQLModel, table=True):

@@ -398,3 +398,78 @@ async def test_the_last_worker_stopping_ends_its_calls(
     entries = usage_entries(started.session_id)
     assert len(entries) == 1 and -entries[0].millicredits == final.charged_millicredits
     await until(lambda: simulator.call_events(started.call_id)["state"] == "ended", within=10, what="hung up")
+
+
+def page_captions(learner: FakeLearner) -> list[dict[str, str]]:
+    """The finished captions the learner's page showed, in its order (what the classroom
+    state holds): every item the page heard on its own data channel."""
+    shown: list[dict[str, str]] = []
+    for event in learner.events:
+        kind = event.get("type")
+        if kind == "conversation.item.input_audio_transcription.completed":
+            shown.append({"id": event["item_id"], "speaker": "learner", "text": event["transcript"]})
+        elif kind == "response.output_audio_transcript.done":
+            shown.append({"id": event["item_id"], "speaker": "tutor", "text": event["transcript"]})
+    return shown
+
+
+async def test_a_whole_exchange_no_worker_heard_is_kept_from_the_learners_page(
+    cluster: Callable[[], Worker], simulator: RunningSimulator
+) -> None:
+    """The only worker is killed; the learner says a sentence AND the tutor answers it
+    before another worker takes over. The next event names only the answer (fetched with
+    `conversation.item.retrieve`); the sentence before it is named by nothing the new
+    worker hears. The page heard both: its captions fill the gap, in place, at End."""
+    only = cluster()
+    await ready(only)
+    user_id = make_learner(30_000)
+    learner, started, _ = await live_call_owned(user_id)
+    os.killpg(only.pid, signal.SIGKILL)
+    await lesson_goes_on(learner)  # said and answered while nobody follows the call
+
+    successor = cluster()
+    await until(
+        lambda: (o := row(started.session_id).owner_id) is not None and successor.owner_id() == o,
+        within=60,
+        what="the new worker took the call over",
+    )
+    await until(lambda: "taken over" in successor.log(), within=10, what="re-attached")
+    await lesson_goes_on(learner)
+    assert row(started.session_id).takeovers == 1
+    # A stranger cannot write into this learner's transcript.
+    with pytest.raises(calls.CallRefused):
+        await calls.keep_page_captions(
+            user_id=make_learner(1_000), session_id=started.session_id, captions=page_captions(learner)
+        )
+    added = await calls.keep_page_captions(
+        user_id=user_id, session_id=started.session_id, captions=page_captions(learner)
+    )
+    assert added >= 1
+    await end_and_check_charge(simulator, user_id, started, reason="ended_by_learner")
+
+    heard = conversation_heard(simulator, started.call_id)
+    assert [speaker for speaker, _, _ in heard] == ["tutor", "learner", "tutor", "learner", "tutor"]
+    assert transcript(started.session_id) == heard  # complete, in order, word for word
+    # Handing the captions over again changes nothing.
+    assert (
+        await calls.keep_page_captions(
+            user_id=user_id, session_id=started.session_id, captions=page_captions(learner)
+        )
+        == 0
+    )
+
+
+async def test_a_call_never_taken_over_keeps_only_what_the_sideband_heard(
+    cluster: Callable[[], Worker], simulator: RunningSimulator
+) -> None:
+    worker = cluster()
+    await ready(worker)
+    user_id = make_learner(30_000)
+    learner, started, _ = await live_call_owned(user_id)
+    await lesson_goes_on(learner)
+    invented = [*page_captions(learner), {"id": "item_invented", "speaker": "learner", "text": "Not said."}]
+    assert (
+        await calls.keep_page_captions(user_id=user_id, session_id=started.session_id, captions=invented) == 0
+    )
+    await end_and_check_charge(simulator, user_id, started, reason="ended_by_learner")
+    assert transcript(started.session_id) == conversation_heard(simulator, started.call_id)
