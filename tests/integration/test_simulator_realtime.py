@@ -252,7 +252,9 @@ async def test_multipart_call_barge_in_cancels_and_truncates(
         cut_at = time.monotonic()
         await learner.wait_for("output_audio_buffer.cleared", after=mark)
         await asyncio.sleep(0.6)
-        assert learner.loud_seconds(cut_at + 0.15) == 0
+        # Silent from then on: at most a few 20 ms frames already in flight on a busy
+        # machine, where a reply that went on would be a second and more.
+        assert learner.loud_seconds(cut_at + 0.15) <= 0.1, "the tutor kept talking after the cancel"
         assert not any(
             e["type"].startswith("conversation.item.input_audio_transcription") for e in learner.events
         ), "transcription was off but the simulator transcribed"
