@@ -389,14 +389,13 @@ def update_profile(
 def delete_account(*, session: Session, user_id: uuid.UUID) -> None:
     """Erase the person and keep the accounting.
 
-    Removed: login sessions, the levels per language, linked Google/Apple identities,
-    email links, rate-limit rows keyed by the email, every transcript and every piece of feedback (with its
-    corrections). The user row stays, scrubbed, because ledger entries, payments and
-    practice sessions point at it with RESTRICT foreign keys. Practice sessions stay
-    too, as the record of what credits were spent on: their topic, level, duration and
-    token counts are kept; the learner's chosen vocabulary and the tutor instructions
-    built from it are cleared, and payments lose the payer's email. Deleting twice
-    is harmless.
+    Removed: login sessions, the levels per language, linked Google/Apple identities, email
+    links, rate-limit rows keyed by the email, every transcript and every piece of feedback
+    (with its corrections). The user row stays, scrubbed, because ledger entries, payments
+    and practice sessions point at it with RESTRICT foreign keys. Practice sessions stay
+    too, as the record of what credits were spent on: their topic, level, duration and token
+    counts are kept; the learner's chosen vocabulary and the tutor instructions built from
+    it are cleared, and payments lose the payer's email. Deleting twice is harmless.
     """
     user = session.get(User, user_id)
     if user is None or user.deleted_at is not None:
