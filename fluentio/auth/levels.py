@@ -67,6 +67,23 @@ def set_level(
     return level
 
 
+def skip_placement(*, session: Session, user_id: uuid.UUID, language: str) -> None:
+    """ "Skip, I know my level" in `language`: the learner keeps the level shown (stored, so
+    the row can remember the skip). The caller owns the transaction."""
+    code = languages.get_language(language).code
+    row = _row(session, user_id, code) or LearnerLevel(
+        user_id=user_id, language=code, level=effective_level(None)
+    )
+    row.placement_skipped_at = row.placement_skipped_at or utcnow()
+    session.add(row)
+    session.flush()
+
+
+def placement_skipped(session: Session, user_id: uuid.UUID, language: str) -> bool:
+    row = _row(session, user_id, languages.get_language(language).code)
+    return row is not None and row.placement_skipped_at is not None
+
+
 def export_levels(session: Session, user_id: uuid.UUID) -> list[dict[str, str | None]]:
     """The levels the learner set, for "Download my data"."""
     rows = session.exec(
@@ -77,6 +94,9 @@ def export_levels(session: Session, user_id: uuid.UUID) -> list[dict[str, str | 
             "language": row.language,
             "level": row.level,
             "updated_at": row.updated_at.isoformat() if row.updated_at else None,
+            "placement_skipped_at": row.placement_skipped_at.isoformat()
+            if row.placement_skipped_at
+            else None,
         }
         for row in rows
     ]

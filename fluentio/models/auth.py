@@ -67,6 +67,8 @@ class LearnerLevel(SQLModel, table=True):
     user_id: uuid.UUID = Field(foreign_key="users.id", ondelete="CASCADE")
     language: str = string(8)
     level: str = string(2)
+    # "Skip, I know my level" in this language: its placement call is not offered again.
+    placement_skipped_at: datetime | None = utc_timestamp()
     updated_at: datetime = default_now()
 
 

@@ -8,8 +8,8 @@ writer of `placements`).
   (`practice_sessions.language`); "Keep my level" records the answer and changes nothing. A placement
   is answered once; the level can be changed any time on the account page.
 - The classroom offers the call (`should_offer`) to a learner with no finished lesson and
-  no placement in the language they practise, and no "Skip, I know my level"
-  (remembered in the classroom preferences).
+  no placement and no "Skip, I know my level" in the language they practise (the skip is
+  remembered on the learner's level row, `auth/levels.py`).
 
 Every function takes the learner's id from the caller, who resolved it from the server
 session; a placement of another learner reads as not found.
@@ -28,7 +28,6 @@ from sqlmodel import Session, col, delete, select
 from fluentio import languages
 from fluentio.auth import levels
 from fluentio.classroom.lifecycle import OPEN_STATUSES
-from fluentio.classroom.preferences import get_preferences, save_preferences
 from fluentio.classroom.scenarios import PLACEMENT_SCENARIO_ID
 from fluentio.levels import LEVEL_NAMES
 from fluentio.models import (
@@ -210,9 +209,9 @@ def should_offer(*, session: Session, user_id: uuid.UUID, language: str) -> bool
     Per language: a learner who placed in English and starts Spanish is offered a Spanish
     placement. A placement call that is under way or being analysed counts as taken; one
     that found no level (too little speech, the analysis failed, it never connected) does
-    not, so the offer comes back for another try. "Skip, I know my level" is for every
-    language."""
-    if get_preferences(session=session, user_id=user_id).placement_skipped_at is not None:
+    not, so the offer comes back for another try. "Skip, I know my level" is per language
+    too."""
+    if levels.placement_skipped(session, user_id, language):
         return False
     in_language = col(PracticeSession.language) == languages.get_language(language).code
     placed = session.exec(
@@ -243,9 +242,9 @@ def should_offer(*, session: Session, user_id: uuid.UUID, language: str) -> bool
     return taken is None
 
 
-def skip_offer(*, session: Session, user_id: uuid.UUID) -> None:
-    """ "Skip, I know my level": never offered again. Commits."""
-    save_preferences(session=session, user_id=user_id, placement_skipped=True)
+def skip_offer(*, session: Session, user_id: uuid.UUID, language: str) -> None:
+    """ "Skip, I know my level" in `language`: never offered again for it. Commits."""
+    levels.skip_placement(session=session, user_id=user_id, language=language)
     session.commit()
 
 

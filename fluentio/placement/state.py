@@ -37,7 +37,7 @@ class PlacementOfferState(rx.State):
             self.offered = False
             return
         with session_scope() as session:
-            service.skip_offer(session=session, user_id=user.id)
+            service.skip_offer(session=session, user_id=user.id, language=user.target_language)
         self.offered = False
 
 

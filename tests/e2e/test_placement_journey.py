@@ -15,8 +15,8 @@ from axe_playwright_python.sync_playwright import Axe
 from playwright.sync_api import Browser, Page, expect
 from sqlmodel import select
 
-from fluentio.auth.levels import level_for
-from fluentio.models import ClassroomPreferences, Placement
+from fluentio.auth.levels import level_for, placement_skipped
+from fluentio.models import Placement
 from fluentio.models.base import utcnow
 from fluentio.models.tutor import TranscriptItem
 from fluentio.placement import service
@@ -138,8 +138,9 @@ def test_skip_i_know_my_level_is_remembered(app_server: RunningApp, page: Page) 
     expect(page.get_by_role("button", name="Start session")).to_be_visible()
     expect(page.locator("#placement-offer")).to_have_count(0)
     with session_on(app_server.database_url) as session:
-        prefs = session.get(ClassroomPreferences, uuid.UUID(str(who.user_id)))
-        assert prefs is not None and prefs.placement_skipped_at is not None
+        # Skipped for English, the language practised: Spanish would still be offered.
+        assert placement_skipped(session, uuid.UUID(str(who.user_id)), "en")
+        assert not placement_skipped(session, uuid.UUID(str(who.user_id)), "es")
 
 
 def test_only_the_owner_can_answer_a_placement(app_server: RunningApp) -> None:

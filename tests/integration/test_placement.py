@@ -167,7 +167,7 @@ def test_the_offer_is_for_learners_before_their_first_lesson(pg: Session) -> Non
     add_practice_session(pg, user_id=practised.id, topic="small_talk")
     add_practice_session(pg, user_id=placing.id, topic="placement", status=SessionStatus.LIVE.value)
     pg.commit()
-    service.skip_offer(session=pg, user_id=skipper.id)
+    service.skip_offer(session=pg, user_id=skipper.id, language="en")
 
     offered = {
         u.id: service.should_offer(session=pg, user_id=u.id, language="en")
@@ -230,9 +230,10 @@ def test_the_offer_is_per_language(pg: Session) -> None:
         False,
         True,
     )
-    # "Skip, I know my level" is for every language.
-    service.skip_offer(session=pg, user_id=placed.id)
-    assert not offered(placed, "es")
+    # "Skip, I know my level" is per language, and keeps the level shown.
+    service.skip_offer(session=pg, user_id=placed.id, language="es")
+    assert (offered(placed, "es"), offered(placed, "fr")) == (False, True)
+    assert levels_for(pg, placed.id)["es"] == "B1"
 
 
 def test_deleting_the_account_deletes_its_placements(pg: Session) -> None:
