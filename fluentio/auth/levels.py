@@ -6,6 +6,8 @@ A language the learner never set a level for reads as the default level
 gets a Spanish tutor at the default level, not at C1. Levels change on the account page
 (`auth/service.py:update_profile`, for the language practised) and when a placement's
 level is accepted (`placement/service.py:decide`, for the placement call's language).
+A row also remembers "Skip, I know my level" for its language (`skip_placement`), so the
+placement offer is per language (`placement/service.py:should_offer`).
 """
 
 from __future__ import annotations
