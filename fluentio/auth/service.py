@@ -20,7 +20,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, col, delete, select, update
 
 from fluentio import languages
-from fluentio.auth import ratelimit
+from fluentio.auth import levels, ratelimit
 from fluentio.auth.email import (
     EmailSender,
     account_exists_email,
@@ -54,6 +54,7 @@ from fluentio.models.auth import (
 from fluentio.models.base import utcnow
 from fluentio.models.billing import Payment
 from fluentio.models.tutor import Correction, Feedback, PracticeSession
+from fluentio.placement import service as placements
 
 logger = logging.getLogger(__name__)
 
@@ -360,53 +361,41 @@ def update_profile(
     session: Session,
     user_id: uuid.UUID,
     display_name: str,
-    english_level: str,
+    level: str,
     target_language: str | None = None,
     explanation_language: str | None = None,
 ) -> User:
-    """Name, level and (when given) the languages practised and explained in; the only
-    writer of `users.target_language` and `users.explanation_language`."""
+    """Name, the level in the language practised (after this change) and, when given, the
+    languages practised and explained in; the only writer of `users.target_language` and
+    `users.explanation_language`. Other languages' levels are left as they are."""
     user = _live_user(session, user_id)
-    level = (english_level or "").strip().upper()
+    level = (level or "").strip().upper()
     if level not in LEVELS:
         raise InvalidInputError("Choose a level between A1 and C2.")
     for code in (target_language, explanation_language):
         if code is not None and not languages.is_supported(code):
             raise InvalidInputError("Choose a language from the list.")
     user.display_name = _clean_display_name(display_name)
-    user.english_level = level
     if target_language is not None:
         user.target_language = languages.get_language(target_language).code
     if explanation_language is not None:
         user.explanation_language = languages.get_language(explanation_language).code
+    levels.set_level(session=session, user_id=user.id, language=user.target_language, level=level)
     session.add(user)
     session.commit()
-    return user
-
-
-def set_english_level(*, session: Session, user_id: uuid.UUID, level: str) -> User:
-    """Change only the learner's English level (e.g. accepting a placement's level); the
-    caller owns the transaction."""
-    user = _live_user(session, user_id)
-    if level not in LEVELS:
-        raise InvalidInputError("Choose an English level between A1 and C2.")
-    user.english_level = level
-    session.add(user)
-    session.flush()
     return user
 
 
 def delete_account(*, session: Session, user_id: uuid.UUID) -> None:
     """Erase the person and keep the accounting.
 
-    Removed: login sessions, linked Google/Apple identities, email links, rate-limit
-    rows keyed by the email, every transcript and every piece of feedback (with its
-    corrections). The user row stays, scrubbed, because ledger entries, payments and
-    practice sessions point at it with RESTRICT foreign keys. Practice sessions stay
-    too, as the record of what credits were spent on: their topic, level, duration and
-    token counts are kept; the learner's chosen vocabulary and the tutor instructions
-    built from it are cleared, and payments lose the payer's email. Deleting twice
-    is harmless.
+    Removed: login sessions, the levels per language, linked Google/Apple identities, email
+    links, rate-limit rows keyed by the email, every transcript and every piece of feedback
+    (with its corrections). The user row stays, scrubbed, because ledger entries, payments
+    and practice sessions point at it with RESTRICT foreign keys. Practice sessions stay
+    too, as the record of what credits were spent on: their topic, level, duration and token
+    counts are kept; the learner's chosen vocabulary and the tutor instructions built from
+    it are cleared, and payments lose the payer's email. Deleting twice is harmless.
     """
     user = session.get(User, user_id)
     if user is None or user.deleted_at is not None:
@@ -418,9 +407,7 @@ def delete_account(*, session: Session, user_id: uuid.UUID) -> None:
     session.exec(delete(Correction).where(col(Correction.feedback_id).in_(feedback_ids)))
     session.exec(delete(Feedback).where(col(Feedback.session_id).in_(practice_ids)))
     lifecycle.scrub_learner(session=session, user_id=user_id)
-    # Imported here: the placement service imports this module (to set the level).
-    from fluentio.placement import service as placements
-
+    levels.scrub_learner(session=session, user_id=user_id)
     placements.scrub_learner(session=session, user_id=user_id)
     # Payments stay for accounting, without the payer's email.
     session.exec(update(Payment).where(col(Payment.user_id) == user_id).values(customer_email=""))

@@ -19,6 +19,8 @@ from typing import Any
 import sqlalchemy as sa
 from sqlmodel import Session, col, func, or_, select
 
+from fluentio import languages
+from fluentio.auth.levels import level_for
 from fluentio.auth.roles import is_admin
 from fluentio.billing import ledger
 from fluentio.billing.packs import credit_packs, find_pack
@@ -107,7 +109,9 @@ def user_detail(session: Session, *, admin: User | None, user_id: uuid.UUID) -> 
             "name": _display(user),
             "email": user.email,
             "role": user.role,
-            "level": user.english_level,
+            # The level in the language practised now (each language has its own).
+            "level": f"{level_for(session, user.id, user.target_language)} "
+            f"in {languages.name(user.target_language)}",
             "joined": user.created_at.strftime(statements.DATE_FORMAT),
             "verified": "yes" if user.email_verified_at else "no",
             "deleted": user.deleted_at.strftime(statements.DATE_FORMAT) if user.deleted_at else "",

@@ -37,6 +37,7 @@ from typing import Any
 import openai
 from sqlmodel import Session, col, select
 
+from fluentio.auth.levels import level_for
 from fluentio.billing import ledger
 from fluentio.billing.ledger import format_credits
 from fluentio.classroom import errors, lifecycle, ownership, recovery, sideband
@@ -59,7 +60,7 @@ from fluentio.clock import format_duration
 from fluentio.db import in_transaction, off_loop, session_scope
 from fluentio.feedback.patterns import recurring_patterns
 from fluentio.languages import get_language
-from fluentio.levels import DEFAULT_LEVEL, LEVELS
+from fluentio.levels import LEVELS
 from fluentio.models import PracticeSession, SessionStatus, Speaker, TranscriptItem, User
 from fluentio.models.base import utcnow
 from fluentio.models.billing import MILLICREDITS_PER_CREDIT
@@ -601,8 +602,9 @@ def _open_row(
         if ledger.balance(session=session, user_id=user_id) <= 0:
             raise errors.no_credits()
         _check_start_rate(session, user_id)
-        level = level or (user.english_level if user.english_level in LEVELS else DEFAULT_LEVEL.value)
         language = get_language(user.target_language).code
+        # The learner's level in the language of this lesson, unless they picked one for it.
+        level = level or level_for(session, user_id, language)
         patterns = recurring_patterns(session=session, user_id=user_id, language=language)
         carried = lesson_words(session=session, user_id=user_id, now=utcnow(), language=language)
 

@@ -24,7 +24,6 @@ class Preferences:
     backchannel: Backchannel = Backchannel.CONTINUE
     audio_setup: AudioSetup = AudioSetup.SPEAKERS
     mic_checked_at: datetime | None = None
-    placement_skipped_at: datetime | None = None
 
 
 def get_preferences(*, session: Session, user_id: uuid.UUID) -> Preferences:
@@ -36,7 +35,6 @@ def get_preferences(*, session: Session, user_id: uuid.UUID) -> Preferences:
         backchannel=_backchannel(row.backchannel),
         audio_setup=AudioSetup.parse(row.audio_setup),
         mic_checked_at=row.mic_checked_at,
-        placement_skipped_at=row.placement_skipped_at,
     )
 
 
@@ -48,7 +46,6 @@ def save_preferences(
     backchannel: str | None = None,
     audio_setup: str | None = None,
     mic_checked: bool = False,
-    placement_skipped: bool = False,
 ) -> Preferences:
     """Change the given settings (unknown values fall back to the defaults); the caller
     owns the transaction."""
@@ -61,8 +58,6 @@ def save_preferences(
         row.audio_setup = AudioSetup.parse(audio_setup).value
     if mic_checked:
         row.mic_checked_at = utcnow()
-    if placement_skipped:
-        row.placement_skipped_at = row.placement_skipped_at or utcnow()
     row.updated_at = utcnow()
     session.add(row)
     session.flush()

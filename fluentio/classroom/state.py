@@ -16,6 +16,7 @@ from urllib.parse import urlencode
 import reflex as rx
 
 from fluentio import languages
+from fluentio.auth.levels import level_for
 from fluentio.auth.state import login_redirect, signed_in_user
 from fluentio.billing import ledger
 from fluentio.classroom import calls, errors, mic_check
@@ -46,6 +47,12 @@ SERVER_CODES = frozenset(code.value for code in RefusalCode)
 def _read_preferences(user_id: Any) -> Preferences:
     with session_scope() as session:
         return get_preferences(session=session, user_id=user_id)
+
+
+def _read_level(user_id: Any, language: str) -> str:
+    """The learner's level in the language they practise (the picker starts there)."""
+    with session_scope() as session:
+        return level_for(session, user_id, language)
 
 
 # Token log-probabilities read from one caption (the component sends at most 400).
@@ -155,7 +162,7 @@ class ClassroomState(rx.State):
         self.simulated = settings.openai_simulated
         self.signaling = settings.realtime_signaling
         if not self.in_call:
-            self.level = user.english_level or "B1"
+            self.level = await off_loop(_read_level, user.id, user.target_language)
             self.language_name = languages.name(user.target_language)
             self.explanation_name = languages.name(user.explanation_language)
             if self.topic not in scenario_ids():

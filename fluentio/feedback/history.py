@@ -172,8 +172,13 @@ def point_labels(moments: list[datetime]) -> list[str]:
     ]
 
 
-def progress(*, session: Session, user_id: uuid.UUID, now: datetime | None = None) -> Progress:
-    """Minutes per week, mistakes per 100 words, frequent patterns and level over time."""
+def progress(
+    *, session: Session, user_id: uuid.UUID, language: str | None = None, now: datetime | None = None
+) -> Progress:
+    """Minutes per week, mistakes per 100 words, frequent patterns and level over time.
+
+    With `language`, the level figures (latest level, level over time) count only that
+    language's sessions: a level is a level in one language."""
     now = now or utcnow()
     count, seconds = count_sessions(session=session, user_id=user_id)
     result = Progress(sessions=count, minutes=round(seconds / 60))
@@ -207,6 +212,7 @@ def progress(*, session: Session, user_id: uuid.UUID, now: datetime | None = Non
             col(Feedback.cefr_level),
             col(Feedback.bad_patterns),
             col(PracticeSession.topic),
+            col(PracticeSession.language),
         )
         .join(PracticeSession, col(PracticeSession.id) == col(Feedback.session_id))
         .where(col(PracticeSession.user_id) == user_id, col(Feedback.status) == FeedbackStatus.DONE.value)
@@ -217,7 +223,9 @@ def progress(*, session: Session, user_id: uuid.UUID, now: datetime | None = Non
     result.analysed = len(analysed)
     if not analysed:
         return result
-    result.latest_level = analysed[0][3] or ""
+    wanted = languages.get_language(language).code if language else None
+    in_language = [row for row in analysed if wanted is None or row[6] == wanted]
+    result.latest_level = (in_language[0][3] or "") if in_language else ""
     counts = dict(
         session.exec(
             select(Correction.feedback_id, sa.func.count())
@@ -227,7 +235,7 @@ def progress(*, session: Session, user_id: uuid.UUID, now: datetime | None = Non
     )
     oldest_first = list(reversed(analysed))
     labels = point_labels([row[1] for row in oldest_first])
-    for (feedback_id, _created, words, level, _patterns, topic), label in zip(
+    for (feedback_id, _created, words, level, _patterns, topic, session_language), label in zip(
         oldest_first, labels, strict=True
     ):
         # A placement call looks for a level, not for mistakes: it has no point there.
@@ -235,7 +243,8 @@ def progress(*, session: Session, user_id: uuid.UUID, now: datetime | None = Non
             result.mistakes.append(
                 {"date": label, "per_100_words": round(100 * counts.get(feedback_id, 0) / words, 1)}
             )
-        if level and (position := levels.rank(level)) is not None:
+        in_wanted = wanted is None or session_language == wanted
+        if in_wanted and level and (position := levels.rank(level)) is not None:
             result.levels.append({"date": label, "level": level, "rank": position})
     result.patterns = [
         {"pattern": text, "sessions": n}

@@ -3,6 +3,7 @@
 from fluentio.models.auth import (
     AuthAttempt,
     EmailToken,
+    LearnerLevel,
     LoginSession,
     OAuthIdentity,
     Role,
@@ -54,6 +55,7 @@ __all__ = [
     "Feedback",
     "FeedbackStatus",
     "JobError",
+    "LearnerLevel",
     "LearningGoal",
     "LedgerEntry",
     "LedgerReason",

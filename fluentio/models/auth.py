@@ -10,7 +10,6 @@ import sqlalchemy as sa
 from sqlmodel import Field, SQLModel
 
 from fluentio.languages import DEFAULT_LANGUAGE
-from fluentio.levels import DEFAULT_LEVEL
 from fluentio.models.base import default_now, string, utc_timestamp, uuid_pk
 
 
@@ -39,8 +38,6 @@ class User(SQLModel, table=True):
     email: str = string(320, unique=True, index=True)
     display_name: str = string(100, default="")
     role: str = string(16, default=Role.LEARNER.value)
-    # The learner's level in the language they practise (the column predates other languages).
-    english_level: str = string(2, default=DEFAULT_LEVEL.value)
     # The language practised and the one explanations are written in (fluentio/languages.py
     # codes); written only by `auth/service.py:update_profile`.
     target_language: str = string(
@@ -54,6 +51,25 @@ class User(SQLModel, table=True):
     created_at: datetime = default_now()
     last_login_at: datetime | None = utc_timestamp()
     deleted_at: datetime | None = utc_timestamp()
+
+
+class LearnerLevel(SQLModel, table=True):
+    """A learner's CEFR level in one language they practise (fluentio/languages.py code).
+
+    Written only by `fluentio/auth/levels.py`; read through its `level_for`, which gives the
+    default level for a language with no row.
+    """
+
+    __tablename__ = "learner_levels"
+    __table_args__ = (sa.UniqueConstraint("user_id", "language", name="uq_learner_levels_user_language"),)
+
+    id: uuid.UUID = uuid_pk()
+    user_id: uuid.UUID = Field(foreign_key="users.id", ondelete="CASCADE")
+    language: str = string(8)
+    level: str = string(2)
+    # "Skip, I know my level" in this language: its placement call is not offered again.
+    placement_skipped_at: datetime | None = utc_timestamp()
+    updated_at: datetime = default_now()
 
 
 class LoginSession(SQLModel, table=True):

@@ -31,8 +31,6 @@ class ClassroomPreferences(SQLModel, table=True):
     # realtime_config.AudioSetup: "speakers" or "headphones".
     audio_setup: str = string(16, default="speakers")
     mic_checked_at: datetime | None = utc_timestamp()
-    # "Skip, I know my level": the placement call is not offered again.
-    placement_skipped_at: datetime | None = utc_timestamp()
     updated_at: datetime = default_now()
 
 

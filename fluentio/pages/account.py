@@ -11,6 +11,7 @@ from sqlmodel import select
 from fluentio.auth import service
 from fluentio.auth.cookies import read_cookie
 from fluentio.auth.errors import AuthError
+from fluentio.auth.levels import levels_for
 from fluentio.auth.state import AuthState, signed_in_user
 from fluentio.billing import ledger
 from fluentio.billing.packs import credit_packs
@@ -27,7 +28,7 @@ from fluentio.components.theme import ACCENT
 from fluentio.db import session_scope
 from fluentio.languages import get_language, is_supported
 from fluentio.languages import options as language_options
-from fluentio.levels import LEVELS
+from fluentio.levels import DEFAULT_LEVEL, LEVELS
 from fluentio.models import OAuthIdentity, User
 from fluentio.payments import statements
 
@@ -38,7 +39,9 @@ RECENT_SIGN_IN_MINUTES = int(service.RECENT_SIGN_IN.total_seconds() // 60)
 
 class AccountState(rx.State):
     display_name: str = ""
-    english_level: str = "B1"
+    # The level shown: the one of the language picked to practise (`levels` holds them all).
+    level: str = "B1"
+    levels: dict[str, str] = {}
     target_language: str = "en"
     explanation_language: str = "en"
     email: str = ""
@@ -62,8 +65,9 @@ class AccountState(rx.State):
             self.history = statements.ledger_rows(session, user.id, limit=100)
             self.payments = statements.payment_rows(session, user.id)
             self.balance = ledger.format_credits(ledger.balance(session=session, user_id=user.id))
+            self.levels = levels_for(session, user.id)
         self.display_name = user.display_name
-        self.english_level = user.english_level
+        self.level = self.levels.get(user.target_language, DEFAULT_LEVEL.value)
         self.target_language = user.target_language
         self.explanation_language = user.explanation_language
         self.email = user.email
@@ -89,11 +93,14 @@ class AccountState(rx.State):
 
     @rx.event
     def choose_level(self, level: str) -> None:
-        self.english_level = level if level in LEVELS else self.english_level
+        self.level = level if level in LEVELS else self.level
 
     @rx.event
     def choose_target_language(self, code: str) -> None:
-        self.target_language = code if is_supported(code) else self.target_language
+        """Switching the language shows that language's level (saved with it)."""
+        if is_supported(code):
+            self.target_language = code
+            self.level = self.levels.get(code, DEFAULT_LEVEL.value)
 
     @rx.event
     def choose_explanation_language(self, code: str) -> None:
@@ -111,7 +118,7 @@ class AccountState(rx.State):
                     session=session,
                     user_id=user.id,
                     display_name=form.get("display_name", ""),
-                    english_level=form.get("english_level", ""),
+                    level=form.get("level", ""),
                     # Absent from the form: left as they are.
                     target_language=form.get("target_language"),
                     explanation_language=form.get("explanation_language"),
@@ -247,17 +254,18 @@ def profile_panel() -> rx.Component:
                     "Your own language: feedback explains each correction in it.",
                 ),
                 rx.vstack(
-                    rx.el.label("Your level", html_for="field-english_level", font_weight="500"),
+                    rx.el.label("Your level", html_for="field-level", font_weight="500"),
                     rx.el.select(
                         *[rx.el.option(level, value=level) for level in LEVELS],
-                        id="field-english_level",
-                        name="english_level",
-                        value=AccountState.english_level,
+                        id="field-level",
+                        name="level",
+                        value=AccountState.level,
                         on_change=AccountState.choose_level,
                         style={"padding": "0.5rem", "border_radius": "6px", "font_size": "1rem"},
                     ),
                     rx.text(
-                        "In the language you practise: A1 beginner · B1 intermediate · C2 near-native",
+                        "In the language you practise (each language keeps its own): "
+                        "A1 beginner · B1 intermediate · C2 near-native",
                         size="1",
                         color="var(--gray-11)",
                     ),

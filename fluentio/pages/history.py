@@ -8,6 +8,7 @@ from typing import Any
 
 import reflex as rx
 
+from fluentio import languages
 from fluentio.auth.state import AuthState, signed_in_user
 from fluentio.components.goal_progress import goal_progress
 from fluentio.components.guards import signed_in_only
@@ -17,7 +18,9 @@ from fluentio.components.theme import ACCENT
 from fluentio.db import session_scope
 from fluentio.feedback import history, jobs
 from fluentio.feedback.refresh_state import RefreshWhileAnalysing
+from fluentio.languages import DEFAULT_LANGUAGE
 from fluentio.levels import LEVELS
+from fluentio.models import User
 
 LEVEL_TICK = f"(v) => {json.dumps(['', *LEVELS])}[v] ?? ''"
 
@@ -38,6 +41,8 @@ class HistoryState(RefreshWhileAnalysing, rx.State):
     minutes_total: int = 0
     analysed: int = 0
     latest_level: str = ""
+    # The level figures are for the language practised now ("Spanish").
+    level_language: str = "English"
     weekly_minutes: list[dict[str, Any]] = []
     mistakes: list[dict[str, Any]] = []
     patterns: list[dict[str, Any]] = []
@@ -47,7 +52,10 @@ class HistoryState(RefreshWhileAnalysing, rx.State):
     def _fill(self, user_id: uuid.UUID) -> None:
         with session_scope() as session:
             rows, has_next = history.list_sessions(session=session, user_id=user_id, page=self.page)
-            figures = history.progress(session=session, user_id=user_id)
+            user = session.get(User, user_id)
+            language = user.target_language if user else DEFAULT_LANGUAGE
+            figures = history.progress(session=session, user_id=user_id, language=language)
+        self.level_language = languages.name(language)
         self.rows = rows
         self.has_next = has_next
         self.sessions = figures.sessions
@@ -194,7 +202,12 @@ def progress_charts() -> rx.Component:
             chart_card("Minutes practised per week", minutes, HistoryState.weekly_minutes.length() == 0, ""),
             chart_card("Mistakes per 100 words", mistakes, HistoryState.mistakes.length() == 0, after_first),
             chart_card("Most frequent patterns", patterns, HistoryState.patterns.length() == 0, after_first),
-            chart_card("Estimated level over time", levels, HistoryState.levels.length() == 0, after_first),
+            chart_card(
+                f"Estimated level in {HistoryState.level_language} over time",
+                levels,
+                HistoryState.levels.length() == 0,
+                after_first,
+            ),
             columns=rx.breakpoints(initial="1", md="2"),
             spacing="4",
             width="100%",
@@ -308,7 +321,7 @@ def history_body() -> rx.Component:
                         stat("Sessions", HistoryState.sessions.to_string()),
                         stat("Minutes practised", HistoryState.minutes_total.to_string()),
                         stat(
-                            "Latest level",
+                            f"Latest level in {HistoryState.level_language}",
                             rx.cond(HistoryState.latest_level != "", HistoryState.latest_level, "—"),
                         ),
                         columns=rx.breakpoints(initial="1", sm="3"),

@@ -4,10 +4,12 @@ writer of `placements`).
 - The analysis worker stores a placement call's result here (`record_result`), in the
   same transaction as its job row.
 - The learner's level changes **only** when they accept (`decide` with
-  `Choice.ACCEPT`); "Keep my level" records the answer and changes nothing. A placement
+  `Choice.ACCEPT`), and only in the placement call's language
+  (`practice_sessions.language`); "Keep my level" records the answer and changes nothing. A placement
   is answered once; the level can be changed any time on the account page.
-- The classroom offers the call (`should_offer`) to a learner with no finished lesson,
-  no placement and no "Skip, I know my level" (remembered in the classroom preferences).
+- The classroom offers the call (`should_offer`) to a learner with no finished lesson and
+  no placement and no "Skip, I know my level" in the language they practise (the skip is
+  remembered on the learner's level row, `auth/levels.py`).
 
 Every function takes the learner's id from the caller, who resolved it from the server
 session; a placement of another learner reads as not found.
@@ -23,11 +25,11 @@ from enum import StrEnum
 import sqlalchemy as sa
 from sqlmodel import Session, col, delete, select
 
-from fluentio.auth import service as accounts
+from fluentio import languages
+from fluentio.auth import levels
 from fluentio.classroom.lifecycle import OPEN_STATUSES
-from fluentio.classroom.preferences import get_preferences, save_preferences
 from fluentio.classroom.scenarios import PLACEMENT_SCENARIO_ID
-from fluentio.levels import LEVEL_NAMES, LEVELS
+from fluentio.levels import LEVEL_NAMES
 from fluentio.models import (
     Feedback,
     FeedbackStatus,
@@ -122,7 +124,7 @@ class PlacementView:
     evidence: list[EvidenceView]
     summary: str
     decision: str  # "" (not answered yet), "accepted" or "kept"
-    current_level: str  # the learner's level now
+    current_level: str  # the learner's level now, in the placement call's language
     level_before: str  # their level when they answered ("" before)
 
 
@@ -134,7 +136,8 @@ def placement_for_session(
         select(Placement).where(Placement.session_id == practice_session_id, Placement.user_id == user_id)
     ).first()
     user = session.get(User, user_id)
-    if row is None or user is None:
+    practice = session.get(PracticeSession, practice_session_id)
+    if row is None or user is None or practice is None:
         return None
     return PlacementView(
         level=row.level,
@@ -142,7 +145,7 @@ def placement_for_session(
         evidence=[EvidenceView(str(e.get("quote", "")), str(e.get("why", ""))) for e in row.evidence],
         summary=row.summary,
         decision=row.decision or "",
-        current_level=user.english_level if user.english_level in LEVELS else "",
+        current_level=levels.level_for(session, user_id, practice.language),
         level_before=row.level_before or "",
     )
 
@@ -167,11 +170,14 @@ def decide(
         select(Placement).where(Placement.session_id == practice_session_id, Placement.user_id == user_id)
     ).first()
     user = session.get(User, user_id)
-    if row is None or user is None or user.deleted_at is not None:
+    practice = session.get(PracticeSession, practice_session_id)
+    if row is None or practice is None or user is None or user.deleted_at is not None:
         raise PlacementError(NOT_FOUND)
     if not can_decide(row.decision):
         raise PlacementError(ALREADY_DECIDED)
-    before = user.english_level
+    # The level of the language the placement call was in, whatever the learner practises now.
+    language = practice.language
+    before = levels.level_for(session, user_id, language)
     decision = PlacementDecision.ACCEPTED if choice is Choice.ACCEPT else PlacementDecision.KEPT
     # Answered once, even when two tabs answer together: only one conditional update wins.
     won = session.exec(
@@ -185,7 +191,7 @@ def decide(
         raise PlacementError(ALREADY_DECIDED)
     after = level_after(before, row.level, choice)
     if after != before:
-        accounts.set_english_level(session=session, user_id=user_id, level=after)
+        levels.set_level(session=session, user_id=user_id, language=language, level=after)
     session.commit()
     session.expire_all()
     view = placement_for_session(session=session, user_id=user_id, practice_session_id=practice_session_id)
@@ -196,15 +202,25 @@ def decide(
 # ------------------------------------------------------------------ the classroom's offer
 
 
-def should_offer(*, session: Session, user_id: uuid.UUID) -> bool:
-    """Offer the placement call: no finished lesson, no level found yet, not skipped.
+def should_offer(*, session: Session, user_id: uuid.UUID, language: str) -> bool:
+    """Offer the placement call in `language` (the one practised): no finished lesson in
+    it, no level found in it yet, not skipped.
 
-    A placement call that is under way or being analysed counts as taken; one that found
-    no level (too little speech, the analysis failed, it never connected) does not, so the
-    offer comes back for another try."""
-    if get_preferences(session=session, user_id=user_id).placement_skipped_at is not None:
+    Per language: a learner who placed in English and starts Spanish is offered a Spanish
+    placement. A placement call that is under way or being analysed counts as taken; one
+    that found no level (too little speech, the analysis failed, it never connected) does
+    not, so the offer comes back for another try. "Skip, I know my level" is per language
+    too."""
+    if levels.placement_skipped(session, user_id, language):
         return False
-    if session.exec(select(Placement.id).where(Placement.user_id == user_id).limit(1)).first():
+    in_language = col(PracticeSession.language) == languages.get_language(language).code
+    placed = session.exec(
+        select(Placement.id)
+        .join(PracticeSession, col(PracticeSession.id) == col(Placement.session_id))
+        .where(Placement.user_id == user_id, in_language)
+        .limit(1)
+    ).first()
+    if placed:
         return False
     lesson_finished = sa.and_(
         col(PracticeSession.topic) != PLACEMENT_SCENARIO_ID,
@@ -220,15 +236,15 @@ def should_offer(*, session: Session, user_id: uuid.UUID) -> bool:
     taken = session.exec(
         select(PracticeSession.id)
         .outerjoin(Feedback, col(Feedback.session_id) == col(PracticeSession.id))
-        .where(PracticeSession.user_id == user_id, sa.or_(lesson_finished, placement_pending))
+        .where(PracticeSession.user_id == user_id, in_language, sa.or_(lesson_finished, placement_pending))
         .limit(1)
     ).first()
     return taken is None
 
 
-def skip_offer(*, session: Session, user_id: uuid.UUID) -> None:
-    """ "Skip, I know my level": never offered again. Commits."""
-    save_preferences(session=session, user_id=user_id, placement_skipped=True)
+def skip_offer(*, session: Session, user_id: uuid.UUID, language: str) -> None:
+    """ "Skip, I know my level" in `language`: never offered again for it. Commits."""
+    levels.skip_placement(session=session, user_id=user_id, language=language)
     session.commit()
 
 

@@ -14,20 +14,21 @@ from fluentio.placement import service
 from fluentio.placement.service import Choice, EvidenceView, PlacementError
 
 
-def _offer_for(user_id: uuid.UUID) -> bool:
+def _offer_for(user_id: uuid.UUID, language: str) -> bool:
     with session_scope() as session:
-        return service.should_offer(session=session, user_id=user_id)
+        return service.should_offer(session=session, user_id=user_id, language=language)
 
 
 class PlacementOfferState(rx.State):
-    """ "Find your level in five minutes" / "Skip, I know my level", before the first lesson."""
+    """ "Find your level in five minutes" / "Skip, I know my level", before the first lesson
+    in the language practised."""
 
     offered: bool = False
 
     @rx.event
     async def load(self) -> None:
         user = signed_in_user(self)
-        self.offered = user is not None and await off_loop(_offer_for, user.id)
+        self.offered = user is not None and await off_loop(_offer_for, user.id, user.target_language)
 
     @rx.event
     def skip(self) -> None:
@@ -36,7 +37,7 @@ class PlacementOfferState(rx.State):
             self.offered = False
             return
         with session_scope() as session:
-            service.skip_offer(session=session, user_id=user.id)
+            service.skip_offer(session=session, user_id=user.id, language=user.target_language)
         self.offered = False
 
 

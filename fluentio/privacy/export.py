@@ -25,6 +25,7 @@ from typing import Any
 
 from sqlmodel import Session, col, select
 
+from fluentio.auth.levels import export_levels
 from fluentio.billing import ledger
 from fluentio.feedback.history import topic_title
 from fluentio.models import Feedback, OAuthIdentity, PracticeSession, User
@@ -35,7 +36,7 @@ from fluentio.placement import service as placements
 SESSION_BATCH = 50
 README = """Your Fluentio data, exported {exported}.
 
-profile.json    your account: email, name, English level, sign-in methods, dates
+profile.json    your account: email, name, your level in each language, sign-in methods, dates
 sessions.json   every practice session with its transcript, feedback and corrections
 ledger.json     every credit movement (1 credit = 1 minute; amounts in credits)
 payments.json   every payment for credit packs
@@ -70,7 +71,7 @@ def profile(session: Session, user: User) -> dict[str, Any]:
     return {
         "email": user.email,
         "display_name": user.display_name,
-        "english_level": user.english_level,
+        "levels": export_levels(session, user.id),
         "target_language": user.target_language,
         "explanation_language": user.explanation_language,
         "role": user.role,

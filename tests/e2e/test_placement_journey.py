@@ -15,7 +15,8 @@ from axe_playwright_python.sync_playwright import Axe
 from playwright.sync_api import Browser, Page, expect
 from sqlmodel import select
 
-from fluentio.models import ClassroomPreferences, Placement, User
+from fluentio.auth.levels import level_for, placement_skipped
+from fluentio.models import Placement
 from fluentio.models.base import utcnow
 from fluentio.models.tutor import TranscriptItem
 from fluentio.placement import service
@@ -37,11 +38,9 @@ pytestmark = pytest.mark.e2e
 UNCLEAR_31 = "Unclear — the recogniser was 31% sure"
 
 
-def level_of(app: RunningApp, user_id: object) -> str:
+def level_of(app: RunningApp, user_id: object, language: str = "en") -> str:
     with session_on(app.database_url) as session:
-        user = session.get(User, user_id)
-        assert user is not None
-        return user.english_level
+        return level_for(session, uuid.UUID(str(user_id)), language)
 
 
 def test_a_placement_call_finds_a_level_the_learner_accepts(app_server: RunningApp, browser: Browser) -> None:
@@ -99,11 +98,28 @@ def test_a_placement_call_finds_a_level_the_learner_accepts(app_server: RunningA
 
         # The profile shows it, and the classroom no longer offers a placement.
         page.goto(app_server.url("/account"))
-        expect(page.locator("#field-english_level")).to_have_value(found.level)
+        expect(page.locator("#field-level")).to_have_value(found.level)
         page.goto(app_server.url("/classroom"))
         expect(page.get_by_role("heading", name="Classroom")).to_be_visible()
         expect(page.locator("#lesson-level")).to_have_value(found.level)
         expect(page.locator("#placement-offer")).to_have_count(0)
+
+        # Practising Spanish for the first time: its own level (the default) and a Spanish
+        # placement offered; the English level found stays.
+        page.goto(app_server.url("/account"))
+        page.get_by_label("Language to practise").select_option("es")
+        expect(page.locator("#field-level")).to_have_value("B1")
+        page.get_by_role("button", name="Save profile").click()
+        expect(page.get_by_text("Your tutor will speak Spanish at this level")).to_be_visible()
+        # A new tab (this one remembers its last lesson, which hides the offer).
+        fresh = page.context.new_page()
+        fresh.goto(app_server.url("/classroom"))
+        expect(fresh.locator("#lesson-level")).to_have_value("B1")
+        expect(fresh.locator("#placement-offer")).to_be_visible()
+        assert (level_of(app_server, who.user_id), level_of(app_server, who.user_id, "es")) == (
+            found.level,
+            "B1",
+        )
         page.context.close()
     finally:
         mic.close()
@@ -122,8 +138,9 @@ def test_skip_i_know_my_level_is_remembered(app_server: RunningApp, page: Page) 
     expect(page.get_by_role("button", name="Start session")).to_be_visible()
     expect(page.locator("#placement-offer")).to_have_count(0)
     with session_on(app_server.database_url) as session:
-        prefs = session.get(ClassroomPreferences, uuid.UUID(str(who.user_id)))
-        assert prefs is not None and prefs.placement_skipped_at is not None
+        # Skipped for English, the language practised: Spanish would still be offered.
+        assert placement_skipped(session, uuid.UUID(str(who.user_id)), "en")
+        assert not placement_skipped(session, uuid.UUID(str(who.user_id)), "es")
 
 
 def test_only_the_owner_can_answer_a_placement(app_server: RunningApp) -> None:

@@ -13,6 +13,7 @@ from typing import Any
 import pytest
 from sqlmodel import select
 
+from fluentio.auth.levels import levels_for
 from fluentio.auth.passwords import hash_password, verify_password
 from fluentio.auth.state import AuthState
 from fluentio.billing import ledger
@@ -38,7 +39,7 @@ def snapshot(app: RunningApp, user_id: uuid.UUID) -> dict[str, object]:
         return {
             "email": user.email,
             "display_name": user.display_name,
-            "english_level": user.english_level,
+            "levels": levels_for(session, user_id),
             "role": user.role,
             "password_hash": user.password_hash,
             "deleted_at": user.deleted_at,
@@ -71,7 +72,7 @@ ATTACKS: list[tuple[str, Any, dict[str, Any], list[str]]] = [
     (
         "profile",
         AccountState.save_profile,
-        {"form": {"display_name": "Mallory", "english_level": "C2"}},
+        {"form": {"display_name": "Mallory", "level": "C2"}},
         TO_LOGIN,
     ),
     (
@@ -132,7 +133,7 @@ def test_the_same_events_work_for_the_signed_in_owner(app_server: RunningApp, vi
     send_event(
         app_server,
         AccountState.save_profile,
-        {"form": {"display_name": "Victoria V.", "english_level": "C1"}},
+        {"form": {"display_name": "Victoria V.", "level": "C1"}},
         cookies=victim.cookies,
         path="/account",
     )
@@ -144,7 +145,7 @@ def test_the_same_events_work_for_the_signed_in_owner(app_server: RunningApp, vi
         path="/account",
     )
     after = snapshot(app_server, victim.user_id)
-    assert (after["display_name"], after["english_level"]) == ("Victoria V.", "C1")
+    assert (after["display_name"], after["levels"]["en"]) == ("Victoria V.", "C1")  # type: ignore[index]
     assert isinstance(after["password_hash"], str) and verify_password(
         "a-new-password-42", after["password_hash"]
     )

@@ -37,7 +37,11 @@ def test_a_whole_lesson_in_spanish_shows_in_history_explained_in_english(
 
         # The learner chooses the language to practise and the one for explanations.
         page.goto(app_server.url("/account"))
+        expect(page.locator("#field-level")).to_have_value("A2")  # English's level
         page.get_by_label("Language to practise").select_option("es")
+        # Spanish has its own level: never set, so the default shows; the learner sets A2.
+        expect(page.locator("#field-level")).to_have_value("B1")
+        page.locator("#field-level").select_option("A2")
         page.get_by_label("Explanations in").select_option("en")
         page.get_by_role("button", name="Save profile").click()
         expect(page.get_by_text("Your tutor will speak Spanish at this level")).to_be_visible()
@@ -45,6 +49,7 @@ def test_a_whole_lesson_in_spanish_shows_in_history_explained_in_english(
         page.goto(app_server.url("/classroom"))
         expect(page.locator("#lesson-languages")).to_contain_text("You practise Spanish")
         expect(page.locator("#lesson-languages")).to_contain_text("feedback explains in English")
+        expect(page.locator("#lesson-level")).to_have_value("A2")
         # The lesson (barge-in itself is tested in English by test_classroom.py): the tutor
         # greets in Spanish, the learner's two sentences are captioned in Spanish.
         page.get_by_role("button", name="Start session").click()

@@ -26,6 +26,7 @@ from fluentio.auth.errors import (
     RateLimitedError,
     WeakPasswordError,
 )
+from fluentio.auth.levels import level_for
 from fluentio.auth.passwords import dummy_hash, hash_password, verify_password
 from fluentio.auth.roles import is_admin
 from fluentio.auth.sessions import create_login_session, resolve_login_session
@@ -38,6 +39,7 @@ from fluentio.models import (
     Correction,
     EmailToken,
     Feedback,
+    LearnerLevel,
     LedgerEntry,
     LoginSession,
     OAuthIdentity,
@@ -508,14 +510,14 @@ def test_change_password_without_one_points_to_reset(db: Session) -> None:
 
 def test_update_profile(db: Session) -> None:
     user = make_user(db)
-    updated = service.update_profile(session=db, user_id=user.id, display_name=" Grace ", english_level="c1")
-    assert (updated.display_name, updated.english_level) == ("Grace", "C1")
+    updated = service.update_profile(session=db, user_id=user.id, display_name=" Grace ", level="c1")
+    assert (updated.display_name, level_for(db, user.id, "en")) == ("Grace", "C1")
     with pytest.raises(InvalidInputError, match="A1 and C2"):
-        service.update_profile(session=db, user_id=user.id, display_name="Grace", english_level="D1")
+        service.update_profile(session=db, user_id=user.id, display_name="Grace", level="D1")
     with pytest.raises(InvalidInputError):
-        service.update_profile(session=db, user_id=user.id, display_name="g" * 101, english_level="B2")
+        service.update_profile(session=db, user_id=user.id, display_name="g" * 101, level="B2")
     with pytest.raises(AccountNotFoundError):
-        service.update_profile(session=db, user_id=uuid.uuid4(), display_name="x", english_level="B2")
+        service.update_profile(session=db, user_id=uuid.uuid4(), display_name="x", level="B2")
 
 
 # --- deletion -----------------------------------------------------------------------------
@@ -567,6 +569,8 @@ def test_delete_account_scrubs_person_and_keeps_accounting(db: Session, outbox: 
     service.verify_email(session=db, token=outbox.token("verify-email"))  # the welcome credits
     token = login(db, user)
     db.add(OAuthIdentity(user_id=user.id, provider="google", subject=f"sub-{uuid.uuid4()}", email=email))
+    service.update_profile(session=db, user_id=user.id, display_name="Del", level="C1", target_language="es")
+    assert _count(db, LearnerLevel.user_id, user.id) == 1
     practice, feedback_id = _practice_with_feedback(db, user)
     payment = Payment(
         user_id=user.id,
@@ -589,6 +593,7 @@ def test_delete_account_scrubs_person_and_keeps_accounting(db: Session, outbox: 
     assert (scrubbed.display_name, scrubbed.password_hash, scrubbed.email_verified_at) == ("", None, None)
     assert _count(db, LoginSession.user_id, user.id) == 0
     assert _count(db, OAuthIdentity.user_id, user.id) == 0
+    assert _count(db, LearnerLevel.user_id, user.id) == 0
     assert _count(db, EmailToken.user_id, user.id) == 0
     assert _count(db, TranscriptItem.session_id, practice.id) == 0
     assert _count(db, Feedback.session_id, practice.id) == 0
@@ -605,7 +610,7 @@ def test_delete_account_scrubs_person_and_keeps_accounting(db: Session, outbox: 
     with pytest.raises(InvalidCredentialsError):
         service.sign_in(session=db, email=email, password=PASSWORD, ip=new_ip())
     with pytest.raises(AccountNotFoundError):
-        service.update_profile(session=db, user_id=user.id, display_name="x", english_level="B1")
+        service.update_profile(session=db, user_id=user.id, display_name="x", level="B1")
     service.delete_account(session=db, user_id=user.id)  # twice is harmless
     # The address is free again for a brand-new account.
     assert sign_up(db, outbox, email=email).id != user.id

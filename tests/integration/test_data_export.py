@@ -18,6 +18,7 @@ from starlette.applications import Starlette
 from starlette.routing import Route
 
 from fluentio.api.export_routes import EXPORT_PATH, download_my_data
+from fluentio.auth import levels
 from fluentio.auth.cookies import SESSION_COOKIE
 from fluentio.auth.service import delete_account
 from fluentio.auth.sessions import create_login_session, revoke_login_session
@@ -44,7 +45,8 @@ def make_learner(url: str, name: str) -> Learner:
     own lines carry a marker word so any leak into another archive is visible."""
     secret = f"My secret word is {name}-{uuid.uuid4().hex[:6]}"
     with session_on(url) as session:
-        user = make_user(session, display_name=name.title())
+        user = make_user(session, display_name=name.title(), english_level="C1")
+        levels.set_level(session=session, user_id=user.id, language="es", level="A2")
         first = add_practice_session(session, user_id=user.id, learner_lines=[secret, "I go to market"])
         add_feedback(session, first, corrections=2)
         second = add_practice_session(
@@ -124,6 +126,7 @@ async def test_the_owner_gets_all_their_rows_and_only_theirs(app: Starlette, pg_
     profile = json.loads(files["profile.json"])
     assert profile["email"] == owner.email
     assert profile["credit_balance"] == 27.5
+    assert [(row["language"], row["level"]) for row in profile["levels"]] == [("en", "C1"), ("es", "A2")]
     assert "password_hash" not in files["profile.json"].decode()
     sessions = json.loads(files["sessions.json"])
     assert sorted(s["id"] for s in sessions) == sorted(owner.session_ids)

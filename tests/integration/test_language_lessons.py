@@ -13,6 +13,7 @@ from sqlmodel import Session, col, select
 
 from fluentio.auth import service
 from fluentio.auth.errors import AuthError
+from fluentio.auth.levels import level_for
 from fluentio.classroom import calls
 from fluentio.db import engine_for, session_scope
 from fluentio.feedback import history, jobs
@@ -45,7 +46,7 @@ def choose_languages(user_id: uuid.UUID, target: str, explanation: str, level: s
             session=session,
             user_id=user_id,
             display_name="Lucía",
-            english_level=level,
+            level=level,
             target_language=target,
             explanation_language=explanation,
         )
@@ -66,22 +67,20 @@ def test_the_profile_keeps_only_known_languages(pg_url: str) -> None:
             session=session,
             user_id=user_id,
             display_name="Ana",
-            english_level="b2",
+            level="b2",
             target_language="ES",
             explanation_language="pt",
         )
-        assert (updated.target_language, updated.explanation_language, updated.english_level) == (
-            "es",
-            "pt",
-            "B2",
-        )
+        assert (updated.target_language, updated.explanation_language) == ("es", "pt")
+        # The level is the Spanish one (the language now practised); English keeps the default.
+        assert (level_for(session, user_id, "es"), level_for(session, user_id, "en")) == ("B2", "B1")
         for bad in ({"target_language": "xx"}, {"explanation_language": ""}):
             with pytest.raises(AuthError, match="Choose a language from the list"):
                 service.update_profile(
-                    session=session, user_id=user_id, display_name="Ana", english_level="B2", **bad
+                    session=session, user_id=user_id, display_name="Ana", level="B2", **bad
                 )
         # Leaving the languages out keeps them.
-        service.update_profile(session=session, user_id=user_id, display_name="Ana", english_level="C1")
+        service.update_profile(session=session, user_id=user_id, display_name="Ana", level="C1")
         again = session.get(User, user_id)
         assert again is not None and (again.target_language, again.explanation_language) == ("es", "pt")
 

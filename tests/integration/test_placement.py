@@ -12,6 +12,7 @@ import pytest
 from sqlmodel import Session, select
 
 from fluentio.auth import service as accounts
+from fluentio.auth.levels import level_for, levels_for
 from fluentio.db import engine_for
 from fluentio.feedback import history, jobs
 from fluentio.models import FeedbackStatus, Placement, PracticeSession, User
@@ -72,7 +73,7 @@ async def test_the_worker_stores_the_level_with_quoted_evidence(fake: FakeOpenAI
     assert "placement conversation" in request["input"][0]["content"]
     # The learner's level is untouched until they answer.
     with Session(engine_for(jobs_db)) as session:
-        assert session.get(User, user_id).english_level == "A2"  # type: ignore[union-attr]
+        assert level_for(session, user_id, "en") == "A2"
 
 
 async def test_invented_evidence_is_asked_for_again(fake: FakeOpenAI, jobs_db: str) -> None:  # noqa: F811
@@ -94,10 +95,10 @@ async def test_invented_evidence_is_asked_for_again(fake: FakeOpenAI, jobs_db: s
 
 
 def stored_placement(
-    session: Session, *, level: str = "A2", found: str = "B1"
+    session: Session, *, level: str = "A2", found: str = "B1", language: str = "en"
 ) -> tuple[User, PracticeSession]:
     user = make_user(session, english_level=level)
-    practice = add_practice_session(session, user_id=user.id, topic="placement")
+    practice = add_practice_session(session, user_id=user.id, topic="placement", language=language)
     answer = PlacementAnswer(
         level=found,  # type: ignore[arg-type]
         evidence=[EvidenceAnswer(quote=LEARNER_LINES[0], why="Past events in the present tense.")],
@@ -116,12 +117,12 @@ def test_accepting_sets_the_level_once(pg: Session) -> None:
     view = service.decide(session=pg, user_id=user.id, practice_session_id=practice.id, choice=Choice.ACCEPT)
 
     assert (view.decision, view.current_level, view.level_before) == ("accepted", "B1", "A2")
-    assert pg.get(User, user.id).english_level == "B1"  # type: ignore[union-attr]
+    assert level_for(pg, user.id, "en") == "B1"
     # Answered once: "Keep my level" afterwards changes nothing.
     with pytest.raises(PlacementError, match=ALREADY_DECIDED):
         service.decide(session=pg, user_id=user.id, practice_session_id=practice.id, choice=Choice.KEEP)
     row = pg.exec(select(Placement).where(Placement.session_id == practice.id)).one()
-    assert row.decision == "accepted" and pg.get(User, user.id).english_level == "B1"  # type: ignore[union-attr]
+    assert row.decision == "accepted" and level_for(pg, user.id, "en") == "B1"
     # "Download my data" includes it.
     exported = service.export_record(session=pg, practice_session_id=practice.id)
     assert exported is not None
@@ -139,10 +140,10 @@ def test_keep_my_level_leaves_it(pg: Session) -> None:
     view = service.decide(session=pg, user_id=user.id, practice_session_id=practice.id, choice=Choice.KEEP)
 
     assert (view.decision, view.current_level, view.level_before) == ("kept", "A2", "A2")
-    assert pg.get(User, user.id).english_level == "A2"  # type: ignore[union-attr]
+    assert level_for(pg, user.id, "en") == "A2"
     with pytest.raises(PlacementError, match=ALREADY_DECIDED):
         service.decide(session=pg, user_id=user.id, practice_session_id=practice.id, choice=Choice.ACCEPT)
-    assert pg.get(User, user.id).english_level == "A2"  # type: ignore[union-attr]
+    assert level_for(pg, user.id, "en") == "A2"
 
 
 def test_another_learner_can_neither_see_nor_accept_it(pg: Session) -> None:
@@ -156,8 +157,7 @@ def test_another_learner_can_neither_see_nor_accept_it(pg: Session) -> None:
     with pytest.raises(PlacementError, match=NOT_FOUND):
         service.decide(session=pg, user_id=other.id, practice_session_id=practice.id, choice=Choice.ACCEPT)
 
-    assert pg.get(User, owner.id).english_level == "A2"  # type: ignore[union-attr]
-    assert pg.get(User, other.id).english_level == "C1"  # type: ignore[union-attr]
+    assert (level_for(pg, owner.id, "en"), level_for(pg, other.id, "en")) == ("A2", "C1")
     row = pg.exec(select(Placement).where(Placement.session_id == practice.id)).one()
     assert row.decision is None
 
@@ -167,17 +167,18 @@ def test_the_offer_is_for_learners_before_their_first_lesson(pg: Session) -> Non
     add_practice_session(pg, user_id=practised.id, topic="small_talk")
     add_practice_session(pg, user_id=placing.id, topic="placement", status=SessionStatus.LIVE.value)
     pg.commit()
-    service.skip_offer(session=pg, user_id=skipper.id)
+    service.skip_offer(session=pg, user_id=skipper.id, language="en")
 
     offered = {
-        u.id: service.should_offer(session=pg, user_id=u.id) for u in (new, skipper, practised, placing)
+        u.id: service.should_offer(session=pg, user_id=u.id, language="en")
+        for u in (new, skipper, practised, placing)
     }
 
     assert offered == {new.id: True, skipper.id: False, practised.id: False, placing.id: False}
     # A lesson that never connected does not count as finished.
     add_practice_session(pg, user_id=new.id, topic="small_talk", status=SessionStatus.FAILED.value)
     pg.commit()
-    assert service.should_offer(session=pg, user_id=new.id)
+    assert service.should_offer(session=pg, user_id=new.id, language="en")
 
 
 def test_a_placement_that_found_no_level_is_offered_again(pg: Session) -> None:
@@ -186,12 +187,53 @@ def test_a_placement_that_found_no_level_is_offered_again(pg: Session) -> None:
     analysis = jobs.enqueue_analysis(session=pg, practice_session_id=placement.id)
     pg.commit()
     # Being analysed: the level is on its way, no second offer.
-    assert not service.should_offer(session=pg, user_id=learner.id)
+    assert not service.should_offer(session=pg, user_id=learner.id, language="en")
 
     analysis.status = FeedbackStatus.SKIPPED.value  # too little speech to place
     pg.add(analysis)
     pg.commit()
-    assert service.should_offer(session=pg, user_id=learner.id)
+    assert service.should_offer(session=pg, user_id=learner.id, language="en")
+
+
+def test_accepting_a_spanish_placement_sets_only_the_spanish_level(pg: Session) -> None:
+    user, practice = stored_placement(pg, level="C1", found="A2", language="es")
+    # The learner practises English again by the time they answer: the call's language counts.
+    shown = service.placement_for_session(session=pg, user_id=user.id, practice_session_id=practice.id)
+    assert shown is not None and shown.current_level == "B1"  # Spanish never set: the default
+
+    view = service.decide(session=pg, user_id=user.id, practice_session_id=practice.id, choice=Choice.ACCEPT)
+
+    assert (view.current_level, view.level_before) == ("A2", "B1")
+    assert levels_for(pg, user.id) == {"en": "C1", "es": "A2", "fr": "B1", "de": "B1", "it": "B1", "pt": "B1"}
+
+
+def test_the_offer_is_per_language(pg: Session) -> None:
+    placed, practised = make_user(pg), make_user(pg)
+    english = add_practice_session(pg, user_id=placed.id, topic="placement", language="en")
+    service.record_result(
+        session=pg,
+        practice_session_id=english.id,
+        answer=PlacementAnswer(level="B2", evidence=[], summary="B2."),  # type: ignore[arg-type]
+    )
+    add_practice_session(pg, user_id=practised.id, topic="small_talk", language="en")
+    # A Spanish placement still being analysed counts as taken, for Spanish only.
+    add_practice_session(pg, user_id=practised.id, topic="placement", language="es", status="live")
+    pg.commit()
+
+    def offered(user: User, language: str) -> bool:
+        return service.should_offer(session=pg, user_id=user.id, language=language)
+
+    # Placed in English, practising Spanish for the first time: offered a Spanish placement.
+    assert (offered(placed, "en"), offered(placed, "es"), offered(placed, "fr")) == (False, True, True)
+    assert (offered(practised, "en"), offered(practised, "es"), offered(practised, "de")) == (
+        False,
+        False,
+        True,
+    )
+    # "Skip, I know my level" is per language, and keeps the level shown.
+    service.skip_offer(session=pg, user_id=placed.id, language="es")
+    assert (offered(placed, "es"), offered(placed, "fr")) == (False, True)
+    assert levels_for(pg, placed.id)["es"] == "B1"
 
 
 def test_deleting_the_account_deletes_its_placements(pg: Session) -> None:
@@ -215,3 +257,18 @@ def test_a_placement_shows_in_the_level_chart_but_not_the_mistakes_chart(pg: Ses
 
     assert [point["level"] for point in figures.levels] == ["A2", "B1"]
     assert len(figures.mistakes) == 1
+
+
+def test_the_level_chart_shows_the_language_asked_for(pg: Session) -> None:
+    user = make_user(pg)
+    for language, level in (("en", "C1"), ("es", "A2"), ("en", "C2")):
+        add_feedback(pg, add_practice_session(pg, user_id=user.id, language=language), level=level)
+    pg.commit()
+
+    spanish = history.progress(session=pg, user_id=user.id, language="es")
+    english = history.progress(session=pg, user_id=user.id, language="en")
+
+    assert ([p["level"] for p in spanish.levels], spanish.latest_level) == (["A2"], "A2")
+    assert ([p["level"] for p in english.levels], english.latest_level) == (["C1", "C2"], "C2")
+    # Minutes and mistakes stay for every language.
+    assert len(spanish.mistakes) == len(english.mistakes) == 3

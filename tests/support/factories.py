@@ -7,6 +7,7 @@ from datetime import datetime
 
 from sqlmodel import Session
 
+from fluentio.auth import levels
 from fluentio.billing import ledger
 from fluentio.levels import CefrLevel
 from fluentio.models import Role, User
@@ -24,22 +25,24 @@ def make_user(
     email: str | None = None,
     role: Role | str = Role.LEARNER,
     display_name: str = "Test Learner",
-    english_level: CefrLevel | str = CefrLevel.B1,
+    english_level: CefrLevel | str | None = None,
     password_hash: str | None = None,
     email_verified_at: datetime | None = None,
     verified: bool = True,
 ) -> User:
-    """A user with a unique email (lower-cased, as the table requires)."""
+    """A user with a unique email (lower-cased, as the table requires); `english_level`
+    gives them an English level row (without one, every language reads as the default)."""
     user = User(
         email=(email or unique_email(str(role))).lower(),
         role=str(role),
         display_name=display_name,
-        english_level=str(english_level),
         password_hash=password_hash,
         email_verified_at=email_verified_at or (utcnow() if verified else None),
     )
     session.add(user)
     session.flush()
+    if english_level is not None:
+        levels.set_level(session=session, user_id=user.id, language="en", level=str(english_level))
     return user
 
 

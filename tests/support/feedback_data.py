@@ -35,6 +35,7 @@ def add_practice_session(
     status: str = SessionStatus.ENDED.value,
     seconds: int | None = None,
     millicredits: int | None = None,
+    language: str = "en",
 ) -> PracticeSession:
     """A session where the tutor and the learner take turns; each learner line lasts
     about 0.4 s per word, each tutor line 3 s."""
@@ -44,6 +45,7 @@ def add_practice_session(
         status=status,
         topic=topic,
         level="B1",
+        language=language,
         created_at=created,
         started_at=created,
         ended_at=created + timedelta(minutes=5),

@@ -11,7 +11,7 @@ checks the role, whatever the page would have allowed:
     reply = send_event(
         app_server,                        # a RunningApp (tests/support/app_server.py)
         AccountState.save_profile,         # the handler, or its full name as a string
-        {"form": {"display_name": "Mallory", "english_level": "C2"}},  # argument name → value
+        {"form": {"display_name": "Mallory", "level": "C2"}},  # argument name → value
         cookies=None,                      # or who.cookies from tests.support.sessions
         path="/account",                   # the page the event claims to come from
     )

@@ -34,7 +34,7 @@ def signed_in_user(
     credits: int = 30,
     role: Role | str = Role.LEARNER,
     display_name: str = "Test Learner",
-    english_level: str = "B1",
+    english_level: str | None = None,
 ) -> SignedIn:
     """A verified user with `credits` credits and a live login session in `app`'s database."""
     with session_on(app.database_url) as session:
