@@ -31,14 +31,13 @@ from typing import Any
 import pytest
 from sqlmodel import col, select
 
-from fluentio.billing import ledger
 from fluentio.classroom import calls, recovery
 from fluentio.db import session_scope
 from fluentio.models import PracticeSession, TranscriptItem, WorkerProcess
-from fluentio.models.billing import Actor, LedgerEntry, LedgerReason
+from fluentio.models.billing import LedgerEntry
 from fluentio.settings import get_settings
+from tests.integration.test_classroom_calls import make_learner, row
 from tests.support.databases import fresh_postgres
-from tests.support.factories import make_user
 from tests.support.fake_learner import FakeLearner
 from tests.support.sim_server import RunningSimulator, running_simulator
 
@@ -142,27 +141,6 @@ async def until(predicate: Callable[[], Any], *, within: float, what: str) -> An
         if time.monotonic() > deadline:
             raise AssertionError(f"{what} not reached within {within} s")
         await asyncio.sleep(0.1)
-
-
-def make_learner(millicredits: int) -> uuid.UUID:
-    with session_scope() as session:
-        user = make_user(session)
-        ledger.grant(
-            session=session,
-            user_id=user.id,
-            millicredits=millicredits,
-            reason=LedgerReason.ADMIN_GRANT,
-            idempotency_key=f"test-grant:{user.id}",
-            actor=Actor.SYSTEM,
-        )
-        return user.id
-
-
-def row(session_id: str) -> PracticeSession:
-    with session_scope() as session:
-        found = session.get(PracticeSession, uuid.UUID(session_id))
-        assert found is not None
-        return found
 
 
 def speakers(session_id: str) -> list[str]:
@@ -273,6 +251,16 @@ async def end_and_check_charge(
     return final
 
 
+async def take_over_with(successor: Worker, started: Any) -> None:
+    """A worker started after the owner was killed claims the call and re-attaches."""
+    await until(
+        lambda: (o := row(started.session_id).owner_id) is not None and successor.owner_id() == o,
+        within=60,
+        what="the new worker took the call over",
+    )
+    await until(lambda: "taken over" in successor.log(), within=10, what="re-attached")
+
+
 async def test_kill_9_of_the_owner_hands_the_call_to_another_worker_charged_once(
     cluster: Callable[[], Worker], simulator: RunningSimulator
 ) -> None:
@@ -326,13 +314,7 @@ async def test_what_the_learner_said_while_no_worker_listened_is_fetched_after_t
     learner.asks_for_answers = True
     assert row(started.session_id).owner_id is not None  # nobody has claimed it since
 
-    successor = cluster()
-    await until(
-        lambda: (o := row(started.session_id).owner_id) is not None and successor.owner_id() == o,
-        within=60,
-        what="the new worker took the call over",
-    )
-    await until(lambda: "taken over" in successor.log(), within=10, what="re-attached")
+    await take_over_with(cluster(), started)
     await lesson_goes_on(learner)
     await end_and_check_charge(simulator, user_id, started, reason="ended_by_learner")
 
@@ -427,13 +409,7 @@ async def test_a_whole_exchange_no_worker_heard_is_kept_from_the_learners_page(
     os.killpg(only.pid, signal.SIGKILL)
     await lesson_goes_on(learner)  # said and answered while nobody follows the call
 
-    successor = cluster()
-    await until(
-        lambda: (o := row(started.session_id).owner_id) is not None and successor.owner_id() == o,
-        within=60,
-        what="the new worker took the call over",
-    )
-    await until(lambda: "taken over" in successor.log(), within=10, what="re-attached")
+    await take_over_with(cluster(), started)
     await lesson_goes_on(learner)
     assert row(started.session_id).takeovers == 1
     # A stranger cannot write into this learner's transcript.
