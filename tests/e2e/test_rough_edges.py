@@ -106,7 +106,7 @@ def test_the_level_chart_names_every_level_clear_of_the_dates(app_server: Runnin
     page.set_viewport_size(PHONE)
     page.goto(app_server.url("/history"))
 
-    ticks = chart_ticks(page, "Estimated level over time")
+    ticks = chart_ticks(page, "Estimated level in English over time")
     expect(ticks.filter(has_text=re.compile(r"^[ABC][12]$"))).to_have_count(6)
     levels = [t for t in ticks.all() if t.text_content() in LEVELS]
     assert [t.text_content() for t in levels] == list(LEVELS)
