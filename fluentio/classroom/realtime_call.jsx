@@ -466,6 +466,9 @@ export function RealtimeCall(props) {
       case "output_audio_buffer.cleared":
         if (c.tutor !== "idle") {
           if (c.tutor !== "playing") setGain(c, 1);
+          // The reply ended while ducked (a sound at its last words): nothing was cut,
+          // the duck is over.
+          if (c.duck && c.duck.outcome === null) { c.duck.outcome = "resumed"; c.duck.resumedAt = performance.now(); }
           c.tutor = "idle";
           emit("onSpeaking", false);
         }
