@@ -236,22 +236,37 @@ def _mark_done(
     now: datetime,
     **answer: object,
 ) -> bool:
-    """The fenced update that finishes a job (with the answer's other columns, if any)."""
+    """A job done (with the answer's other columns, if any)."""
+    return _close(
+        session=session,
+        claim=claim,
+        status=FeedbackStatus.DONE,
+        figures=figures,
+        now=now,
+        model=model,
+        cefr_level=level,
+        summary=summary,
+        last_error=None,
+        **answer,
+    )
+
+
+def _close(
+    *,
+    session: Session,
+    claim: Claim,
+    status: FeedbackStatus,
+    figures: FluencyFigures,
+    now: datetime,
+    **values: object,
+) -> bool:
+    """The fenced update that ends a job in `status`; False when this run no longer
+    holds it. Does not commit."""
     result = session.exec(
         sa.update(Feedback)
         .execution_options(synchronize_session=False)
         .where(_fenced(claim))
-        .values(
-            status=FeedbackStatus.DONE.value,
-            model=model,
-            cefr_level=level,
-            summary=summary,
-            last_error=None,
-            next_attempt_at=None,
-            completed_at=now,
-            **_figures(figures),
-            **answer,
-        )
+        .values(status=status.value, next_attempt_at=None, completed_at=now, **_figures(figures), **values)
     )
     return bool(result.rowcount)
 
@@ -264,20 +279,16 @@ def mark_skipped(
     reason: str = NOT_ENOUGH_SPEECH,
     now: datetime | None = None,
 ) -> bool:
-    result = session.exec(
-        sa.update(Feedback)
-        .execution_options(synchronize_session=False)
-        .where(_fenced(claim))
-        .values(
-            status=FeedbackStatus.SKIPPED.value,
-            last_error=reason,
-            next_attempt_at=None,
-            completed_at=now or utcnow(),
-            **_figures(figures),
-        )
+    closed = _close(
+        session=session,
+        claim=claim,
+        status=FeedbackStatus.SKIPPED,
+        figures=figures,
+        now=now or utcnow(),
+        last_error=reason,
     )
     session.commit()
-    return bool(result.rowcount)
+    return closed
 
 
 def record_failure(
