@@ -4,6 +4,8 @@ of the app's code, and only of the app's code."""
 from __future__ import annotations
 
 import asyncio
+import sys
+import threading
 import time
 from typing import Any
 
@@ -13,18 +15,65 @@ import sqlalchemy as sa
 from tests.support.loop_watch import loop_must_not_block
 
 
-def coroutine_in(filename: str) -> Any:
-    """An `async def` whose frames say they live in `filename`, and that blocks 0.15 s."""
-    namespace: dict[str, Any] = {"time": time}
-    source = "async def blocking_step():\n    time.sleep(0.15)\n"
+def busy(seconds: float) -> None:
+    """Use `seconds` of this thread's CPU."""
+    until = time.thread_time() + seconds
+    while time.thread_time() < until:
+        pass
+
+
+def coroutine_in(filename: str, block: Any = busy, seconds: float = 0.15) -> Any:
+    """An `async def` whose frames say they live in `filename`, and that blocks `seconds`."""
+    namespace: dict[str, Any] = {"block": block, "seconds": seconds}
+    source = "async def blocking_step():\n    block(seconds)\n"
     exec(compile(source, filename, "exec"), namespace)
     return namespace["blocking_step"]
 
 
-async def test_a_blocking_step_of_the_app_fails() -> None:
-    with pytest.raises(AssertionError, match="the event loop was blocked"):
+async def test_a_busy_step_of_the_app_fails() -> None:
+    with pytest.raises(AssertionError, match=r"blocking_step\(\).*/srv/fluentio/classroom/x\.py.*used 0\.1"):
         async with loop_must_not_block():
             await asyncio.create_task(coroutine_in("/srv/fluentio/classroom/x.py")())
+
+
+async def test_a_step_of_the_app_that_sleeps_on_the_loop_fails() -> None:
+    with pytest.raises(AssertionError, match="the event loop was blocked"):
+        async with loop_must_not_block(wait_threshold=0.2):
+            await asyncio.create_task(coroutine_in("/srv/fluentio/classroom/x.py", time.sleep, 0.3)())
+
+
+async def test_a_step_that_waits_for_the_interpreter_is_not_blocking() -> None:
+    """Another thread holding the interpreter stretches a cheap step on the wall clock:
+    that is the machine being busy, not the app holding the loop. Each step here lets the
+    interpreter go once (as a socket write does) and, with a switch interval of 0.2 s,
+    waits up to that long to get it back from a thread that computes."""
+
+    def let_the_interpreter_go(_seconds: float) -> None:
+        time.sleep(0)
+
+    holder = threading.Thread(target=busy, args=(1.0,))
+    interval = sys.getswitchinterval()
+    sys.setswitchinterval(0.2)
+    try:
+        async with loop_must_not_block(wait_threshold=5.0) as slow:
+            holder.start()
+            started = time.perf_counter()
+            for _ in range(5):
+                await asyncio.create_task(
+                    coroutine_in("/srv/fluentio/classroom/x.py", let_the_interpreter_go)()
+                )
+            stretched = time.perf_counter() - started
+            await asyncio.to_thread(holder.join)
+    finally:
+        sys.setswitchinterval(interval)
+    assert stretched >= 0.1  # the steps did wait on the wall clock...
+    assert slow == []  # ...and that is not the app's fault
+
+
+async def test_watching_ends_with_the_watch() -> None:
+    async with loop_must_not_block():
+        pass
+    await asyncio.create_task(coroutine_in("/srv/fluentio/classroom/x.py")())
 
 
 async def test_the_same_work_off_the_loop_passes() -> None:
