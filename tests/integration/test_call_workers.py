@@ -292,6 +292,48 @@ async def test_kill_9_of_the_owner_hands_the_call_to_another_worker_charged_once
     assert "taken over" in survivor.log()
 
 
+async def test_a_paused_owner_that_lost_its_lease_lets_go_without_hanging_up(
+    cluster: Callable[[], Worker], simulator: RunningSimulator
+) -> None:
+    """The owner freezes (SIGSTOP: a stalled VM, a swap storm) past its lease; another
+    worker takes the call over. When the frozen one wakes up with the call still in its
+    hands, it must let go at its next renewal: no hang-up, no charge, no second transcript."""
+    workers = [cluster(), cluster()]
+    await ready(*workers)
+    user_id = make_learner(30_000)
+    learner, started, first_owner = await live_call_owned(user_id)
+    frozen = owner_of(workers, first_owner)
+    survivor = next(w for w in workers if w is not frozen)
+
+    os.killpg(frozen.pid, signal.SIGSTOP)
+    try:
+        new_owner = await until(
+            lambda: (o := row(started.session_id).owner_id) not in (None, first_owner) and o,
+            within=TAKEOVER_BOUND_SECONDS,
+            what="another worker took the frozen owner's call over",
+        )
+        assert survivor.owner_id() == new_owner
+        await until(lambda: "taken over" in survivor.log(), within=10, what="re-attached")
+    finally:
+        os.killpg(frozen.pid, signal.SIGCONT)
+
+    await until(
+        lambda: "lease lost to another process; letting go" in frozen.log(),
+        within=10,
+        what="the woken owner let go",
+    )
+    assert frozen.process.poll() is None  # it lives on, only without the call
+    assert row(started.session_id).owner_id == new_owner and row(started.session_id).status == "live"
+    assert simulator.call_events(started.call_id)["state"] == "active"  # nobody hung up
+    assert usage_entries(started.session_id) == []
+
+    await lesson_goes_on(learner)
+    await end_and_check_charge(simulator, user_id, started, reason="ended_by_learner")
+    heard = conversation_heard(simulator, started.call_id)
+    assert [speaker for speaker, _, _ in heard] == ["tutor", "learner", "tutor"]
+    assert transcript(started.session_id) == heard  # one row per item: the woken owner wrote none twice
+
+
 async def test_what_the_learner_said_while_no_worker_listened_is_fetched_after_the_take_over(
     cluster: Callable[[], Worker], simulator: RunningSimulator
 ) -> None:
