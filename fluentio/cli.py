@@ -1,10 +1,13 @@
-"""Commands: `python -m fluentio.cli migrate | check-db | reconcile | worker | web`.
+"""Commands: `python -m fluentio.cli migrate | check-db | reconcile | worker | web | jobs`.
 
 `web` runs the web process type (Reflex's production build, FLUENTIO_WEB_WORKERS workers;
 see fluentio/web_process.py).
 
 `worker` runs a worker process (call supervision and background work, no Reflex; see
 fluentio/worker_process.py); it sets FLUENTIO_PROCESS_ROLE=worker unless already set.
+
+`jobs <command>` is procrastinate's own command line on the job queue (PostgreSQL only):
+`jobs shell` to list, retry or cancel jobs, `jobs healthchecks`; see fluentio/jobs/cli_app.py.
 
 Failures print one line that says what to fix and exit non-zero, never a traceback.
 """
@@ -63,10 +66,43 @@ def web_command(argv: list[str]) -> int:
     )
 
 
+def jobs_command(argv: list[str]) -> int:
+    """`jobs <procrastinate command>`: the engine's own CLI on this deployment's queue."""
+    try:
+        from fluentio.settings import get_settings
+
+        settings = get_settings()
+    except ValidationError as exc:
+        problems = "; ".join(
+            f"{'.'.join(map(str, e['loc'])) or 'settings'}: {e['msg']}" for e in exc.errors()
+        )
+        print(f"error: invalid configuration: {problems}", file=sys.stderr)
+        return 2
+    if settings.jobs_backend != "postgres":
+        print(
+            "error: the job queue is in the memory of the one `make run` process (DATABASE_URL is not "
+            "PostgreSQL), so there is no queue to open from here. Its failed jobs are on the admin "
+            "page, under Background jobs.",
+            file=sys.stderr,
+        )
+        return 2
+    import asyncio
+
+    from procrastinate import cli as engine_cli
+
+    try:
+        asyncio.run(engine_cli.cli(["--app=fluentio.jobs.cli_app.app", *argv]))
+    except SystemExit as exc:  # the engine's CLI exits on --help and on its own errors
+        return exc.code if isinstance(exc.code, int) else 1
+    return 0
+
+
 def main(argv: list[str] | None = None) -> int:
     argv = sys.argv[1:] if argv is None else argv
     if argv[:1] == ["web"]:
         return web_command(argv[1:])
+    if argv[:1] == ["jobs"]:
+        return jobs_command(argv[1:])
     parser = argparse.ArgumentParser(prog="fluentio")
     parser.add_argument("command", choices=["migrate", "check-db", "reconcile", "worker"])
     parser.add_argument("--days", type=int, default=3, help="reconcile: how many days back to check")

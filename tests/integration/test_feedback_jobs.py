@@ -8,11 +8,15 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import os
+import subprocess
+import sys
 import threading
 import time
 import uuid
 from collections.abc import AsyncIterator, Callable, Iterator
 from datetime import timedelta
+from pathlib import Path
 
 import pytest
 import sqlalchemy as sa
@@ -34,6 +38,7 @@ from tests.support.factories import make_user
 from tests.support.fake_feedback_api import FakeOpenAI, Reply
 from tests.support.feedback_data import add_practice_session
 
+ROOT = Path(__file__).resolve().parents[2]
 FAST = jobs.RetryPolicy(max_attempts=4, base_delay=0.01, max_delay=0.05)
 RESPONSES = "/v1/responses"
 
@@ -440,3 +445,40 @@ async def test_a_job_stopped_by_a_shutdown_goes_back_to_the_queue(fake: FakeOpen
     job = job_row(jobs_db, feedback_id)
     assert (job.status, job.attempts) == ("done", 2)
     assert len(fake.calls(RESPONSES)) == 2
+
+
+def engine_cli(url: str, *args: str, stdin: str = "") -> subprocess.CompletedProcess[str]:
+    """`python -m fluentio.cli jobs …` as an operator runs it, on the queue at `url`."""
+    return subprocess.run(
+        [sys.executable, "-m", "fluentio.cli", "jobs", *args],
+        cwd=ROOT,
+        env={**os.environ, "DATABASE_URL": url},
+        input=stdin,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+
+
+async def test_an_operator_lists_and_retries_failed_jobs_with_the_engines_own_cli(
+    fake: FakeOpenAI, jobs_db: str
+) -> None:
+    fake.script = [Reply(401)]
+    _, feedback_id = new_job(jobs_db)
+    await run_until(finished(jobs_db, feedback_id))
+    [failed] = await engine_jobs(feedback_id)
+    assert failed.status == "failed"
+
+    healthy = await asyncio.to_thread(engine_cli, jobs_db, "healthchecks")
+    assert healthy.returncode == 0 and "DB connection: OK" in healthy.stdout, healthy.stderr
+
+    listed = await asyncio.to_thread(engine_cli, jobs_db, "shell", stdin="list_jobs status=failed\n")
+    assert listed.returncode == 0, listed.stderr
+    assert f"#{failed.id} {failed.task_name}" in listed.stdout and "failed" in listed.stdout
+
+    retried = await asyncio.to_thread(engine_cli, jobs_db, "shell", stdin=f"retry {failed.id}\n")
+    assert retried.returncode == 0, retried.stderr
+    [again] = await engine_jobs(feedback_id)
+    assert again.id == failed.id and again.status == "todo"  # back in the queue for a worker
+    await run_until(lambda: job_row(jobs_db, feedback_id).status == "done")  # the model answers now
+    assert correction_count(jobs_db, feedback_id) > 0

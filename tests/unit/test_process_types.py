@@ -82,3 +82,18 @@ def test_missing_services_are_named_together(monkeypatch: pytest.MonkeyPatch) ->
     assert "\n" not in message
     assert message.startswith("the cluster needs PostgreSQL and Redis: PostgreSQL is not installed")
     assert "Redis is not installed" in message
+
+
+def test_the_job_cli_says_in_one_line_that_an_embedded_queue_cannot_be_opened(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str], tmp_path: object
+) -> None:
+    monkeypatch.setenv("DATABASE_URL", f"sqlite:///{tmp_path}/fluentio.db")
+    monkeypatch.setenv("FLUENTIO_JOBS", "auto")
+    get_settings.cache_clear()
+    try:
+        assert main(["jobs", "shell"]) == 2
+    finally:
+        get_settings.cache_clear()
+    err = capsys.readouterr().err.strip()
+    assert len(err.splitlines()) == 1
+    assert "no queue to open" in err and "Background jobs" in err
