@@ -18,10 +18,14 @@ import argparse
 import os
 import sys
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from alembic import command
 from alembic.config import Config as AlembicConfig
 from pydantic import ValidationError
+
+if TYPE_CHECKING:
+    from fluentio.settings import Settings
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -39,6 +43,23 @@ def migrate(url: str | None = None) -> None:
     command.upgrade(alembic_config(url), "head")
 
 
+def _say_invalid(exc: ValidationError) -> None:
+    """What is wrong with the configuration, in one line."""
+    problems = "; ".join(f"{'.'.join(map(str, e['loc'])) or 'settings'}: {e['msg']}" for e in exc.errors())
+    print(f"error: invalid configuration: {problems}", file=sys.stderr)
+
+
+def _settings_or_none() -> Settings | None:
+    """The settings, or None once what is wrong with them has been said."""
+    from fluentio.settings import get_settings
+
+    try:
+        return get_settings()
+    except ValidationError as exc:
+        _say_invalid(exc)
+        return None
+
+
 def web_command(argv: list[str]) -> int:
     """`web [--port N] [--host H]`: the production web process, FLUENTIO_WEB_WORKERS workers."""
     parser = argparse.ArgumentParser(prog="fluentio web", description="Serve the production web process.")
@@ -49,15 +70,8 @@ def web_command(argv: list[str]) -> int:
     if args.port:
         # Before the settings are read: the default public URL follows PORT.
         os.environ["PORT"] = str(args.port)
-    try:
-        from fluentio.settings import get_settings
-
-        settings = get_settings()
-    except ValidationError as exc:
-        problems = "; ".join(
-            f"{'.'.join(map(str, e['loc'])) or 'settings'}: {e['msg']}" for e in exc.errors()
-        )
-        print(f"error: invalid configuration: {problems}", file=sys.stderr)
+    settings = _settings_or_none()
+    if settings is None:
         return 2
     from fluentio.web_process import serve
 
@@ -68,15 +82,8 @@ def web_command(argv: list[str]) -> int:
 
 def jobs_command(argv: list[str]) -> int:
     """`jobs <procrastinate command>`: the engine's own CLI on this deployment's queue."""
-    try:
-        from fluentio.settings import get_settings
-
-        settings = get_settings()
-    except ValidationError as exc:
-        problems = "; ".join(
-            f"{'.'.join(map(str, e['loc'])) or 'settings'}: {e['msg']}" for e in exc.errors()
-        )
-        print(f"error: invalid configuration: {problems}", file=sys.stderr)
+    settings = _settings_or_none()
+    if settings is None:
         return 2
     if settings.jobs_backend != "postgres":
         print(
@@ -137,10 +144,7 @@ def main(argv: list[str] | None = None) -> int:
         print(f"error: {exc}. Check DATABASE_URL and that the server is running.", file=sys.stderr)
         return 1
     except ValidationError as exc:
-        problems = "; ".join(
-            f"{'.'.join(map(str, e['loc'])) or 'settings'}: {e['msg']}" for e in exc.errors()
-        )
-        print(f"error: invalid configuration: {problems}", file=sys.stderr)
+        _say_invalid(exc)
         return 2
     return 0
 
