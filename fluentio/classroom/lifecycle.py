@@ -36,6 +36,7 @@ from sqlmodel import Session, col, delete, select
 from fluentio.billing import ledger
 from fluentio.classroom import errors
 from fluentio.classroom.reasons import EndReason
+from fluentio.classroom.transcript import PAGE_CAPTIONS_GRACE_SECONDS
 from fluentio.classroom.usage import Usage, billable_seconds, cost_estimate_microusd, usage_millicredits
 from fluentio.feedback.jobs import enqueue_analysis
 from fluentio.models import PracticeSession, SessionStatus, TranscriptItem
@@ -397,7 +398,9 @@ def finalise(
     session.add(row)
     session.flush()
     if connected:
-        enqueue_analysis(session=session, practice_session_id=row.id)
+        # A taken-over call's page may still hand over items no worker heard: wait for it.
+        wait = PAGE_CAPTIONS_GRACE_SECONDS if row.takeovers > 0 else 0.0
+        enqueue_analysis(session=session, practice_session_id=row.id, delay_seconds=wait)
     logger.info(
         "call %s finalised: %s, %s s, %s millicredits",
         session_id,

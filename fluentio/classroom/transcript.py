@@ -36,6 +36,11 @@ logger = logging.getLogger(__name__)
 CHARS_PER_SECOND = 15.0
 KEEP_ALL_FRACTION = 0.8
 TRUNCATE_GRACE_SECONDS = 1.5  # wait for the provider's own truncation before sending one
+# How long the analysis of a taken-over call waits for the learner's page to hand over
+# what no worker heard (fill_from_page): the page does so when it learns the call ended,
+# within a second or two when the server ended it; captions later than this are still
+# stored, but the analysis has already read the transcript.
+PAGE_CAPTIONS_GRACE_SECONDS = 10.0
 
 
 def heard_words(

@@ -59,17 +59,27 @@ def job_lock(feedback_id: uuid.UUID) -> str:
     return f"feedback:{feedback_id}"
 
 
-def defer_analysis(*, session: Session, feedback_id: uuid.UUID) -> None:
+def defer_analysis(*, session: Session, feedback_id: uuid.UUID, delay_seconds: float = 0.0) -> None:
     """Queue the analysis job with the work of `session`'s transaction."""
     lock = job_lock(feedback_id)
-    defer(session, ANALYSE_TASK, lock=lock, queueing_lock=lock, feedback_id=str(feedback_id))
+    defer(
+        session,
+        ANALYSE_TASK,
+        lock=lock,
+        queueing_lock=lock,
+        delay_seconds=delay_seconds,
+        feedback_id=str(feedback_id),
+    )
 
 
-def enqueue_analysis(*, session: Session, practice_session_id: uuid.UUID) -> Feedback:
+def enqueue_analysis(
+    *, session: Session, practice_session_id: uuid.UUID, delay_seconds: float = 0.0
+) -> Feedback:
     """Queue the analysis of a finished session; calling it again returns the same row.
 
     The caller commits (the job is part of that transaction). Ending a call never waits
-    for the model.
+    for the model. `delay_seconds`: the transcript may still grow that long (a taken-over
+    call's page hands over what no worker heard), so the analysis starts after it.
     """
     existing = session.exec(select(Feedback).where(Feedback.session_id == practice_session_id)).first()
     if existing is not None:
@@ -81,7 +91,7 @@ def enqueue_analysis(*, session: Session, practice_session_id: uuid.UUID) -> Fee
     )
     session.add(job)
     session.flush()
-    defer_analysis(session=session, feedback_id=job.id)
+    defer_analysis(session=session, feedback_id=job.id, delay_seconds=delay_seconds)
     return job
 
 

@@ -123,9 +123,11 @@ def defer(
     *,
     lock: str | None = None,
     queueing_lock: str | None = None,
+    delay_seconds: float = 0.0,
     **task_kwargs: Any,
 ) -> None:
-    """Queue `task_name(**task_kwargs)` with the work of `session`'s transaction.
+    """Queue `task_name(**task_kwargs)` with the work of `session`'s transaction, to run
+    now or `delay_seconds` from now.
 
     On PostgreSQL the job row is inserted in that very transaction (a savepoint keeps a
     duplicate `queueing_lock` from spoiling it: the job already waits). In memory it is
@@ -133,7 +135,12 @@ def defer(
     rolls back. With no engine running in this process (a CLI command), the job is made
     by the next engine start-up's re-scan.
     """
-    deferrer = jobs_app.configure_task(task_name, lock=lock, queueing_lock=queueing_lock)
+    deferrer = jobs_app.configure_task(
+        task_name,
+        lock=lock,
+        queueing_lock=queueing_lock,
+        schedule_in={"seconds": delay_seconds} if delay_seconds > 0 else None,
+    )
     # The job goes to the database the row is in (whatever process commits it), unless
     # FLUENTIO_JOBS=memory keeps jobs in this process.
     if session.get_bind().dialect.name == "postgresql" and get_settings().jobs_engine != "memory":

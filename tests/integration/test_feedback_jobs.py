@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import json
 import os
 import subprocess
 import sys
@@ -21,8 +22,10 @@ from pathlib import Path
 import pytest
 import sqlalchemy as sa
 from procrastinate.jobs import Job
-from sqlmodel import Session, select
+from sqlmodel import Session, col, select
 
+from fluentio.classroom import calls, lifecycle, transcript
+from fluentio.classroom.reasons import EndReason
 from fluentio.db import engine_for
 from fluentio.feedback import history, jobs, worker
 from fluentio.feedback.fluency import fluency_figures
@@ -482,3 +485,82 @@ async def test_an_operator_lists_and_retries_failed_jobs_with_the_engines_own_cl
     assert again.id == failed.id and again.status == "todo"  # back in the queue for a worker
     await run_until(lambda: job_row(jobs_db, feedback_id).status == "done")  # the model answers now
     assert correction_count(jobs_db, feedback_id) > 0
+
+
+def live_taken_over_call(url: str, *, takeovers: int) -> tuple[uuid.UUID, uuid.UUID]:
+    """A live call (four exchanges stored), taken over `takeovers` times; (learner id,
+    session id)."""
+    with Session(engine_for(url)) as session:
+        user = make_user(session)
+        practice = add_practice_session(session, user_id=user.id, status="live", created_at=utcnow())
+        practice.ended_at = None
+        practice.end_reason = None
+        practice.takeovers = takeovers
+        practice.provider_call_id = f"rtc_gap_{uuid.uuid4().hex[:10]}"
+        for number, item in enumerate(
+            session.exec(
+                select(TranscriptItem)
+                .where(TranscriptItem.session_id == practice.id)
+                .order_by(col(TranscriptItem.seq))
+            ).all()
+        ):
+            item.provider_item_id = f"item_stored_{number}"
+        session.commit()
+        return user.id, practice.id
+
+
+def end_by_the_server(url: str, practice_id: uuid.UUID) -> uuid.UUID:
+    """The time limit ends the call (the learner's page learns it afterwards); its
+    analysis's feedback id."""
+    with Session(engine_for(url)) as session:
+        done = lifecycle.finalise(
+            session=session, session_id=practice_id, reason=EndReason.TIME_LIMIT, settings=get_settings()
+        )
+        assert done is not None
+        session.commit()
+        feedback = session.exec(select(Feedback).where(Feedback.session_id == practice_id)).one()
+        return feedback.id
+
+
+async def test_a_taken_over_calls_analysis_waits_for_what_the_page_hands_over(
+    fake: FakeOpenAI, jobs_db: str
+) -> None:
+    """A worker died mid-lesson and a whole exchange went unheard; the server then ends
+    the call. The learner's page hands that exchange over a moment later: the analysis,
+    queued at the end, must not have read the transcript yet."""
+    user_id, practice_id = live_taken_over_call(jobs_db, takeovers=1)
+    feedback_id = end_by_the_server(jobs_db, practice_id)
+    [job] = await engine_jobs(feedback_id)
+    assert job.scheduled_at is not None
+    waits = (job.scheduled_at - utcnow()).total_seconds()
+    assert transcript.PAGE_CAPTIONS_GRACE_SECONDS - 5 < waits <= transcript.PAGE_CAPTIONS_GRACE_SECONDS
+
+    await work()  # a worker looking now finds nothing due
+    assert job_row(jobs_db, feedback_id).status == "pending" and fake.requests == []
+
+    unheard = "I went to the market yesterday and buyed three apples for my grandmother"
+    captions = [
+        {"id": "item_stored_0", "speaker": "tutor", "text": "(as stored)"},
+        {"id": "item_stored_1", "speaker": "learner", "text": "(as stored)"},
+        {"id": "item_gap_tutor", "speaker": "tutor", "text": "What did you do yesterday?"},
+        {"id": "item_gap_learner", "speaker": "learner", "text": unheard},
+    ]
+    assert await calls.keep_page_captions(user_id=user_id, session_id=practice_id, captions=captions) == 2
+
+    with engine_for(jobs_db).begin() as connection:  # the engine's clock is the database's
+        connection.execute(
+            sa.text("UPDATE procrastinate_jobs SET scheduled_at = now() WHERE id = :id"), {"id": job.id}
+        )
+    await run_until(finished(jobs_db, feedback_id))
+    assert job_row(jobs_db, feedback_id).status == "done"
+    [request] = [r for r in fake.requests if r.path == RESPONSES]
+    assert unheard in json.dumps(request.body)  # the analysis read the exchange the page kept
+
+
+async def test_a_call_followed_from_start_to_end_is_analysed_at_once(fake: FakeOpenAI, jobs_db: str) -> None:
+    _, practice_id = live_taken_over_call(jobs_db, takeovers=0)
+    feedback_id = end_by_the_server(jobs_db, practice_id)
+    [job] = await engine_jobs(feedback_id)
+    assert job.scheduled_at is None
+    await run_until(finished(jobs_db, feedback_id))
+    assert job_row(jobs_db, feedback_id).status == "done"
