@@ -292,6 +292,12 @@ async def end_call(
     if user_id is None:
         raise errors.not_signed_in()
     sid = _parse_id(session_id)
+    running = sideband.get_supervisor(sid)
+    if running is not None and running.user_id == user_id:
+        # Followed here, so still open (a supervisor leaves the registry once it has
+        # finalised) and the learner's own: no need to read the row first.
+        await running.stop(reason)
+        return
     row = await in_transaction(_owned_row_of, user_id=user_id, session_id=sid)
     if row.status not in OPEN_STATUSES:
         return
