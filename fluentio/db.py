@@ -18,7 +18,6 @@ import asyncio
 import contextvars
 import functools
 import os
-import sys
 import threading
 from collections.abc import AsyncIterator, Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
@@ -84,20 +83,10 @@ def _db_executor() -> tuple[int, ThreadPoolExecutor]:
     return _EXECUTOR[1], _EXECUTOR[2]
 
 
-# How long a thread running Python may keep the interpreter lock while another waits
-# for it (Python's default is 5 ms). The event loop gives the lock up at every socket
-# call and takes it back after: behind a busy database thread, each of those waits up to
-# the whole interval, and one answer needs dozens of them. 1 ms keeps the loop's turns
-# short while a class presses Start together, at a cost of more switches.
-GIL_SWITCH_SECONDS = 0.001
-
-
 def start_db_threads() -> None:
     """Start every database thread now, outside the event loop: starting a thread waits
     until the OS runs it, which on a busy machine held the loop for a tenth of a second
-    when the first learners' work arrived. The interpreter lock is handed over every
-    `GIL_SWITCH_SECONDS` from then on."""
-    sys.setswitchinterval(GIL_SWITCH_SECONDS)
+    when the first learners' work arrived."""
     threads, executor = _db_executor()
     started = threading.Barrier(threads + 1)
     for _ in range(threads):
