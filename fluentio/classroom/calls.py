@@ -38,6 +38,7 @@ import openai
 from sqlmodel import Session, col, select
 
 from fluentio.auth.levels import level_for
+from fluentio.auth.sessions import resolve_login_session
 from fluentio.billing import ledger
 from fluentio.billing.ledger import format_credits
 from fluentio.classroom import errors, lifecycle, ownership, recovery, sideband
@@ -122,18 +123,29 @@ class CallStatus:
 
 async def start_relay_call(
     *,
-    user_id: uuid.UUID | None,
+    user_id: uuid.UUID | None = None,
+    login_token: str | None = None,
     offer_sdp: str | bytes,
     level: str | None,
     topic: str | None,
     vocabulary: str | Sequence[str] | None,
     audio_setup: str | None = None,
 ) -> StartedCall:
-    """Relay the browser's offer to the provider and return its answer (see module doc)."""
+    """Relay the browser's offer to the provider and return its answer (see module doc).
+
+    The learner is `user_id`, or the one signed in with `login_token` (the session
+    cookie), which is then looked up in the transaction that opens the session: a start
+    costs one database round of its own fewer."""
     offer = check_offer_sdp(offer_sdp)
     settings = get_settings()
-    session_id, config = await _opening(
-        "relay", settings, user_id=user_id, level=level, topic=topic, words=vocabulary, setup=audio_setup
+    session_id, user_id, config = await _opening(
+        "relay",
+        settings,
+        learner=_Learner(user_id, login_token),
+        level=level,
+        topic=topic,
+        words=vocabulary,
+        setup=audio_setup,
     )
     try:
         client = provider_client(settings=settings)
@@ -159,7 +171,6 @@ async def start_relay_call(
         answered_at=answered_at,
         lease=ownership.new_call_lease(answered_at) if supervised_here else None,
     )
-    assert user_id is not None
     if supervised_here:
         sideband.start_supervision(
             session_id=session_id,
@@ -184,8 +195,14 @@ async def mint_ephemeral(
 ) -> EphemeralGrant:
     """Check the learner, open a session and mint a one-minute client secret for it."""
     settings = get_settings()
-    session_id, config = await _opening(
-        "ephemeral", settings, user_id=user_id, level=level, topic=topic, words=vocabulary, setup=audio_setup
+    session_id, _, config = await _opening(
+        "ephemeral",
+        settings,
+        learner=_Learner(user_id),
+        level=level,
+        topic=topic,
+        words=vocabulary,
+        setup=audio_setup,
     )
     try:
         client = provider_client(settings=settings)
@@ -292,6 +309,12 @@ async def end_call(
     if user_id is None:
         raise errors.not_signed_in()
     sid = _parse_id(session_id)
+    running = sideband.get_supervisor(sid)
+    if running is not None and running.user_id == user_id:
+        # Followed here, so still open (a supervisor leaves the registry once it has
+        # finalised) and the learner's own: no need to read the row first.
+        await running.stop(reason)
+        return
     row = await in_transaction(_owned_row_of, user_id=user_id, session_id=sid)
     if row.status not in OPEN_STATUSES:
         return
@@ -518,21 +541,43 @@ def parse_vocabulary(value: str | Sequence[str] | None) -> list[str]:
 # ---------------------------------------------------------------------- internals
 
 
+@dataclass(frozen=True)
+class _Learner:
+    """Who starts: a user id, or the login session cookie's token (the route passes it),
+    resolved by `_open_row` in the transaction that opens the session."""
+
+    user_id: uuid.UUID | None
+    login_token: str | None = None
+
+    def known(self) -> bool:
+        return self.user_id is not None or bool(self.login_token)
+
+    def user(self, session: Session) -> User | None:
+        """The live learner, or None (no, expired or revoked login; deleted account)."""
+        if self.user_id is not None:
+            user = session.get(User, self.user_id)
+        else:
+            found = resolve_login_session(session=session, token=self.login_token or "")
+            user = found[0] if found is not None else None
+        return None if user is None or user.deleted_at is not None else user
+
+
 async def _opening(
     signaling: str,
     settings: Settings,
     *,
-    user_id: uuid.UUID | None,
+    learner: _Learner,
     level: str | None,
     topic: str | None,
     words: str | Sequence[str] | None,
     setup: str | None,
-) -> tuple[uuid.UUID, Any]:
-    """`_open_session` on the database threads: the new session and its config. The
-    provider calls of the abandoned sessions it finalised are hung up in the background."""
-    session_id, config, stale_calls = await off_loop(
+) -> tuple[uuid.UUID, uuid.UUID, Any]:
+    """`_open_session` on the database threads: the new session, its learner and its
+    config. The provider calls of the abandoned sessions it finalised are hung up in the
+    background."""
+    session_id, user_id, config, stale_calls = await off_loop(
         _open_session,
-        user_id=user_id,
+        learner=learner,
         level=level,
         topic=topic,
         vocabulary=words,
@@ -542,23 +587,23 @@ async def _opening(
     )
     for call_id in stale_calls:
         spawn_hangup(call_id)
-    return session_id, config
+    return session_id, user_id, config
 
 
 def _open_session(
     *,
-    user_id: uuid.UUID | None,
+    learner: _Learner,
     level: str | None,
     topic: str | None,
     vocabulary: str | Sequence[str] | None,
     audio_setup: str | None,
     signaling: str,
     settings: Settings,
-) -> tuple[uuid.UUID, Any, list[str]]:
+) -> tuple[uuid.UUID, uuid.UUID, Any, list[str]]:
     """Check the learner and their input, and create the session (status starting).
     Blocking (the database): the use cases run it in a worker thread. Also returns the provider
     call ids of this learner's abandoned sessions it finalised first."""
-    if user_id is None:
+    if not learner.known():
         raise errors.not_signed_in()
     topic = (topic or "").strip() or DEFAULT_SCENARIO_ID
     if get_scenario(topic) is None:
@@ -569,36 +614,45 @@ def _open_session(
         raise errors.bad_request("Choose a level from A1 to C2.")
 
     try:
-        return (*_open_row(user_id, level, topic, words, audio_setup, signaling, settings), [])
-    except CallRefused as refused:
-        if refused.code is not RefusalCode.ALREADY_IN_CALL:
-            raise
+        return (*_open_row(learner, level, topic, words, audio_setup, signaling, settings), [])
+    except _AlreadyInCall as taken:
         # A call of this learner's that nobody follows any more (its server died) is
         # billed and closed first: it frees the "one live call" slot, and its cost counts
         # when the balance is checked again. Looked for only when the slot is taken, so
         # that a start costs no extra transaction in the common case.
-        stale = recovery.finalise_stale_calls(user_id=user_id)
+        stale = recovery.finalise_stale_calls(user_id=taken.user_id)
         if not stale:
-            raise
-    session_id, config = _open_row(user_id, level, topic, words, audio_setup, signaling, settings)
-    return session_id, config, [call_id for call_id in stale.values() if call_id]
+            raise taken.refused from None
+        learner = _Learner(taken.user_id)
+    opened = _open_row(learner, level, topic, words, audio_setup, signaling, settings)
+    return (*opened, [call_id for call_id in stale.values() if call_id])
+
+
+class _AlreadyInCall(Exception):
+    """`already_in_call`, with whose call it is (the learner may be known by token only)."""
+
+    def __init__(self, refused: CallRefused, user_id: uuid.UUID) -> None:
+        super().__init__(refused.message)
+        self.refused = refused
+        self.user_id = user_id
 
 
 def _open_row(
-    user_id: uuid.UUID,
+    learner: _Learner,
     level: str,
     topic: str,
     words: list[str],
     audio_setup: str | None,
     signaling: str,
     settings: Settings,
-) -> tuple[uuid.UUID, Any]:
+) -> tuple[uuid.UUID, uuid.UUID, Any]:
     """One transaction: the learner, their balance and start rate, what the tutor should
     know (level, recurring patterns, words due), and the new session row."""
     with session_scope() as session:
-        user = session.get(User, user_id)
-        if user is None or user.deleted_at is not None:
+        user = learner.user(session)
+        if user is None:
             raise errors.not_signed_in()
+        user_id = user.id
         if ledger.balance(session=session, user_id=user_id) <= 0:
             raise errors.no_credits()
         _check_start_rate(session, user_id)
@@ -621,19 +675,24 @@ def _open_row(
             audio_setup=AudioSetup.parse(audio_setup),
             language=language,
         )
-        row = lifecycle.open_session(
-            session=session,
-            user_id=user_id,
-            topic=topic,
-            level=level,
-            vocabulary=words,
-            signaling=signaling,
-            instructions=instructions,
-            settings=settings,
-            language=language,
-            explanation_language=get_language(user.explanation_language).code,
-        )
-    return row.id, config
+        try:
+            row = lifecycle.open_session(
+                session=session,
+                user_id=user_id,
+                topic=topic,
+                level=level,
+                vocabulary=words,
+                signaling=signaling,
+                instructions=instructions,
+                settings=settings,
+                language=language,
+                explanation_language=get_language(user.explanation_language).code,
+            )
+        except CallRefused as refused:
+            if refused.code is not RefusalCode.ALREADY_IN_CALL:
+                raise
+            raise _AlreadyInCall(refused, user_id) from None
+    return row.id, user_id, config
 
 
 def _check_start_rate(session: Session, user_id: uuid.UUID) -> None:

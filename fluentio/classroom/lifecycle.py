@@ -48,6 +48,13 @@ logger = logging.getLogger(__name__)
 
 OPEN_STATUSES = (SessionStatus.STARTING.value, SessionStatus.LIVE.value)
 
+# The table itself: the single-row UPDATEs below are Core statements on it. Through the
+# mapped class, SQLAlchemy runs its ORM bulk-update path (compiling the ORM context and
+# matching the identity map) for each, about twice the CPU, and every start and end
+# runs several of them; whoever needs the row afterwards reads it (`finalise` does).
+_TABLE: sa.Table = PracticeSession.__table__  # type: ignore[attr-defined]
+_C = _TABLE.c
+
 
 def open_session(
     *,
@@ -110,8 +117,8 @@ def record_call_id(
     """Relay: the provider's id for the call we started, when it answered, and its
     supervisor (`lease`: this process; None: the first worker to claim it)."""
     session.execute(
-        sa.update(PracticeSession)
-        .where(col(PracticeSession.id) == session_id)
+        sa.update(_TABLE)
+        .where(_C.id == session_id)
         .values(
             provider_call_id=call_id,
             answered_at=answered_at,
@@ -252,8 +259,8 @@ def request_end(*, session: Session, session_id: uuid.UUID, reason: EndReason) -
     is kept for the owner's `finalise`, which happens when the provider closes the call
     after the caller's hang-up. False if the call is no longer open."""
     result = session.execute(
-        sa.update(PracticeSession)
-        .where(col(PracticeSession.id) == session_id, col(PracticeSession.status).in_(OPEN_STATUSES))
+        sa.update(_TABLE)
+        .where(_C.id == session_id, _C.status.in_(OPEN_STATUSES))
         .values(end_requested=reason.value)
     )
     return _changed(result)
@@ -264,11 +271,11 @@ def record_hangup(*, session: Session, session_id: uuid.UUID, at: datetime) -> b
     sent: the owner's `finalise` charges up to it (the earliest such moment is kept).
     False if the call was already finalised."""
     result = session.execute(
-        sa.update(PracticeSession)
+        sa.update(_TABLE)
         .where(
-            col(PracticeSession.id) == session_id,
-            col(PracticeSession.status).in_(OPEN_STATUSES),
-            sa.or_(col(PracticeSession.hung_up_at).is_(None), col(PracticeSession.hung_up_at) > at),
+            _C.id == session_id,
+            _C.status.in_(OPEN_STATUSES),
+            sa.or_(_C.hung_up_at.is_(None), _C.hung_up_at > at),
         )
         .values(hung_up_at=at)
     )
@@ -278,11 +285,7 @@ def record_hangup(*, session: Session, session_id: uuid.UUID, at: datetime) -> b
 def hangup_state(*, session: Session, session_id: uuid.UUID) -> tuple[bool, datetime | None]:
     """Whether another process asked the call to end, and when the provider acknowledged
     that process's hang-up (None: not yet, or not recorded)."""
-    found = session.execute(
-        sa.select(col(PracticeSession.end_requested), col(PracticeSession.hung_up_at)).where(
-            col(PracticeSession.id) == session_id
-        )
-    ).first()
+    found = session.execute(sa.select(_C.end_requested, _C.hung_up_at).where(_C.id == session_id)).first()
     if found is None:
         return False, None
     return found[0] is not None, found[1]
@@ -291,11 +294,11 @@ def hangup_state(*, session: Session, session_id: uuid.UUID) -> tuple[bool, date
 def mark_live(*, session: Session, session_id: uuid.UUID, now: datetime) -> bool:
     """The call connected: start its clock. False when it was ended meanwhile."""
     result = session.execute(
-        sa.update(PracticeSession)
+        sa.update(_TABLE)
         .where(
-            col(PracticeSession.id) == session_id,
-            col(PracticeSession.status) == SessionStatus.STARTING.value,
-            col(PracticeSession.end_requested).is_(None),
+            _C.id == session_id,
+            _C.status == SessionStatus.STARTING.value,
+            _C.end_requested.is_(None),
         )
         .values(status=SessionStatus.LIVE.value, started_at=now, last_seen_at=now)
     )
@@ -306,8 +309,8 @@ def heartbeat(*, session: Session, session_id: uuid.UUID, now: datetime, usage: 
     """The call is still followed (recovery charges a dead server's calls up to here),
     with its token counts so far. False when the call was ended elsewhere."""
     result = session.execute(
-        sa.update(PracticeSession)
-        .where(col(PracticeSession.id) == session_id, col(PracticeSession.status) == SessionStatus.LIVE.value)
+        sa.update(_TABLE)
+        .where(_C.id == session_id, _C.status == SessionStatus.LIVE.value)
         .values(last_seen_at=now, **usage.columns())
     )
     return _changed(result)
@@ -318,10 +321,9 @@ def heartbeat_many(*, session: Session, now: datetime, usages: dict[uuid.UUID, U
     hundreds of calls writes them together); the calls still live."""
     if not usages:
         return set()
-    table: sa.Table = PracticeSession.__table__  # type: ignore[attr-defined]
     statement = (
-        sa.update(table)
-        .where(table.c.id == sa.bindparam("b_id"), table.c.status == SessionStatus.LIVE.value)
+        sa.update(_TABLE)
+        .where(_C.id == sa.bindparam("b_id"), _C.status == SessionStatus.LIVE.value)
         .values(last_seen_at=now, **{name: sa.bindparam(f"b_{name}") for name in Usage().columns()})
     )
     session.connection().execute(
@@ -341,11 +343,7 @@ def heartbeat_many(*, session: Session, now: datetime, usages: dict[uuid.UUID, U
 
 
 def flag_low_balance(*, session: Session, session_id: uuid.UUID) -> None:
-    session.execute(
-        sa.update(PracticeSession)
-        .where(col(PracticeSession.id) == session_id)
-        .values(low_balance_warned=True)
-    )
+    session.execute(sa.update(_TABLE).where(_C.id == session_id).values(low_balance_warned=True))
 
 
 def finalise(
@@ -370,8 +368,8 @@ def finalise(
     """
     now = utcnow()
     won = session.execute(
-        sa.update(PracticeSession)
-        .where(col(PracticeSession.id) == session_id, col(PracticeSession.status).in_(OPEN_STATUSES))
+        sa.update(_TABLE)
+        .where(_C.id == session_id, _C.status.in_(OPEN_STATUSES))
         .values(status=SessionStatus.ENDED.value, ended_at=now, end_reason=reason.value)
     )
     if not _changed(won):

@@ -321,7 +321,11 @@ class CallSupervisor:
         meter_task: asyncio.Task[None] | None = None
         try:
             recorder = TranscriptRecorder(self.session_id)
-            await recorder.load()
+            if self.resumed is not None:
+                # Taken over: what the last supervisor stored. A call that never went
+                # live has no transcript (items are written only after `_mark_live`),
+                # so a fresh start skips the database round trip.
+                await recorder.load()
             self._conversation = Conversation(
                 recorder,
                 send=self._send,

@@ -14,7 +14,7 @@ from typing import Any
 import sqlalchemy as sa
 from sqlmodel import Field, SQLModel
 
-from fluentio.models.base import default_now, long_text, string, utc_timestamp, uuid_pk
+from fluentio.models.base import default_now, empty_dict, long_text, string, utc_timestamp, uuid_pk
 
 MILLICREDITS_PER_CREDIT = 1000
 
@@ -131,7 +131,7 @@ class WebhookEvent(SQLModel, table=True):
     provider: str = string(16)
     event_id: str = string(200)
     event_type: str = string(100)
-    payload: dict[str, Any] = Field(default_factory=dict, sa_type=sa.JSON, nullable=False)
+    payload: dict[str, Any] = Field(default_factory=empty_dict, sa_type=sa.JSON, nullable=False)
     status: str = string(16, default=WebhookStatus.RECEIVED.value)
     error: str | None = long_text(default=None, nullable=True)
     received_at: datetime = default_now()

@@ -14,7 +14,15 @@ from typing import Any
 import sqlalchemy as sa
 from sqlmodel import Field, SQLModel
 
-from fluentio.models.base import UTCDateTime, default_now, string, utc_timestamp, uuid_pk
+from fluentio.models.base import (
+    UTCDateTime,
+    default_now,
+    empty_dict,
+    empty_list,
+    string,
+    utc_timestamp,
+    uuid_pk,
+)
 
 
 class DeckSource(StrEnum):
@@ -66,7 +74,7 @@ class DeckItem(SQLModel, table=True):
         default=None, foreign_key="practice_sessions.id", ondelete="SET NULL", nullable=True
     )
     # The fsrs library's Card, as its own `to_dict()`; `due_at` and `reps` mirror it for queries.
-    card: dict[str, Any] = Field(default_factory=dict, sa_type=sa.JSON, nullable=False)
+    card: dict[str, Any] = Field(default_factory=empty_dict, sa_type=sa.JSON, nullable=False)
     due_at: datetime = Field(sa_type=UTCDateTime, nullable=False)
     reps: int = Field(default=0)
     last_reviewed_at: datetime | None = utc_timestamp()
@@ -109,7 +117,7 @@ class Placement(SQLModel, table=True):
     session_id: uuid.UUID = Field(foreign_key="practice_sessions.id", ondelete="CASCADE", unique=True)
     level: str = string(2)
     # [{"quote": the learner's words, "why": what they show}], quotes checked against the transcript.
-    evidence: list[dict[str, str]] = Field(default_factory=list, sa_type=sa.JSON, nullable=False)
+    evidence: list[dict[str, str]] = Field(default_factory=empty_list, sa_type=sa.JSON, nullable=False)
     summary: str = Field(default="", sa_type=sa.Text)
     decision: str | None = string(16, default=None, nullable=True)
     # The learner's own level when they decided (what "Keep my level" kept, or what B1 replaced).
