@@ -66,7 +66,7 @@ dev: migrate
 test: setup-dev
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/ruff format --check .
-	$(VENV)/bin/mypy fluentio
+	$(VENV)/bin/mypy fluentio bench
 	$(PY) -m pytest
 
 bench: setup-dev
@@ -76,7 +76,7 @@ bench: setup-dev
 lint: setup-dev
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/ruff format --check .
-	$(VENV)/bin/mypy fluentio
+	$(VENV)/bin/mypy fluentio bench
 
 format: setup-dev
 	$(VENV)/bin/ruff check --fix .

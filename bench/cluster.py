@@ -261,7 +261,7 @@ def run() -> dict[str, Any]:
     result: dict[str, Any] = {"full": FULL, "burst": BURST, "calls": CALLS, "hold_seconds": HOLD_SECONDS}
     with tempfile.TemporaryDirectory(prefix="fluentio-cluster-bench-") as tmp:
         log_dir = Path(tmp)
-        with running_standin(log_dir) as provider_url:
+        with running_standin(log_dir) as (provider_url, _standin_pid):
             # 1. The start burst with one web worker (the reference).
             with _cluster(log_dir, provider_url, key, web_workers=1) as (cluster, workers):
                 for name in ("worker-1", "worker-2"):

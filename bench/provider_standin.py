@@ -36,7 +36,7 @@ ANSWER_SDP = (
     "v=0\r\no=- 1 1 IN IP4 127.0.0.1\r\ns=-\r\nt=0 0\r\n"
     "m=audio 9 UDP/TLS/RTP/SAVPF 111\r\nc=IN IP4 127.0.0.1\r\na=rtpmap:111 opus/48000/2\r\na=sendrecv\r\n"
 )
-USAGE = {
+USAGE: dict[str, Any] = {
     "total_tokens": 330,
     "input_tokens": 200,
     "output_tokens": 130,

@@ -76,7 +76,7 @@ def running_workers(
 def run() -> dict[str, Any]:
     with tempfile.TemporaryDirectory(prefix="fluentio-takeover-") as tmp, fresh_postgres() as db_url:
         log_dir = Path(tmp)
-        with running_standin(log_dir) as provider_url:
+        with running_standin(log_dir) as (provider_url, _standin_pid):
             env = {
                 **os.environ,
                 "PYTHONUNBUFFERED": "1",
